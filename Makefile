@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine (see README.md):
+#   make demo   -> creates .venv/, installs runfleet, runs the demo study on the embedded local cluster
+#   make test   -> creates .venv/, installs runfleet with test extras and system test services, runs all tests
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install system-deps clean bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[clusters,cholera,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/runfleet run examples/hello.yaml
+
+# System packages for the tests that need real SLURM and R (only as root; skipped with a reason elsewhere).
+system-deps:
+	bash scripts/system_deps.sh
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/pip install -q ".[bench]"
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,212 @@
+"""Thin wrapper around laser-cholera: build inputs for some locations, run iterations, return arrays.
+
+The laser-cholera ``Model`` object must never leave this module: it pickles but does not
+unpickle (its ``LaserFrame`` members recurse in ``__getattr__``), so returning it from a Dask
+task fails with "Failed to deserialize". Everything returned here is a plain numpy array.
+
+Shortening a run: laser-cholera's ``sim_duration`` helper changes the dates but not the
+per-day series, which then fail validation; :func:`build_inputs` instead trims every per-day
+series (``b_jt``, ``d_jt``, ``nu_1_jt``, ``nu_2_jt``, ``psi_jt``, ``mu_jt``, observed
+``reported_cases`` / ``reported_deaths``) to the first ``days`` days and moves ``date_stop``.
+
+Subsetting locations: every per-location vector and per-location-by-day matrix of the bundled
+parameter set is indexed by the chosen locations (in the order given), and the
+``epidemic_peaks`` table is filtered. Mobility between the chosen locations is recomputed by
+laser-cholera from their coordinates, so a two-country model couples only those two.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from cholera.errors import CholeraError, UnknownLocationError
+
+__all__ = [
+    "ModelInputs",
+    "SimulatedSeries",
+    "default_parameters",
+    "available_locations",
+    "observed_locations",
+    "build_inputs",
+    "iteration_seeds",
+    "run_iterations",
+]
+
+#: per-location-by-day series in the bundled file, stored (locations, days)
+DAILY_SERIES = ("b_jt", "d_jt", "nu_1_jt", "nu_2_jt", "psi_jt", "mu_jt", "reported_cases", "reported_deaths")
+
+
+def _default_parameters_path() -> Path:
+    import laser.cholera.metapop as metapop
+
+    return Path(metapop.__file__).parent / "data" / "default_parameters.json"
+
+
+@lru_cache(maxsize=1)
+def default_parameters() -> Mapping[str, Any]:
+    """The bundled laser-cholera parameter set (40 African countries, 2023-02-01..2026-03-31).
+
+    Cached per process; callers must not mutate it (``build_inputs`` copies what it changes).
+    """
+    with _default_parameters_path().open() as fh:
+        return json.load(fh)
+
+
+def available_locations() -> list[str]:
+    """ISO3 codes of the locations in the bundled parameter set, in file order."""
+    return list(default_parameters()["location_name"])
+
+
+def _as_observed(rows) -> np.ndarray:
+    """Observed counts as float (people/day) with NaN for missing ("NA"/null) entries."""
+    return np.array([[np.nan if v in ("NA", None) else float(v) for v in row] for row in rows], dtype=float)
+
+
+def observed_locations(locations: Sequence[str]) -> dict[str, int]:
+    """Number of days with an observed reported-case count, per location (whole bundled period)."""
+    params = default_parameters()
+    names = list(params["location_name"])
+    return {iso: int(np.sum(~np.isnan(_as_observed([params["reported_cases"][names.index(iso)]])))) for iso in locations}
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Parameter set for a subset of locations and period, plus the observed series.
+
+    Attributes:
+        locations: ISO3 codes, in model order.
+        days: number of simulated days (ticks).
+        date_start: first simulated day.
+        params: laser-cholera parameter dict for these locations and days (JSON-able lists).
+        observed_cases: observed reported cases, shape (locations, days), people/day, NaN = missing.
+        observed_deaths: observed reported deaths, same shape and units.
+    """
+
+    locations: tuple[str, ...]
+    days: int
+    date_start: date
+    params: dict
+    observed_cases: np.ndarray
+    observed_deaths: np.ndarray
+
+    def dates(self) -> np.ndarray:
+        """Calendar day of every tick (numpy datetime64[D])."""
+        return np.datetime64(self.date_start, "D") + np.arange(self.days)
+
+
+def build_inputs(locations: Sequence[str], days: int | None = None, base: Mapping[str, Any] | None = None) -> ModelInputs:
+    """Parameter dict for ``locations`` (ISO3 codes), trimmed to the first ``days`` days.
+
+    Args:
+        locations: ISO3 codes present in ``base["location_name"]``; order is kept; no duplicates.
+        days: number of days to simulate from ``date_start`` (``None``: the whole period).
+        base: laser-cholera parameter dict (default: the bundled one).
+
+    Raises:
+        UnknownLocationError: a code is not in the parameter set.
+        CholeraError: empty or duplicate locations, or ``days`` outside 1..(full period).
+    """
+    base = base if base is not None else default_parameters()
+    all_names = list(base["location_name"])
+    locations = [str(x).strip().upper() for x in locations]
+    if not locations or any(not x for x in locations):
+        raise CholeraError("no locations given (use ISO3 codes such as ETH,MOZ)")
+    unknown = [x for x in locations if x not in all_names]
+    if unknown:
+        raise UnknownLocationError(
+            f"unknown location(s) {', '.join(unknown)}; known ISO3 codes: {', '.join(all_names)}"
+        )
+    if len(set(locations)) != len(locations):
+        raise CholeraError(f"duplicate locations in {','.join(locations)}")
+    start = date.fromisoformat(str(base["date_start"])[:10])
+    full_days = (date.fromisoformat(str(base["date_stop"])[:10]) - start).days + 1
+    if days is None:
+        days = full_days
+    if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or not 1 <= days <= full_days:
+        raise CholeraError(f"days must be an integer in 1..{full_days}, got {days!r}")
+    days = int(days)
+
+    idx = [all_names.index(x) for x in locations]
+    n_all = len(all_names)
+    params: dict[str, Any] = {}
+    for key, value in base.items():
+        if key in DAILY_SERIES:
+            params[key] = [list(value[i][:days]) for i in idx]
+        elif key == "location_name":
+            params[key] = list(locations)
+        elif key == "epidemic_peaks":
+            params[key] = [row for row in value if row.get("iso_code") in locations]
+        elif isinstance(value, list) and len(value) == n_all and key != "nu_jt_sources":
+            params[key] = [value[i] for i in idx]
+        else:
+            params[key] = value
+    params["date_stop"] = (start + timedelta(days=days - 1)).isoformat()
+    return ModelInputs(
+        locations=tuple(locations),
+        days=days,
+        date_start=start,
+        params=params,
+        observed_cases=_as_observed(params["reported_cases"]),
+        observed_deaths=_as_observed(params["reported_deaths"]),
+    )
+
+
+def iteration_seeds(seed: int, n_iter: int) -> list[int]:
+    """Seeds of ``n_iter`` stochastic iterations derived from one simulation seed.
+
+    ``numpy.random.SeedSequence(seed).spawn(n_iter)``, each child reduced to one uint32 word:
+    independent streams, a function of ``seed`` and the iteration index only.
+    """
+    if n_iter < 1:
+        raise CholeraError(f"n_iter must be >= 1, got {n_iter}")
+    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in np.random.SeedSequence(int(seed)).spawn(n_iter)]
+
+
+@dataclass(frozen=True)
+class SimulatedSeries:
+    """Simulated reported counts of all iterations.
+
+    Attributes:
+        seeds: model seed of each iteration.
+        reported_cases: shape (iterations, locations, days), people/day (after ``rho`` and lag).
+        reported_deaths: same shape and units (after ``rho_deaths`` and lag).
+    """
+
+    seeds: tuple[int, ...]
+    reported_cases: np.ndarray
+    reported_deaths: np.ndarray
+
+
+def _run_once(params: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from laser.cholera.metapop.model import run_model
+
+    model = run_model(dict(params), seed=int(seed), quiet=True)
+    try:
+        cases = np.array(model.results.reported_cases, dtype=np.int64, copy=True)
+        deaths = np.array(model.results.reported_deaths, dtype=np.int64, copy=True)
+    finally:
+        del model
+        gc.collect()
+    return cases, deaths
+
+
+def run_iterations(params: dict, seeds: Sequence[int]) -> SimulatedSeries:
+    """Run laser-cholera once per seed with the same parameter dict; return only arrays.
+
+    Exceptions of the model (e.g. a parameter draw outside its valid range, which laser-cholera
+    reports as ``AssertionError``) propagate unchanged.
+    """
+    cases, deaths = [], []
+    for seed in seeds:
+        c, d = _run_once(params, seed)
+        cases.append(c)
+        deaths.append(d)
+    return SimulatedSeries(tuple(int(s) for s in seeds), np.stack(cases), np.stack(deaths))

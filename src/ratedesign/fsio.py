@@ -1,0 +1,103 @@
+"""Small fsspec helpers: every read takes ``storage_options`` and works on local paths and s3://."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+import fsspec
+import pyarrow.parquet as pq
+
+from ratedesign.errors import InputError
+
+
+def is_remote(path: str) -> bool:
+    """True when ``path`` is a URL with a protocol other than ``file``."""
+    return "://" in str(path) and not str(path).startswith("file://")
+
+
+def get_fs(path: str, storage_options: dict | None = None):
+    """Return ``(filesystem, stripped_path)`` for ``path``; options only go to remote filesystems."""
+    so = dict(storage_options or {}) if is_remote(path) else {}
+    return fsspec.core.url_to_fs(str(path), **so)
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts with '/', keeping a URL protocol intact."""
+    base = str(base)
+    return posixpath.join(base.rstrip("/") if len(base) > 1 else base, *[str(p) for p in parts])
+
+
+def exists(path: str, storage_options: dict | None = None) -> bool:
+    """Whether ``path`` exists (local or remote)."""
+    fs, p = get_fs(path, storage_options)
+    return fs.exists(p)
+
+
+def require(path: str, what: str, storage_options: dict | None = None) -> None:
+    """Raise InputError naming ``what`` when ``path`` does not exist."""
+    if path is None or str(path) == "":
+        raise InputError(f"{what}: no path given")
+    if not exists(path, storage_options):
+        raise InputError(f"{what}: file not found: {path}")
+
+
+def read_text(path: str, what: str, storage_options: dict | None = None) -> str:
+    """Read a text file; a missing file raises InputError naming ``what``."""
+    fs, p = get_fs(path, storage_options)
+    try:
+        with fs.open(p, "rt") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise InputError(f"{what}: file not found: {path}") from None
+
+
+def read_json(path: str, what: str, storage_options: dict | None = None) -> Any:
+    """Read a JSON file; errors name the file."""
+    text = read_text(path, what, storage_options)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what}: {path} is not valid JSON ({e})") from None
+
+
+def read_parquet_table(path: str, what: str, columns: list[str] | None = None,
+                       storage_options: dict | None = None, fs=None):
+    """Read a parquet file as a pyarrow Table (optionally only ``columns``).
+
+    Missing files and missing columns raise InputError naming the file and column.
+    ``fs`` may be given to reuse one filesystem object for many files.
+    """
+    if fs is None:
+        fs, p = get_fs(path, storage_options)
+    else:
+        p = fs._strip_protocol(path)
+    try:
+        with fs.open(p, "rb") as f:
+            pf = pq.ParquetFile(f)
+            names = pf.schema_arrow.names
+            if columns is not None:
+                missing = [c for c in columns if c not in names]
+                if missing:
+                    raise InputError(f"{what}: {path} has no column {missing[0]!r} "
+                                     f"(expected columns {columns}; found {names[:12]}{'...' if len(names) > 12 else ''})")
+            return pf.read(columns=columns)
+    except FileNotFoundError:
+        raise InputError(f"{what}: file not found: {path}") from None
+
+
+def read_parquet_df(path: str, what: str, columns: list[str] | None = None,
+                    storage_options: dict | None = None):
+    """Read a parquet file into a pandas DataFrame (see ``read_parquet_table``)."""
+    return read_parquet_table(path, what, columns, storage_options).to_pandas()
+
+
+def write_bytes(path: str, data: bytes, storage_options: dict | None = None) -> None:
+    """Write bytes to ``path``, creating parent directories."""
+    fs, p = get_fs(path, storage_options)
+    parent = posixpath.dirname(p)
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    with fs.open(p, "wb") as f:
+        f.write(data)

@@ -1,0 +1,167 @@
+"""Marginal prices (spec S3): Cambium CSV (5 metadata rows) or parquet inputs -> $/kWh per hour.
+
+Columns of the price table (CAIRO names, all $/kWh, one value per hour of the run year):
+``Marginal Energy Costs ($/kWh)``, ``Marginal Capacity Costs ($/kWh)``, optional
+``Marginal Ancillary Costs ($/kWh)`` (inputs in $/MWh, divided by 1000) and
+``Marginal Distribution Costs ($/kWh)`` = ``mc_total_per_kwh`` (dist + sub-tx, $/kWh) +
+``bulk_tx_cost_enduse`` (treated as $/kWh, as the platform's loader does).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ratedesign.calendar import HOURS_PER_YEAR, nearest_sunday_year, shift_year
+from ratedesign.errors import InputError
+from ratedesign.fsio import get_fs, read_parquet_df
+
+ENERGY = "Marginal Energy Costs ($/kWh)"
+CAPACITY = "Marginal Capacity Costs ($/kWh)"
+ANCILLARY = "Marginal Ancillary Costs ($/kWh)"
+DISTRIBUTION = "Marginal Distribution Costs ($/kWh)"
+TOTAL = "Total Marginal Costs ($/kWh)"
+CAMBIUM_METADATA_ROWS = 5
+
+
+@dataclass
+class MarginalCosts:
+    """Hourly marginal prices in $/kWh on the run year's hours; ``sources`` records the files."""
+
+    columns: dict[str, np.ndarray]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> np.ndarray:
+        """MC_h = sum of all price columns, $/kWh, shape (H,)."""
+        return np.sum(np.vstack(list(self.columns.values())), axis=0)
+
+    @property
+    def capacity_like(self) -> np.ndarray:
+        """Capacity + distribution prices, $/kWh (nonzero only in the utility's peak hours)."""
+        z = np.zeros_like(self.total)
+        return self.columns.get(CAPACITY, z) + self.columns.get(DISTRIBUTION, z)
+
+    def frame(self, year: int | None = None) -> pd.DataFrame:
+        """The price table as a DataFrame (8760 rows, plus the total column)."""
+        df = pd.DataFrame(self.columns)
+        df[TOTAL] = self.total
+        if year is not None and len(df) == HOURS_PER_YEAR:
+            df.insert(0, "timestamp", pd.date_range(f"{year}-01-01", periods=len(df), freq="h"))
+        return df
+
+
+def is_cambium(path: str) -> bool:
+    """Cambium inputs: a CSV (with its metadata rows) or a parquet under a ``/cambium/`` path."""
+    p = str(path).lower()
+    return p.endswith(".csv") or "/cambium/" in p
+
+
+def read_cambium_csv(path: str, storage_options: dict | None = None) -> pd.DataFrame:
+    """Read a Cambium CSV: 5 metadata rows, then the header ``timestamp,...`` (a repeated header row
+    is dropped), then 8760 hourly rows."""
+    fs, p = get_fs(path, storage_options)
+    try:
+        with fs.open(p, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise InputError(f"marginal costs: file not found: {path}") from None
+    try:
+        df = pd.read_csv(io.BytesIO(raw), skiprows=CAMBIUM_METADATA_ROWS, low_memory=False)
+    except Exception as e:  # noqa: BLE001 - pandas raises several types
+        raise InputError(f"marginal costs: {path} is not a Cambium CSV with {CAMBIUM_METADATA_ROWS} "
+                         f"metadata rows ({e})") from None
+    if "timestamp" not in df.columns:
+        raise InputError(f"marginal costs: {path}: expected a 'timestamp' header after "
+                         f"{CAMBIUM_METADATA_ROWS} metadata rows; found {list(df.columns)[:6]}")
+    df = df[df["timestamp"].astype(str) != "timestamp"].reset_index(drop=True)
+    return df
+
+
+def _read_table(path: str, storage_options: dict | None) -> pd.DataFrame:
+    if str(path).lower().endswith(".csv"):
+        return read_cambium_csv(path, storage_options)
+    return read_parquet_df(path, "marginal costs", storage_options=storage_options)
+
+
+def _first_year(df: pd.DataFrame, path: str) -> int | None:
+    if "timestamp" not in df.columns or len(df) == 0:
+        return None
+    v = df["timestamp"].iloc[0]
+    try:
+        return int(pd.Timestamp(v).year)
+    except (ValueError, TypeError):
+        raise InputError(f"marginal costs: {path}: column 'timestamp' starts with {v!r}; expected a date") from None
+
+
+def _column(df: pd.DataFrame, column: str, path: str, field_name: str) -> np.ndarray:
+    if len(df) != HOURS_PER_YEAR:
+        raise InputError(f"marginal costs ({field_name}): {path} has {len(df)} rows; expected {HOURS_PER_YEAR}")
+    if column not in df.columns:
+        numeric = df.select_dtypes("number")
+        if numeric.shape[1] > 0 and not numeric.to_numpy().any():
+            return np.zeros(HOURS_PER_YEAR)  # an all-zero placeholder such as zero.parquet
+        raise InputError(f"marginal costs ({field_name}): {path} has no column {column!r}; "
+                         f"found {list(df.columns)[:8]}")
+    vals = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(vals).any():
+        raise InputError(f"marginal costs ({field_name}): {path} column {column!r} has "
+                         f"{int(np.isnan(vals).sum())} missing or non-numeric values")
+    return vals
+
+
+def supply_series(path: str, column: str, year_run: int, field_name: str,
+                  storage_options: dict | None = None) -> np.ndarray:
+    """One supply price column in $/kWh (input $/MWh / 1000), aligned to ``year_run``.
+
+    Cambium: relabelled to the nearest Sunday-start year, then weekday-shifted; other files are
+    weekday-shifted when their timestamps' year differs from ``year_run``.
+    """
+    df = _read_table(path, storage_options)
+    vals = _column(df, column, path, field_name) / 1000.0
+    src = _first_year(df, path)
+    if is_cambium(path):
+        src = nearest_sunday_year(src if src is not None else year_run)
+    if src is not None and src != year_run:
+        vals = shift_year(vals, src, year_run)
+    return vals
+
+
+def delivery_series(path: str, column: str, field_name: str,
+                    storage_options: dict | None = None) -> np.ndarray:
+    """One delivery price column in $/kWh, aligned by position (spec S3)."""
+    df = _read_table(path, storage_options)
+    return _column(df, column, path, field_name)
+
+
+def load_marginal_costs(year_run: int, *, path_supply_energy_mc: str | None = None,
+                        path_supply_capacity_mc: str | None = None,
+                        path_supply_ancillary_mc: str | None = None,
+                        path_dist_and_sub_tx_mc: str | None = None,
+                        path_bulk_tx_mc: str | None = None,
+                        storage_options: dict | None = None) -> MarginalCosts:
+    """Build the hourly price table from the scenario's ``path_*_mc`` fields (absent = zero)."""
+    cols: dict[str, np.ndarray] = {}
+    src: dict[str, str] = {}
+    z = np.zeros(HOURS_PER_YEAR)
+    cols[ENERGY] = (supply_series(path_supply_energy_mc, "energy_cost_enduse", year_run,
+                                  "path_supply_energy_mc", storage_options) if path_supply_energy_mc else z)
+    cols[CAPACITY] = (supply_series(path_supply_capacity_mc, "capacity_cost_enduse", year_run,
+                                    "path_supply_capacity_mc", storage_options) if path_supply_capacity_mc else z)
+    if path_supply_ancillary_mc:
+        cols[ANCILLARY] = supply_series(path_supply_ancillary_mc, "ancillary_cost_enduse", year_run,
+                                        "path_supply_ancillary_mc", storage_options)
+    dist = (delivery_series(path_dist_and_sub_tx_mc, "mc_total_per_kwh", "path_dist_and_sub_tx_mc",
+                            storage_options) if path_dist_and_sub_tx_mc else z)
+    bulk = (delivery_series(path_bulk_tx_mc, "bulk_tx_cost_enduse", "path_bulk_tx_mc", storage_options)
+            if path_bulk_tx_mc else z)
+    cols[DISTRIBUTION] = dist + bulk
+    for k, v in (("path_supply_energy_mc", path_supply_energy_mc), ("path_supply_capacity_mc", path_supply_capacity_mc),
+                 ("path_supply_ancillary_mc", path_supply_ancillary_mc), ("path_dist_and_sub_tx_mc", path_dist_and_sub_tx_mc),
+                 ("path_bulk_tx_mc", path_bulk_tx_mc)):
+        if v:
+            src[k] = str(v)
+    return MarginalCosts(cols, src)

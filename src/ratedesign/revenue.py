@@ -1,0 +1,92 @@
+"""Revenue requirement YAML (spec S2 "Revenue requirement YAML", S5).
+
+Delivery runs use ``total_delivery_revenue_requirement``, supply runs
+``total_delivery_and_supply_revenue_requirement``; a bare ``revenue_requirement`` is accepted
+(e.g. the 1e12 placeholder of default runs). Subclass runs take
+``subclass_revenue_requirements.delivery.<method_d>.<subclass>`` (+ ``supply.<method_s>.<subclass>``
+for supply runs). Amounts in $ per year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from ratedesign.errors import InputError
+from ratedesign.fsio import read_text
+
+
+@dataclass(frozen=True)
+class RevenueRequirement:
+    """Revenue requirement of one run.
+
+    Attributes:
+        total: RR in $ (sum of the subclass amounts for subclass runs).
+        by_subclass: {subclass name (e.g. 'hp', 'non-hp'): RR_k in $} or None.
+        customer_count: ``test_year_customer_count`` (customers) if the YAML sets it.
+        kwh_scale_factor: ``resstock_kwh_scale_factor`` (dimensionless) if set.
+        source: the YAML path.
+    """
+
+    total: float
+    by_subclass: dict | None = None
+    customer_count: float | None = None
+    kwh_scale_factor: float | None = None
+    source: str = ""
+
+
+def _float(value, where: str, source: str) -> float:
+    try:
+        return float(value)  # YAML 1.1 reads "1e12" as a string; float() accepts it
+    except (TypeError, ValueError):
+        raise InputError(f"revenue requirement {source}: field {where!r} is {value!r}; expected a number "
+                         f"in $") from None
+
+
+def parse_revenue_requirement(data: dict, source: str, *, include_supply: bool = False,
+                              subclasses: bool = False, method_delivery: str = "percustomer",
+                              method_supply: str = "percustomer") -> RevenueRequirement:
+    """Interpret a parsed RR YAML mapping (see module docstring)."""
+    if not isinstance(data, dict):
+        raise InputError(f"revenue requirement {source}: expected a YAML mapping")
+    key = "total_delivery_and_supply_revenue_requirement" if include_supply else "total_delivery_revenue_requirement"
+    if key in data:
+        total = _float(data[key], key, source)
+    elif "revenue_requirement" in data:
+        total = _float(data["revenue_requirement"], "revenue_requirement", source)
+    else:
+        raise InputError(f"revenue requirement {source}: needs field {key!r} (or 'revenue_requirement')")
+    by_sub = None
+    if subclasses:
+        sub = data.get("subclass_revenue_requirements")
+        if not isinstance(sub, dict):
+            raise InputError(f"revenue requirement {source}: subclass run needs field "
+                             f"'subclass_revenue_requirements' with delivery/supply amounts per subclass")
+        parts = [("delivery", method_delivery)] + ([("supply", method_supply)] if include_supply else [])
+        by_sub = {}
+        for side, method in parts:
+            block = (sub.get(side) or {}).get(method) if isinstance(sub.get(side), dict) else None
+            where = f"subclass_revenue_requirements.{side}.{method}"
+            if not isinstance(block, dict) or not block:
+                raise InputError(f"revenue requirement {source}: field {where!r} is missing; expected "
+                                 f"{{subclass: $}}")
+            for name, amount in block.items():
+                by_sub[str(name)] = by_sub.get(str(name), 0.0) + _float(amount, f"{where}.{name}", source)
+        total = float(sum(by_sub.values()))
+    cc = data.get("test_year_customer_count")
+    sf = data.get("resstock_kwh_scale_factor")
+    return RevenueRequirement(total=total, by_subclass=by_sub,
+                              customer_count=_float(cc, "test_year_customer_count", source) if cc is not None else None,
+                              kwh_scale_factor=_float(sf, "resstock_kwh_scale_factor", source) if sf is not None else None,
+                              source=source)
+
+
+def load_revenue_requirement(path: str, storage_options: dict | None = None, **kwargs) -> RevenueRequirement:
+    """Read and interpret an RR YAML (local or s3://); kwargs as ``parse_revenue_requirement``."""
+    text = read_text(path, "revenue requirement (utility_revenue_requirement)", storage_options)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise InputError(f"revenue requirement {path}: not valid YAML ({e})") from None
+    return parse_revenue_requirement(data, str(path), **kwargs)

@@ -1,0 +1,167 @@
+"""``runfleet run | status | clusters | preflight``.
+
+Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
+stderr naming the file and field, no traceback, nothing written to the store).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: exit 2 with one line, like ours
+        self.print_usage(sys.stderr)
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="runfleet", description="Run fleets of chained runs and simulations on Dask.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a study (YAML) to the end; resumes from the store")
+    r.add_argument("study", help="study YAML file")
+    r.add_argument("--store", help="store URL or directory (overrides the study's 'store:')")
+    r.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="fsspec storage option (repeatable; dotted keys nest: client_kwargs.endpoint_url=...)")
+    r.add_argument("--cluster", help="cluster profile name (default: embedded local cluster)")
+    r.add_argument("--workers", type=int, help="worker processes for the local cluster (default: one per core)")
+    r.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
+    r.add_argument("--max-in-flight", type=int, help="tasks in the scheduler at once")
+    r.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
+    _add_extra_run_options(r)
+
+    s = sub.add_parser("status", help="table of a study's runs: done / failed / skipped / pending")
+    s.add_argument("study_url", help="<store>/<study name>")
+    s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
+    s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+    try:
+        from .cli_clusters import add_subcommands
+    except ImportError:
+        pass
+    else:
+        add_subcommands(sub)
+    return p
+
+
+def _add_extra_run_options(r) -> None:
+    try:
+        from .cli_clusters import add_run_options
+    except ImportError:
+        return
+    add_run_options(r)
+
+
+def cmd_run(args) -> int:
+    from .engine import plan_study, run_study
+    from .progress import Progress
+    from .store import parse_storage_options
+    from .studyfile import load_study
+
+    study = load_study(args.study)
+    options = parse_storage_options(args.storage_option)
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers: expected a positive number, got {args.workers}")
+    if args.dry_run:
+        rows = plan_study(study, store=args.store, storage_options=options)
+        width = max(len(r["name"]) for r in rows)
+        n_run = sum(r["action"] == "run" for r in rows)
+        for r in rows:
+            print(f"{r['action']:<5} {r['name']:<{width}}  {r['reason']}")
+        print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
+        return 0
+    progress = Progress(study.name, mode=args.progress)
+    summary = run_study(study, cluster=args.cluster, store=args.store, storage_options=options,
+                        workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
+                        keep_outcomes=True)
+    c = summary.counts
+    print(f"study {study.name}: {c['done']} done ({c.get('resumed', 0)} already in the store), "
+          f"{c['failed']} failed, {c['skipped']} skipped -> {summary.study_url}")
+    failed = [o for o in summary.outcomes.values() if o.status == "failed"]
+    for o in failed[:10]:
+        print(f"  failed: {o.name}: {o.error_class}: {(o.error or '').splitlines()[0] if o.error else ''}")
+    if len(failed) > 10:
+        print(f"  ... and {len(failed) - 10} more; see: runfleet status {summary.study_url}")
+    return summary.exit_code
+
+
+def study_status(study_url: str, storage_options: dict | None = None) -> list[dict]:
+    """One row per run of the study at ``study_url`` (``<store>/<name>``): name, status, attempts,
+    duration_s, error_class, finished, key."""
+    from .ledger import Ledger
+    from .store import Store
+
+    url = study_url.rstrip("/")
+    if "/" not in url.split("://")[-1]:
+        raise InputError(f"{study_url}: expected <store>/<study name>")
+    store_url, name = url.rsplit("/", 1)
+    ledger = Ledger(Store(store_url, storage_options), name)
+    doc = ledger.read_study()
+    if doc is None:
+        raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
+    records, _ = ledger.load()
+    rows = []
+    for run in doc.get("runs", []):
+        rec = records.get(run["name"])
+        row = {"name": run["name"], "status": "pending", "attempts": 0, "duration_s": None,
+               "error_class": None, "finished": None, "key": run.get("key")}
+        if rec is not None and rec.key == run.get("key"):
+            d = rec.data
+            row.update(status=rec.status, attempts=d.get("attempt", d.get("attempts", 0)),
+                       duration_s=d.get("duration_s"), error_class=d.get("error_class"),
+                       finished=d.get("finished"))
+            if rec.status == "failed":
+                row["error"] = (d.get("message") or "")[:500]
+            if rec.status == "skipped":
+                row["reason"] = d.get("reason")
+        rows.append(row)
+    return rows
+
+
+def cmd_status(args) -> int:
+    from .store import parse_storage_options
+
+    rows = study_status(args.study_url, parse_storage_options(args.storage_option))
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    width = max([len(r["name"]) for r in rows] + [4])
+    print(f"{'run':<{width}}  {'status':<8} {'attempts':>8} {'duration_s':>10}  error / reason")
+    for r in rows:
+        dur = "" if r["duration_s"] is None else f"{r['duration_s']:.3f}"
+        why = r.get("error_class") or r.get("reason") or ""
+        if r.get("error"):
+            why = f"{why}: {r['error'].splitlines()[0][:80]}"
+        print(f"{r['name']:<{width}}  {r['status']:<8} {r['attempts']:>8} {dur:>10}  {why}")
+    counts = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "status": cmd_status}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if os.getcwd() not in sys.path:  # `fn: examples.hello:prep` imports from where the user is
+        sys.path.insert(0, os.getcwd())
+    try:
+        args = build_parser().parse_args(argv)
+        handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+        return int(handler(args) or 0)
+    except InputError as e:
+        print(f"runfleet: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("runfleet: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""``kind: local`` — the embedded LocalCluster (processes), the default when no profile is named.
+
+Workers are separate processes (one per core by default, one thread each), so CPU-bound runs
+do not fight over the GIL. A worker plugin watches the driver's PID: if the driver is killed
+(even with SIGKILL) the workers exit instead of finishing and committing runs nobody waits for.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+from distributed import Client, LocalCluster, WorkerPlugin
+
+from .base import ClusterSession
+
+
+class DriverWatchdog(WorkerPlugin):
+    """Exit the worker process soon after the driver process (``pid``) disappears."""
+
+    name = "runfleet-driver-watchdog"
+
+    def __init__(self, pid: int, interval_s: float = 0.5):
+        self.pid = pid
+        self.interval_s = interval_s
+
+    def setup(self, worker):  # runs in the worker process
+        def watch():
+            import time
+
+            while True:
+                time.sleep(self.interval_s)
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    os._exit(3)
+                except PermissionError:
+                    pass
+
+        threading.Thread(target=watch, name="runfleet-driver-watchdog", daemon=True).start()
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start_local(
+    name: str = "local",
+    *,
+    workers: int | None = None,
+    threads_per_worker: int = 1,
+    memory_limit: str | float | None = "auto",
+    env: dict[str, str] | None = None,
+    dashboard_address: str | None = ":0",
+    **cluster_kwargs,
+) -> ClusterSession:
+    """Start an embedded LocalCluster on 127.0.0.1 and return its session.
+
+    workers: worker processes (default: one per core). threads_per_worker: threads in each.
+    env: environment variables set in the worker processes (e.g. PYTHONPATH for study modules).
+    """
+    n = default_workers() if workers is None else workers
+    worker_env = dict(env or {})
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=dashboard_address,
+        memory_limit=memory_limit,
+        env=worker_env,
+        **cluster_kwargs,
+    )
+    client = Client(cluster)
+    client.register_plugin(DriverWatchdog(os.getpid()))
+    session = ClusterSession(client=client, kind="local", name=name, cluster=cluster)
+    session.on_close(cluster.close)
+    return session
+
+
+def open_local(profile, *, workers: int | None = None, env: dict[str, str] | None = None) -> ClusterSession:
+    """Backend entry for ``kind: local`` profiles (env: LocalCluster's own ``env=``)."""
+    o = profile.options
+    adaptive = profile.adapt is not None and workers is None
+    n = profile.adapt.minimum if adaptive else (workers if workers is not None else o.get("workers"))
+    session = start_local(
+        profile.name,
+        workers=n,
+        threads_per_worker=o.get("threads_per_worker") or 1,
+        memory_limit=o.get("memory_limit", "auto"),
+        env=env,
+        dashboard_address=o.get("dashboard_address", ":0"),
+    )
+    session.profile = profile
+    if adaptive:
+        session.adapt(profile.adapt.minimum, profile.adapt.maximum)
+    return session

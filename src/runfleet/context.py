@@ -1,0 +1,144 @@
+"""The :class:`RunContext` handed to every run: where to write, which seed, a log, nested map."""
+from __future__ import annotations
+
+import io
+import logging
+import os
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .keys import seed_sequence
+from .store import Store
+
+#: Priority of tasks a run fans out with ``ctx.map``: above new top-level runs, so runs that
+#: already started finish first and the pool does not fill with half-done runs.
+NESTED_PRIORITY = 10
+
+
+class RunContext:
+    """What a run function receives as its first argument.
+
+    name, study, params: the run's name, its study's name and its params.
+    upstream: ``{name: returned value}`` of the runs in its ``after``.
+    out: fsspec URL of the run's output directory (absolute local path or ``s3://...``).
+    storage_options: options to open ``out`` (and the rest of the store) from any worker.
+    seed: int in [0, 2**32) from the study seed and the run name; rng: numpy Generator from the
+        same SeedSequence.
+    log: logger whose records are saved to ``<out>/_log.txt``.
+    attempt: 1 for the first attempt, 2 for the first retry, ...
+    """
+
+    def __init__(self, *, name: str, study: str, out: str, storage_options: dict | None = None,
+                 study_seed: int = 0, params: dict | None = None, upstream: dict | None = None,
+                 attempt: int = 1, serial: bool = False):
+        self.name = name
+        self.study = study
+        self.out = out
+        self.storage_options = dict(storage_options or {})
+        self.params = dict(params or {})
+        self.upstream = dict(upstream or {})
+        self.attempt = attempt
+        self._study_seed = study_seed
+        self._serial = serial
+        self._rng = None
+        self._store = Store(out, self.storage_options)
+        self._log_buffer = io.StringIO()
+        self._handler = logging.StreamHandler(self._log_buffer)
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log = logging.getLogger(f"runfleet.run.{study}.{name}")
+        self.log.setLevel(logging.INFO)
+        self.log.propagate = False
+        self.log.handlers = [self._handler]
+
+    # -- randomness ------------------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return int(seed_sequence(self._study_seed, self.name).generate_state(1, np.uint32)[0])
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(seed_sequence(self._study_seed, self.name))
+        return self._rng
+
+    # -- files -----------------------------------------------------------------------------------
+    @property
+    def fs(self):
+        return self._store.fs
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.out.rstrip("/")] + [p.strip("/") for p in parts if p])
+
+    def open(self, relpath: str, mode: str = "rb", **kwargs):
+        path = self.path(relpath)
+        if any(c in mode for c in "wax"):
+            parent = path.rsplit("/", 1)[0]
+            self._store.makedirs(parent)
+        if self._store.is_local:
+            return open(path, mode, **kwargs)
+        return self.fs.open(path, mode, **kwargs)
+
+    def write_parquet(self, df, relpath: str, **kwargs) -> str:
+        """Write a pandas DataFrame as parquet under ``out``; returns its URL."""
+        path = self.path(relpath)
+        self._store.makedirs(path.rsplit("/", 1)[0])
+        df.to_parquet(path, storage_options=None if self._store.is_local else self.storage_options, **kwargs)
+        return path
+
+    # -- nested parallelism ----------------------------------------------------------------------
+    @property
+    def n_slots(self) -> int:
+        """Worker threads on the cluster (1 in a serial/local context)."""
+        if self._serial:
+            return 1
+        try:
+            from distributed import get_client
+
+            info = get_client().scheduler_info(n_workers=-1)
+            return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+        except Exception:  # noqa: BLE001 - no cluster: serial
+            return 1
+
+    def map(self, fn: Callable, items: Iterable, **kwargs) -> list:
+        """``[fn(item, **kwargs) for item in items]``, fanned out on the same cluster.
+
+        Inside a worker the run's thread secedes while it waits, so its slot serves the chunks
+        (no deadlock however many runs fan out at once). Results come back in order; an
+        exception in any item is raised here. Outside a cluster it runs serially.
+        """
+        items = list(items)
+        if self._serial or not items:
+            return [fn(item, **kwargs) for item in items]
+        try:
+            from distributed import get_worker, worker_client
+
+            get_worker()
+        except (ImportError, ValueError):
+            return [fn(item, **kwargs) for item in items]
+        with worker_client() as client:
+            futures = client.map(fn, items, pure=False, priority=NESTED_PRIORITY, **kwargs)
+            try:
+                return client.gather(futures)
+            finally:
+                for f in futures:
+                    f.release()
+
+    # -- helpers for the executor ----------------------------------------------------------------
+    def _log_text(self) -> str:
+        return self._log_buffer.getvalue()
+
+    def _close(self) -> None:
+        self.log.handlers = []
+
+    @classmethod
+    def local(cls, out_dir: str | os.PathLike, name: str = "debug", seed: int = 0,
+              upstream: dict | None = None, params: dict | None = None, study: str = "local",
+              storage_options: dict | None = None) -> "RunContext":
+        """A context that runs in this process (serial ``map``): for tests and debugging."""
+        out = str(out_dir)
+        if "://" not in out:
+            out = os.path.abspath(out)
+            os.makedirs(out, exist_ok=True)
+        return cls(name=name, study=study, out=out, storage_options=storage_options, study_seed=seed,
+                   params=params, upstream=upstream, serial=True)

@@ -1,0 +1,311 @@
+"""What to run: :class:`Run`, :class:`Study`, and grid/zip expansion of parameters.
+
+A run is a function call with a name. A study is a validated set of runs: unique names, known
+``after`` dependencies (names or globs), no cycles. Validation happens up front and raises
+:class:`~runfleet.errors.InputError` with a message naming the run and the field.
+"""
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import itertools
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .errors import InputError
+from .keys import canonical_json, fn_path
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+,@-]{0,199}$")
+GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class RetryPolicy:
+    """How a failing run is retried.
+
+    retries: extra attempts after the first (a lost worker or a timeout counts as an attempt).
+    backoff_s: wait before the first retry, in seconds; doubles for each later retry.
+    timeout_s: a run still running after this many seconds is interrupted and counts as failed
+        with error class ``RunTimeout``; ``None`` for no limit.
+    """
+
+    retries: int = 0
+    backoff_s: float = 1.0
+    timeout_s: float | None = None
+
+    FIELDS = ("retries", "backoff_s", "timeout_s")
+
+
+@dataclass
+class Run:
+    """One named call ``fn(ctx, **params)``.
+
+    name: unique in the study; letters, digits and ``._=+,@-``.
+    fn: a callable or ``"module:attr"``.
+    params: JSON-able keyword arguments.
+    after: names or globs of runs whose returned values this run receives in ``ctx.upstream``;
+        ``{param}`` templates are filled from this run's params.
+    retries, backoff_s, timeout_s: override the study's :class:`RetryPolicy`.
+    version: code version token for the content key (default: hash of fn's source).
+    pack: ``False`` to never pack this run with others (default: packed when short).
+    """
+
+    name: str
+    fn: str | Callable
+    params: dict = field(default_factory=dict)
+    after: tuple[str, ...] | list[str] = ()
+    retries: int | None = None
+    backoff_s: float | None = None
+    timeout_s: float | None = None
+    version: str | None = None
+    pack: bool | None = None
+
+    def __post_init__(self):
+        if isinstance(self.after, str):
+            self.after = (self.after,)
+        self.after = tuple(self.after or ())
+        self.params = dict(self.params or {})
+
+    @property
+    def fn_path(self) -> str:
+        return fn_path(self.fn)
+
+
+def _format(template: str, params: dict, what: str) -> str:
+    try:
+        return template.format(**params)
+    except KeyError as e:
+        raise InputError(f"{what}: template {template!r} uses {{{e.args[0]}}}, which is not a parameter "
+                         f"(parameters: {', '.join(sorted(params)) or 'none'})") from None
+    except (IndexError, ValueError) as e:
+        raise InputError(f"{what}: bad template {template!r}: {e}") from None
+
+
+def _template_fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+def _expand(name_template: str, fn, points: list[dict], params: dict | None, after, **run_kwargs) -> list[Run]:
+    runs = []
+    for point in points:
+        merged = {**(params or {}), **point}
+        name = _format(name_template, merged, f"run {name_template!r}: name")
+        runs.append(Run(name=name, fn=fn, params=merged, after=tuple(after or ()), **run_kwargs))
+    if len(runs) > 1 and not _template_fields(name_template):
+        raise InputError(f"run {name_template!r}: name has no {{param}} template, so its "
+                         f"{len(runs)} expanded runs would share one name")
+    return runs
+
+
+def grid(name_template: str, fn, grid: dict[str, Iterable], params: dict | None = None,
+         after: Iterable[str] = (), **run_kwargs) -> list[Run]:
+    """One run per point of the cartesian product of ``grid``'s value lists.
+
+    ``name_template`` is formatted with each point's params, e.g. ``"sim-{alpha}"``.
+    """
+    keys = list(grid)
+    values = [list(grid[k]) for k in keys]
+    points = [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+    return _expand(name_template, fn, points, params, after, **run_kwargs)
+
+
+def zip_params(name_template: str, fn, lists: dict[str, Iterable], params: dict | None = None,
+               after: Iterable[str] = (), **run_kwargs) -> list[Run]:
+    """One run per position of equally long value lists (like Python's ``zip``)."""
+    keys = list(lists)
+    values = [list(lists[k]) for k in keys]
+    lengths = {len(v) for v in values}
+    if len(lengths) > 1:
+        detail = ", ".join(f"{k}: {len(v)}" for k, v in zip(keys, values))
+        raise InputError(f"run {name_template!r}: zip lists must have equal lengths ({detail})")
+    points = [dict(zip(keys, combo)) for combo in zip(*values)]
+    return _expand(name_template, fn, points, params, after, **run_kwargs)
+
+
+def resolve_fn(fn: str | Callable, where: str) -> Callable:
+    """Import ``"module:attr"`` (or return the callable); InputError naming ``where`` on failure."""
+    if callable(fn):
+        return fn
+    if not isinstance(fn, str) or ":" not in fn:
+        raise InputError(f"{where}: fn must be 'module:function', got {fn!r}")
+    module_name, _, attr = fn.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as e:  # noqa: BLE001 - any import failure is the user's input
+        raise InputError(f"{where}: cannot import module {module_name!r} for fn {fn!r}: "
+                         f"{type(e).__name__}: {e}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise InputError(f"{where}: module {module_name!r} has no attribute {attr!r} (fn {fn!r})") from None
+    if not callable(obj):
+        raise InputError(f"{where}: {fn!r} is not callable")
+    return obj
+
+
+class Study:
+    """A named set of runs with a store, a seed and default retry policy.
+
+    name: the study's directory under the store (``<store>/<name>/``).
+    store: local directory or ``s3://bucket/prefix``.
+    seed: study seed; each run's seed derives from it and the run's name.
+    defaults: :class:`RetryPolicy` fields (``retries``, ``backoff_s``, ``timeout_s``) and ``version``.
+    storage_options: fsspec options to open the store (credentials: never printed).
+    source: where the study came from (a file path), used in error messages.
+    """
+
+    def __init__(self, name: str, store: str | None = None, seed: int = 0, defaults: dict | None = None,
+                 storage_options: dict | None = None, version: str | None = None, source: str | None = None):
+        self.name = name
+        self.store = store
+        self.seed = seed
+        self.storage_options = dict(storage_options or {})
+        self.source = source or "study"
+        defaults = dict(defaults or {})
+        self.version = defaults.pop("version", version)
+        unknown = set(defaults) - set(RetryPolicy.FIELDS) - {"pack"}
+        if unknown:
+            raise InputError(f"{self.source}: defaults: unknown field {sorted(unknown)[0]!r} "
+                             f"(expected one of: {', '.join(RetryPolicy.FIELDS + ('pack', 'version'))})")
+        self.pack_default = defaults.pop("pack", None)
+        self.policy = RetryPolicy(**defaults)
+        self.runs: dict[str, Run] = {}
+        self._duplicates: list[str] = []
+
+    def add(self, run: Run) -> Run:
+        if run.name in self.runs:
+            self._duplicates.append(run.name)
+        self.runs[run.name] = run
+        return run
+
+    def add_many(self, runs: Iterable[Run]) -> list[Run]:
+        return [self.add(r) for r in runs]
+
+    def policy_for(self, run: Run) -> RetryPolicy:
+        p = self.policy
+        return RetryPolicy(
+            retries=p.retries if run.retries is None else run.retries,
+            backoff_s=p.backoff_s if run.backoff_s is None else run.backoff_s,
+            timeout_s=p.timeout_s if run.timeout_s is None else run.timeout_s,
+        )
+
+    def validate(self, import_fns: bool = True) -> dict[str, list[str]]:
+        """Check the whole study; return ``{run name: [upstream names]}`` in topological order.
+
+        Raises InputError for: a bad study name, bad or duplicate run names, params that are not
+        JSON-able, ``after`` naming no run, a cycle, an fn that cannot be imported.
+        """
+        src = self.source
+        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
+            raise InputError(f"{src}: name: {self.name!r} is not a valid study name "
+                             "(letters, digits and ._=+,@- ; starting with a letter or digit)")
+        if self._duplicates:
+            raise InputError(f"{src}: runs: duplicate run name {self._duplicates[0]!r}")
+        if not self.runs:
+            raise InputError(f"{src}: runs: the study has no runs")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise InputError(f"{src}: seed: expected a non-negative integer, got {self.seed!r}")
+        for name, run in self.runs.items():
+            check_run_fields(run, src)
+        deps = resolve_after(self.runs, src)
+        order = topological_order(deps, src)
+        if import_fns:
+            for name in order:
+                resolve_fn(self.runs[name].fn, f"{src}: run {name!r}: fn")
+        return {n: deps[n] for n in order}
+
+
+def check_run_fields(run: Run, src: str) -> None:
+    """Validate one run's name, params and policy fields."""
+    name = run.name
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InputError(f"{src}: run {name!r}: name must be letters, digits and ._=+,@- "
+                         "(at most 200 characters, starting with a letter or digit)")
+    if not isinstance(run.params, dict):
+        raise InputError(f"{src}: run {name!r}: params: expected a mapping, got {type(run.params).__name__}")
+    try:
+        canonical_json(run.params)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{src}: run {name!r}: params: not JSON-able ({e})") from None
+    for fld in ("retries",):
+        v = getattr(run, fld)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise InputError(f"{src}: run {name!r}: {fld}: expected a non-negative integer, got {v!r}")
+    for fld in ("backoff_s", "timeout_s"):
+        v = getattr(run, fld)
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
+            raise InputError(f"{src}: run {name!r}: {fld}: expected a non-negative number of seconds, got {v!r}")
+
+
+def resolve_after(runs: dict[str, Run], src: str, known: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Expand each run's ``after`` (names, globs, ``{param}`` templates) to upstream names.
+
+    ``known`` are names of runs outside ``runs`` that may also be depended on (dynamic submission).
+    """
+    universe = list(known) + list(runs)
+    deps: dict[str, list[str]] = {}
+    for name, run in runs.items():
+        upstream: list[str] = []
+        for pattern in run.after:
+            if not isinstance(pattern, str):
+                raise InputError(f"{src}: run {name!r}: after: expected run names, got {pattern!r}")
+            pat = _format(pattern, run.params, f"{src}: run {name!r}: after") if "{" in pattern else pattern
+            if GLOB_CHARS & set(pat):
+                matches = [n for n in universe if n != name and fnmatch.fnmatchcase(n, pat)]
+                if not matches:
+                    raise InputError(f"{src}: run {name!r}: after: pattern {pat!r} matches no run")
+            else:
+                if pat not in runs and pat not in known:
+                    raise InputError(f"{src}: run {name!r}: after: unknown run {pat!r}")
+                if pat == name:
+                    raise InputError(f"{src}: run {name!r}: after: a run cannot follow itself")
+                matches = [pat]
+            for m in matches:
+                if m not in upstream:
+                    upstream.append(m)
+        deps[name] = upstream
+    return deps
+
+
+def topological_order(deps: dict[str, list[str]], src: str) -> list[str]:
+    """Upstreams before dependents, otherwise in the given order (upstreams outside ``deps``
+    count as satisfied). Raises InputError naming a cycle."""
+    import heapq
+
+    position = {n: i for i, n in enumerate(deps)}
+    indegree = {n: sum(1 for u in ups if u in deps) for n, ups in deps.items()}
+    children: dict[str, list[str]] = {n: [] for n in deps}
+    for n, ups in deps.items():
+        for u in ups:
+            if u in children:
+                children[u].append(n)
+    heap = [(position[n], n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, n = heapq.heappop(heap)
+        order.append(n)
+        for c in children[n]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                heapq.heappush(heap, (position[c], c))
+    if len(order) < len(deps):
+        done = set(order)
+        cycle = _find_cycle({n: [u for u in deps[n] if u in deps and u not in done] for n in deps if n not in done})
+        raise InputError(f"{src}: runs: dependency cycle: {' -> '.join(cycle)}")
+    return order
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
+    start = next(iter(graph))
+    path, seen = [start], {start: 0}
+    node = start
+    while True:
+        node = graph[node][0]
+        if node in seen:
+            return path[seen[node]:] + [node]
+        seen[node] = len(path)
+        path.append(node)
