@@ -78,12 +78,15 @@ def test_importance_weights_and_ess():
 
 
 def test_weighted_quantile_hand_values():
-    # cdf positions (cum - w/2)/W = 0.125, 0.375, 0.75; median between 20 and 30
-    assert weighted_quantile([10, 20, 30], [1, 1, 2], 0.5) == pytest.approx(20 + 10 * (0.125 / 0.375))
+    # cumulative weights 0.25, 0.5, 1.0: the median is the first value reaching 0.5
+    assert weighted_quantile([30, 10, 20], [2, 1, 1], 0.5) == 20
+    assert weighted_quantile([10, 20, 30], [1, 1, 2], [0.2, 0.25, 0.51, 0.975]) == pytest.approx([10, 10, 30, 30])
     assert weighted_quantile([1, 2, 3, 4], [0, 0, 0, 1], [0.025, 0.5, 0.975]) == pytest.approx([4, 4, 4])
+    # a point mass (ESS ~ 1) gives the same value for every quantile, not a spread
+    assert weighted_quantile([1.0, 2.0, 3.0], [1e-300, 1.0, 1e-300], [0.025, 0.975]) == pytest.approx([2, 2])
     x = np.random.default_rng(0).normal(size=101)
     q = [0.1, 0.5, 0.9]
-    assert weighted_quantile(x, np.ones_like(x), q) == pytest.approx(np.quantile(x, q, method="hazen"))
+    assert weighted_quantile(x, np.ones_like(x), q) == pytest.approx(np.quantile(x, q, method="inverted_cdf"))
 
 
 def test_top_k_mean():

@@ -45,6 +45,16 @@ DAILY_SERIES = ("b_jt", "d_jt", "nu_1_jt", "nu_2_jt", "psi_jt", "mu_jt", "report
 
 
 def _default_parameters_path() -> Path:
+    # located through the package metadata, so the driver does not import laser-cholera and
+    # numba (about 250 MB and 3 s) just to read the bundled parameters
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = Path(str(distribution("laser-cholera").locate_file("laser/cholera/metapop/data/default_parameters.json")))
+        if path.is_file():
+            return path
+    except PackageNotFoundError:
+        pass
     import laser.cholera.metapop as metapop
 
     return Path(metapop.__file__).parent / "data" / "default_parameters.json"

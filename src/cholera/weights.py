@@ -51,13 +51,12 @@ def effective_sample_size(weights) -> float:
 
 
 def weighted_quantile(values, weights, q) -> np.ndarray:
-    """Quantiles ``q`` (in [0, 1]) of ``values`` under ``weights``.
+    """Quantiles ``q`` (in [0, 1]) of ``values`` under ``weights`` (inverse of the weighted CDF).
 
-    Uses the weighted "midpoint" plotting position: sorted values ``x_(i)`` sit at cumulative
-    probability ``(W_i - w_i / 2) / W`` (``W_i`` the running sum of weights), and quantiles are
-    linearly interpolated between them and clamped to the smallest/largest value with positive
-    weight. With equal weights this is the Hazen definition (numpy ``method="hazen"``).
-    Zero-weight values are ignored.
+    The ``q`` quantile is the smallest value whose cumulative normalised weight reaches ``q``
+    (Hyndman & Fan 1996 type 1; numpy ``method="inverted_cdf"`` when weights are equal). A
+    value that carries nearly all the weight is returned for every ``q``, as a point-mass
+    posterior should be. Zero-weight and non-finite values are ignored.
     """
     x = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -69,8 +68,9 @@ def weighted_quantile(values, weights, q) -> np.ndarray:
     x, w = x[keep], w[keep]
     order = np.argsort(x, kind="stable")
     x, w = x[order], w[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(np.asarray(q, dtype=float), cdf, x)
+    cdf = np.cumsum(w) / w.sum()
+    idx = np.searchsorted(cdf, np.asarray(q, dtype=float) - 1e-12, side="left")
+    return x[np.minimum(idx, x.size - 1)]
 
 
 def top_k_mean(ll, k: int) -> float:

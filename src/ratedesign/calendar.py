@@ -49,7 +49,7 @@ class HourCalendar:
         idx = pd.date_range(f"{year}-01-01", periods=n_hours, freq="h")
         return cls(month=np.asarray(idx.month - 1, dtype=np.int64),
                    hour_of_day=np.asarray(idx.hour, dtype=np.int64),
-                   is_weekday=np.asarray(idx.dayofweek < 5),
+                   is_weekday=np.asarray(idx.day_of_week < 5),
                    n_months=12, year=int(year))
 
     @classmethod

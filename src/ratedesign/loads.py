@@ -7,15 +7,16 @@ File layout (paths are built, never listed):
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ratedesign.calendar import HOURS_PER_YEAR, shift_year
+from ratedesign.calendar import HOURS_PER_YEAR, shift_year, weekday_shift_days
 from ratedesign.errors import InputError
-from ratedesign.fsio import get_fs, is_remote, join, read_parquet_table
+from ratedesign.fsio import get_fs, is_remote, join
 
 TIMESTAMP = "timestamp"
 TOTAL = "out.electricity.total.energy_consumption"
@@ -38,12 +39,17 @@ def load_path(directory: str, bldg_id: int, upgrade: str | int) -> str:
 
 @dataclass
 class RawLoads:
-    """Loads as read, before any processing; arrays (n, H) in kWh, source_year (n,)."""
+    """Loads as read; arrays (n, H) in kWh, source_year (n,) = year of each file's first timestamp.
+
+    ``aligned_to`` is the run year when the weekday-aligned shift was already applied while reading
+    (``read_loads(..., year_run=Y)``), else None.
+    """
 
     total: np.ndarray
     pv: np.ndarray
     gas: np.ndarray
     source_year: np.ndarray
+    aligned_to: int | None = None
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -66,50 +72,102 @@ def _first_year(table: pa.Table, path: str) -> int:
 
 
 def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: dict | None = None,
-               n_hours: int = HOURS_PER_YEAR, threads: int = 16) -> RawLoads:
+               n_hours: int = HOURS_PER_YEAR, batch: int = 32, year_run: int | None = None) -> RawLoads:
     """Read the loads of ``bldg_ids`` into dense (n, H) float64 arrays.
 
     Missing files, missing columns and wrong row counts raise InputError naming the file.
-    Remote (s3://) files are fetched by a small thread pool; local files are read in order.
+    Remote (s3://) files are fetched whole, ``batch`` at a time concurrently (one GET each); local
+    files are read in order with column projection. With ``year_run`` the weekday-aligned year
+    shift (S1 step 1) is applied while copying into the arrays (no extra pass).
     """
     ids = [int(b) for b in bldg_ids]
     n = len(ids)
     out = RawLoads(np.empty((n, n_hours)), np.empty((n, n_hours)), np.empty((n, n_hours)),
-                   np.empty(n, dtype=np.int64))
+                   np.empty(n, dtype=np.int64), aligned_to=year_run)
     fs, _ = get_fs(directory, storage_options)
     paths = [load_path(directory, b, upgrade) for b in ids]
 
-    def one(i: int) -> None:
+    def fill(i: int, table: pa.Table) -> None:
         path = paths[i]
-        try:
-            table = read_parquet_table(path, f"load file (bldg_id {ids[i]}, upgrade {upgrade})",
-                                       list(LOAD_COLUMNS), fs=fs)
-        except InputError as e:
-            if "file not found" in str(e):
-                raise InputError(f"load file missing for bldg_id {ids[i]} (upgrade {upgrade}): {path}") from None
-            raise
+        missing = [c for c in LOAD_COLUMNS if c not in table.column_names]
+        if missing:
+            raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)})")
         if table.num_rows != n_hours:
             raise InputError(f"load file {path}: has {table.num_rows} rows; expected {n_hours} hourly rows")
-        out.total[i] = _column(table, TOTAL)
-        out.pv[i] = _column(table, PV)
-        out.gas[i] = _column(table, GAS)
-        out.source_year[i] = _first_year(table, path)
+        year = _first_year(table, path)
+        out.source_year[i] = year
+        s = 24 * weekday_shift_days(year, year_run) % n_hours if year_run is not None else 0
+        for arr, name in ((out.total, TOTAL), (out.pv, PV), (out.gas, GAS)):
+            col = _column(table, name)
+            if s:
+                arr[i, : n_hours - s] = col[s:]
+                arr[i, n_hours - s:] = col[:s]
+            else:
+                arr[i] = col
 
-    if is_remote(directory) and n > 1:
-        with ThreadPoolExecutor(max_workers=min(threads, n)) as pool:
-            list(pool.map(one, range(n)))
+    def missing_file(i: int) -> InputError:
+        return InputError(f"load file missing for bldg_id {ids[i]} (upgrade {upgrade}): {paths[i]}")
+
+    if is_remote(directory):
+        # one GET per file, ``batch`` files fetched concurrently by the filesystem's own async loop
+        for start in range(0, n, batch):
+            idx = list(range(start, min(start + batch, n)))
+            stripped = [fs._strip_protocol(paths[i]) for i in idx]
+            blobs = fs.cat(stripped, on_error="return") if len(idx) > 1 else {stripped[0]: _cat_one(fs, stripped[0])}
+            for i, sp in zip(idx, stripped):
+                blob = blobs.get(sp)
+                if blob is None or isinstance(blob, FileNotFoundError):
+                    raise missing_file(i)
+                if isinstance(blob, Exception):
+                    raise blob
+                try:
+                    fill(i, _read_columns(pa.BufferReader(blob)))
+                except (pa.ArrowInvalid, KeyError) as e:
+                    if "No match for FieldRef" in str(e) or isinstance(e, KeyError):
+                        fill(i, pq.read_table(pa.BufferReader(blob)))
+                    else:
+                        raise InputError(f"load file {paths[i]}: not a readable parquet file ({e})") from None
     else:
         for i in range(n):
-            one(i)
+            try:
+                table = _read_columns(paths[i])
+            except FileNotFoundError:
+                raise missing_file(i) from None
+            except (pa.ArrowInvalid, KeyError) as e:
+                if not os.path.exists(paths[i]):
+                    raise missing_file(i) from None
+                try:
+                    table = pq.read_table(paths[i])
+                except Exception:  # noqa: BLE001
+                    raise InputError(f"load file {paths[i]}: not a readable parquet file ({e})") from None
+            fill(i, table)
     return out
+
+
+def _read_columns(source) -> pa.Table:
+    """The load columns of one parquet file (single-threaded: chunks already run in parallel)."""
+    return pq.ParquetFile(source).read(columns=list(LOAD_COLUMNS), use_threads=False)
+
+
+def _cat_one(fs, path: str):
+    try:
+        return fs.cat_file(path)
+    except FileNotFoundError as e:
+        return e
 
 
 def pv_net(total: np.ndarray, pv: np.ndarray) -> np.ndarray:
     """Net electricity per building over its whole block (CAIRO ``__load_buildingprofile__`` rule):
     all PV = 0 -> total; any PV < 0 (generation stored negative) -> total + pv; else total - pv."""
-    any_neg = (pv < 0).any(axis=1, keepdims=True)
-    all_zero = ~(pv != 0).any(axis=1, keepdims=True)
-    return np.where(all_zero, total, np.where(any_neg, total + pv, total - pv))
+    net = total.copy()
+    has_pv = (pv != 0).any(axis=1)
+    if has_pv.any():
+        neg = (pv < 0).any(axis=1)
+        add = has_pv & neg
+        sub = has_pv & ~neg
+        net[add] += pv[add]
+        net[sub] -= pv[sub]
+    return net
 
 
 @dataclass
@@ -131,7 +189,9 @@ def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None =
     """S1 steps 1-5: weekday-aligned year shift, PV netting, scale factor, floor, gas kWh -> therms."""
     total, pv, gas = raw.total, raw.pv, raw.gas
     years = np.unique(raw.source_year)
-    if len(years) > 1 or years[0] != year_run:
+    if raw.aligned_to is not None and raw.aligned_to != year_run:
+        raise ValueError(f"loads were aligned to {raw.aligned_to}, not {year_run}")
+    if raw.aligned_to is None and (len(years) > 1 or years[0] != year_run):
         total, pv, gas = total.copy(), pv.copy(), gas.copy()
         for y in years:
             rows = raw.source_year == y
@@ -141,7 +201,16 @@ def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None =
     net = pv_net(total, pv)
     if kwh_scale_factor is not None and kwh_scale_factor != 1.0:
         s = float(kwh_scale_factor)
-        total, pv, net = total * s, pv * s, net * s
+        if total is raw.total:
+            total *= s
+            pv *= s
+        else:
+            total, pv = total * s, pv * s
+        net *= s
     if floor:
         np.maximum(net, 0.0, out=net)
-    return BuildingLoads(net=net, total=total, pv=pv, gas=gas * KWH_TO_THERMS)
+    if gas is raw.gas:
+        gas *= KWH_TO_THERMS
+    else:
+        gas = gas * KWH_TO_THERMS
+    return BuildingLoads(net=net, total=total, pv=pv, gas=gas)

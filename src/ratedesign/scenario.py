@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml

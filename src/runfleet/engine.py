@@ -105,7 +105,8 @@ class Fleet:
         self.finished_q: queue.Queue = queue.Queue()
         self.counts = collections.Counter()
         self.group_stats: dict[str, list[float]] = {}  # fn path -> [count, total seconds]
-        self.probing: collections.Counter = collections.Counter()
+        self.probing: collections.Counter = collections.Counter()  # fn path -> probe tasks in flight
+        self.probes: dict[Any, str] = {}  # probe future -> fn path
         self._cluster_arg = cluster
         self._workers = workers
         self._worker_env = worker_env
@@ -137,7 +138,7 @@ class Fleet:
     def slots(self) -> int:
         """Worker threads on the cluster, refreshed every few seconds."""
         now = time.monotonic()
-        if self._session is not None and now - self._slots_checked > 3.0:
+        if self._session is not None and (now - self._slots_checked > 3.0 or not self._slots):
             try:
                 info = self.client.scheduler_info(n_workers=-1)
                 self._slots = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
@@ -268,12 +269,15 @@ class Fleet:
             group = st.kr.fn_path
             stats = self.group_stats.get(group)
             if st.packable and st.attempts == 0 and not stats:
-                # unknown duration: probe with one run per slot before packing
+                # unknown duration: probe with one run per slot before packing the rest
                 if self.probing[group] >= max(1, self.slots()):
                     if not self._rotate_ready(group):
                         return
                     continue
                 self.probing[group] += 1
+                self.ready.popleft()
+                self._submit_task([name], probe=True)
+                continue
             size = self._pack_size(st)
             names = [self.ready.popleft()]
             while len(names) < size and self.ready:
@@ -304,7 +308,7 @@ class Fleet:
             "clear": st.dirty,
         }
 
-    def _submit_task(self, names: list[str]) -> None:
+    def _submit_task(self, names: list[str], probe: bool = False) -> None:
         for n in names:
             st = self.states[n]
             st.state = "running"
@@ -316,12 +320,17 @@ class Fleet:
         fut = self.client.submit(execute, specs, self.store, self.study.name, pack_id, pure=False,
                                  key=f"run-{label}-{uuid.uuid4().hex[:8]}", retries=0)
         self.in_flight[fut] = names
+        if probe:
+            self.probes[fut] = self.states[names[0]].kr.fn_path
         fut.add_done_callback(self.finished_q.put)
 
     def _finished(self, fut) -> None:
         names = self.in_flight.pop(fut, None)
         if names is None:
             return
+        group = self.probes.pop(fut, None)
+        if group is not None:
+            self.probing[group] -= 1
         if fut.status == "finished":
             try:
                 rows = fut.result()

@@ -128,7 +128,9 @@ def _attempt(spec: dict, ledger: Ledger, store: Store) -> tuple[dict, dict | Non
     except (KeyboardInterrupt, SystemExit) as e:
         raise e
     except BaseException as e:  # noqa: BLE001 - user code may raise anything
-        row.update(status="error", kind="user_error", error_class=type(e).__name__, message=str(e)[:2000],
+        lost = type(e).__name__ == "KilledWorker"  # a chunk it fanned out lost its worker
+        row.update(status="error", kind="lost_worker" if lost else "user_error",
+                   error_class="LostWorker" if lost else type(e).__name__, message=str(e)[:2000],
                    traceback=traceback.format_exc()[-20000:], duration_s=time.perf_counter() - t0,
                    finished=now_iso())
         _write_log(ctx, store, run_dir)

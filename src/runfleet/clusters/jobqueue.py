@@ -103,6 +103,7 @@ def jobqueue_kwargs(profile, env: dict[str, str], account_key: str = "account",
         worker_command=WORKER_MODULE,
         scheduler_options=scheduler_options,
         python=o.get("python"),
+        job_name=f"rf-{profile.name}",
     )
     if o.get("account"):
         kw[account_key] = o["account"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import threading
 
+import dask
+
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from .base import ClusterSession
@@ -64,16 +66,10 @@ def start_local(
     """
     n = default_workers() if workers is None else workers
     worker_env = dict(env or {})
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=dashboard_address,
-        memory_limit=memory_limit,
-        env=worker_env,
-        **cluster_kwargs,
-    )
+    # A task whose worker dies fails at once (KilledWorker) and runfleet's retry policy decides;
+    # Dask's default would silently re-run it up to 3 more times, killing a worker each time.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = _local_cluster(n, threads_per_worker, dashboard_address, memory_limit, worker_env, cluster_kwargs)
     client = Client(cluster)
     client.register_plugin(DriverWatchdog(os.getpid()))
     session = ClusterSession(client=client, kind="local", name=name, cluster=cluster)
@@ -98,3 +94,16 @@ def open_local(profile, *, workers: int | None = None, env: dict[str, str] | Non
     if adaptive:
         session.adapt(profile.adapt.minimum, profile.adapt.maximum)
     return session
+
+
+def _local_cluster(n, threads_per_worker, dashboard_address, memory_limit, env, cluster_kwargs):
+    return LocalCluster(
+        n_workers=n,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=dashboard_address,
+        memory_limit=memory_limit,
+        env=env,
+        **cluster_kwargs,
+    )

@@ -116,10 +116,9 @@ def probe_environment(modules, store_url=None, storage_options=None, env_names=(
             step = "write"
             path = f"{root}/_preflight/{out['host']}-{out['pid']}-{token}.txt"
             payload = f"runfleet preflight {token} {time.time()}".encode()
-            try:
+            protos = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+            if any(p in ("file", "local") for p in protos):  # never create buckets on object stores
                 fs.makedirs(f"{root}/_preflight", exist_ok=True)
-            except Exception:  # noqa: BLE001 - object stores have no directories
-                pass
             with fs.open(path, "wb") as f:
                 f.write(payload)
             step = "read"

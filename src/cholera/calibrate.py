@@ -1,0 +1,288 @@
+"""Adaptive calibration driver on runfleet's dynamic API.
+
+Simulations ``sim-000000, sim-000001, ...`` are submitted in batches of ``batch`` through
+``runfleet.open_fleet(...).submit``; ``lookahead`` more batches are kept in flight so workers
+never wait for the driver. When a batch and all batches before it have finished, the stopping
+rule (:mod:`cholera.stopping`) is evaluated on exactly those simulations; if it holds, nothing
+more is submitted and the batches already in flight are finished and kept. The simulations used
+are therefore a function of the settings and the seed only, not of worker count or timing.
+
+Each simulation draws its parameters from the prior with its own seed (study seed + run name),
+so a simulation's row is the same whenever and wherever it runs, and resume is plain runfleet:
+runs already committed in the store come back as ``resumed`` with their stored value and are
+never executed again. Only ``{ll, log_prior, params}`` comes back per simulation; the driver keeps
+one float per simulation.
+
+Afterwards: the committed rows are gathered into ``cholera/sims.parquet``, the posterior table
+(:mod:`cholera.posterior`) is written, and ``n_ppc`` posterior draws are re-simulated as runs
+``ppc-000...`` for the predictive check and plot (:mod:`cholera.ppc`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from runfleet import Run, Store, open_fleet
+from runfleet.progress import Progress
+
+from cholera.config import CalibrationConfig
+from cholera.errors import CholeraError
+from cholera.model import available_locations, build_inputs, default_parameters
+from cholera.outputs import CalibrationFiles, read_parquet_rows
+from cholera.posterior import posterior_table, weights_summary
+from cholera.ppc import choose_draws, plot_ppc, ppc_summary
+from cholera.priors import Priors, load_priors
+from cholera.sim import RESERVED_COLUMNS, SERIES_FILE, SIM_FILE
+from cholera.stopping import BatchCheck, check_batch
+from cholera.weights import normalized_weights
+
+__all__ = ["calibrate", "sim_name", "prepare"]
+
+SIM_FN = "cholera.sim:simulate"
+PPC_FN = "cholera.sim:predict"
+
+
+def sim_name(index: int) -> str:
+    """Run name of simulation ``index``: ``sim-000123``."""
+    return f"sim-{index:06d}"
+
+
+def prepare(cfg: CalibrationConfig) -> tuple[Priors, Any]:
+    """Check locations, days and priors before anything starts; return (priors, model inputs)."""
+    inputs = build_inputs(cfg.locations, cfg.days)
+    priors = load_priors(cfg.priors)
+    priors.check_against(default_parameters(), len(available_locations()), inputs.locations)
+    clash = [c for c in priors.columns(inputs.locations) if c in RESERVED_COLUMNS]
+    if clash:
+        raise CholeraError(f"{priors.source}: parameter name(s) {clash} clash with output columns; rename them")
+    return priors, inputs
+
+
+class _Driver:
+    """State of one calibration invocation (one float per simulation)."""
+
+    def __init__(self, cfg: CalibrationConfig, priors: Priors, progress: Progress):
+        self.cfg = cfg
+        self.priors = priors
+        self.progress = progress
+        self.batch = cfg.batch_size
+        self.n_batches = math.ceil(cfg.sims / self.batch)
+        self.ll = np.full(cfg.sims, np.nan)
+        self.status: dict[int, str] = {}
+        self.remaining = [0] * self.n_batches
+        self.submitted = 0  # batches submitted
+        self.checked = 0  # batches evaluated by the rule
+        self.history: list[BatchCheck] = []
+        self.stop: BatchCheck | None = None
+        self.counts = {"done": 0, "failed": 0, "resumed": 0, "executed": 0, "skipped": 0}
+        self.errors: dict[str, int] = {}
+        self.base_params = {
+            "locations": list(cfg.locations),
+            "priors": priors.to_dict(),
+            "n_iter": cfg.n_iter,
+            "days": cfg.days,
+            "likelihood": cfg.likelihood.to_dict(),
+            "study_seed": cfg.seed,
+        }
+
+    def batch_runs(self, b: int) -> list[Run]:
+        start, stop = b * self.batch, min((b + 1) * self.batch, self.cfg.sims)
+        self.remaining[b] = stop - start
+        return [
+            Run(sim_name(i), SIM_FN, params={**self.base_params, "sim_index": i}, retries=1, backoff_s=0.2)
+            for i in range(start, stop)
+        ]
+
+    def submit_next(self, fleet) -> None:
+        if self.stop is None and self.submitted < self.n_batches:
+            fleet.submit(self.batch_runs(self.submitted))
+            self.submitted += 1
+
+    def record(self, outcome) -> None:
+        index = int(outcome.name.split("-", 1)[1])
+        self.status[index] = outcome.status
+        if outcome.status == "done":
+            self.ll[index] = float(outcome.value["ll"])
+            self.counts["done"] += 1
+            self.counts["resumed" if outcome.resumed else "executed"] += 1
+        else:
+            self.ll[index] = -np.inf
+            self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+            key = outcome.error_class or outcome.status
+            self.errors[key] = self.errors.get(key, 0) + 1
+        self.remaining[index // self.batch] -= 1
+
+    def advance(self, fleet) -> None:
+        """Evaluate every batch boundary that is complete; submit more while the rule fails."""
+        while self.stop is None and self.checked < self.submitted and self.remaining[self.checked] == 0:
+            b = self.checked
+            n = min((b + 1) * self.batch, self.cfg.sims)
+            check = check_batch(
+                b,
+                self.ll[:n],
+                self.history,
+                cap=self.cfg.sims,
+                ess_target=self.cfg.ess_target,
+                top_k=self.cfg.top_k,
+                patience=self.cfg.patience,
+                tol=self.cfg.tol,
+                temperature=self.cfg.temperature,
+            )
+            self.history.append(check)
+            self.checked += 1
+            self.progress.message(
+                f"batch {b}: {n} sims ({check.n_failed} failed), ESS {check.ess:.1f}, "
+                f"best-{self.cfg.top_k} mean ll {check.top_k_mean:.1f}"
+                + (f" -> stop ({check.stop})" if check.stop else "")
+            )
+            if check.stop:
+                self.stop = check
+            else:
+                self.submit_next(fleet)
+
+    def used(self) -> int:
+        """Simulations submitted (the stopping batch plus the lookahead batches already in flight)."""
+        return min(self.submitted * self.batch, self.cfg.sims)
+
+
+def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, progress) -> dict:
+    """Submit the posterior-predictive runs, then summarise and plot them."""
+    if cfg.n_ppc == 0 or sims.empty:
+        return {}
+    w = normalized_weights(sims["ll"].to_numpy(dtype=float), cfg.temperature)
+    picks = choose_draws(w, cfg.n_ppc, cfg.seed)
+    columns = priors.columns(cfg.locations)
+    runs = []
+    for j, i in enumerate(picks):
+        row = sims.iloc[i]
+        params = {c: float(row[c]) for c in columns}
+        runs.append(
+            Run(
+                f"ppc-{j:03d}",
+                PPC_FN,
+                params={
+                    "locations": list(cfg.locations),
+                    "params": params,
+                    "priors": priors.to_dict(),
+                    "n_iter": cfg.n_iter,
+                    "days": cfg.days,
+                    "likelihood": cfg.likelihood.to_dict(),
+                    "source_sim": str(row["sim"]),
+                    "study_seed": cfg.seed,
+                },
+                retries=1,
+                backoff_s=0.2,
+            )
+        )
+    progress.message(f"posterior predictive check: {len(runs)} draws from sims {sorted({r.params['source_sim'] for r in runs})}")
+    fleet.submit(runs)
+    done = [o.name for o in fleet.as_completed() if o.status == "done"]
+    if not done:
+        return {"ppc_error": "every posterior-predictive run failed"}
+    series = []
+    for name in sorted(done):
+        frame = read_parquet_rows(files.store, [files.run_file(name, SERIES_FILE)])
+        frame["draw"] = name
+        series.append(frame)
+    series = pd.concat(series, ignore_index=True)
+    summary = ppc_summary(series)
+    out = {"ppc": files.write_frame("ppc.parquet", summary), "ppc_csv": files.write_frame("ppc.csv", summary)}
+    title = f"{cfg.name}: observed vs posterior predictive ({len(done)} draws x {cfg.n_iter} iterations)"
+    out["ppc_png"] = files.write_bytes("ppc.png", plot_ppc(series, cfg.locations, title))
+    return out
+
+
+def calibrate(cfg: CalibrationConfig, client=None) -> dict:
+    """Run (or resume) a calibration; return a plain summary dict.
+
+    Args:
+        cfg: the settings.
+        client: an existing ``distributed.Client`` to run on (overrides ``cfg.cluster``).
+
+    Returns:
+        ``{"study_url", "stop_reason", "sims_submitted", "done", "failed", "resumed", "executed",
+        "ess", "best_ll", "posterior" (list of row dicts), "files" ({name: url}), "trace",
+        "elapsed_s"}``.
+
+    Raises:
+        CholeraError (and subclasses): bad locations, days, priors or settings, before any run.
+    """
+    t0 = time.perf_counter()
+    priors, inputs = prepare(cfg)
+    progress = Progress(cfg.name, mode=cfg.progress)
+    for iso, n_obs in zip(inputs.locations, (~np.isnan(inputs.observed_cases)).sum(axis=1)):
+        if n_obs == 0:
+            progress.message(f"warning: {iso} has no observed reported cases in the simulated period; "
+                             f"its location-specific parameters stay at their priors")
+    store = Store(cfg.store, cfg.storage_options)
+    files = CalibrationFiles(store, cfg.name)
+    driver = _Driver(cfg, priors, progress)
+    cluster = client if client is not None else cfg.cluster
+    settings = cfg.settings()
+    files_out: dict[str, str] = {}
+    with open_fleet(
+        cfg.name,
+        cfg.store,
+        seed=cfg.seed,
+        storage_options=cfg.storage_options,
+        cluster=cluster,
+        workers=cfg.workers,
+        progress=progress,
+    ) as fleet:
+        for _ in range(1 + cfg.lookahead):
+            driver.submit_next(fleet)
+        for outcome in fleet.as_completed():
+            if outcome.name.startswith("sim-"):
+                driver.record(outcome)
+                driver.advance(fleet)
+        n_used = driver.used()
+        done_sims = [sim_name(i) for i in range(n_used) if driver.status.get(i) == "done"]
+        meta = {
+            "settings": settings,
+            "priors": priors.to_dict(),
+            "priors_source": priors.source,
+            "stop_reason": driver.stop.stop if driver.stop else "interrupted",
+            "stopped_after_batch": driver.stop.batch if driver.stop else None,
+            "sims_submitted": n_used,
+            "done_sims": done_sims,
+            "counts": driver.counts,
+            "errors": driver.errors,
+            "trace": [c.to_dict() for c in driver.history],
+        }
+        files_out["calibration"] = files.write_json("calibration.json", meta)
+        sims = read_parquet_rows(store, [files.run_file(s, SIM_FILE) for s in done_sims])
+        if not sims.empty:
+            sims = sims.sort_values("sim_index", kind="stable").reset_index(drop=True)
+            files_out["sims"] = files.write_frame("sims.parquet", sims)
+            table = posterior_table(sims, priors, cfg.locations, cfg.temperature)
+            files_out["posterior"] = files.write_frame("posterior.csv", table)
+            files.write_frame("posterior.parquet", table)
+            files_out.update(_run_ppc(fleet, cfg, priors, sims, files, progress))
+        else:
+            table = pd.DataFrame()
+            progress.message("no simulation succeeded: no posterior")
+    ws = weights_summary(sims["ll"] if not sims.empty else [], cfg.temperature)
+    meta["files"] = {k: v for k, v in files_out.items() if k != "calibration"}
+    meta["ess"] = ws["ess"]
+    meta["best_ll"] = ws["best_ll"]
+    meta["elapsed_s"] = time.perf_counter() - t0
+    files.write_json("calibration.json", meta)
+    return {
+        "study_url": files.study_url,
+        "stop_reason": meta["stop_reason"],
+        "sims_submitted": n_used,
+        "done": len(done_sims),
+        "failed": int(sum(1 for i in range(n_used) if driver.status.get(i) == "failed")),
+        "resumed": driver.counts["resumed"],
+        "executed": driver.counts["executed"],
+        "ess": ws["ess"],
+        "best_ll": ws["best_ll"],
+        "posterior": table.to_dict(orient="records"),
+        "files": files_out,
+        "trace": meta["trace"],
+        "elapsed_s": meta["elapsed_s"],
+    }

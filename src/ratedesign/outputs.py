@@ -1,0 +1,124 @@
+"""CAIRO-named output files of one run (local or s3://).
+
+``bills/{elec,gas,comb}_bills_year_{target,run}.csv`` (long: bldg_id, weight, month Jan..Dec + Annual,
+bill_level $, dollar_year), ``cross_subsidization/cross_subsidization_BAT_values.csv`` (one row per
+building), ``cross_subsidization/cross_subsidization_BAT_stats_by_group.csv``,
+``customer_metadata.csv``, ``tariff_final_config.json`` (PySAM shape, one key per tariff),
+``tariffs_calibrated/<key>_calibrated.json`` (URDB shape), ``delivery_all_marginal_costs.csv``
+(8760 $/kWh), ``system_hourly_demand.parquet`` (8760 kWh), ``scenario_settings.json``,
+``run_summary.json``; every CSV table also as ``.parquet`` beside it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+
+from ratedesign.calendar import MONTH_NAMES
+from ratedesign.fsio import join, write_bytes
+from ratedesign.tariff import to_pysam, to_urdb
+
+MONTH_LABELS = list(MONTH_NAMES) + ["Annual"]
+
+
+def bills_long(wide: pd.DataFrame, dollar_year: int) -> pd.DataFrame:
+    """Wide bills (bldg_id, weight, Jan..Dec, Annual) -> long CAIRO format, month order kept."""
+    months = [c for c in MONTH_LABELS if c in wide.columns]
+    vals = wide[months].to_numpy()
+    n, m = vals.shape
+    return pd.DataFrame({
+        "bldg_id": np.repeat(wide["bldg_id"].to_numpy(), m),
+        "weight": np.repeat(wide["weight"].to_numpy(), m),
+        "month": np.tile(np.array(months, dtype=object), n),
+        "bill_level": vals.reshape(-1),
+        "dollar_year": int(dollar_year),
+    })
+
+
+class _Writer:
+    def __init__(self, out: str, storage_options: dict | None):
+        self.out, self.so, self.written = str(out), storage_options, []
+
+    def bytes(self, rel: str, data: bytes) -> None:
+        write_bytes(join(self.out, rel), data, self.so)
+        self.written.append(rel)
+
+    def table(self, rel_csv: str, df: pd.DataFrame) -> None:
+        self.bytes(rel_csv, df.to_csv(index=False).encode())
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        self.bytes(rel_csv[:-4] + ".parquet", buf.getvalue())
+
+    def json(self, rel: str, obj) -> None:
+        self.bytes(rel, json.dumps(obj, indent=2, default=_jsonable).encode())
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def summarize(res) -> dict:
+    """Small JSON-able summary of a RunResult (the run function's return value)."""
+    g = res.globals
+    b = res.bat
+    w = b["weight"].to_numpy()
+    cfg = res.inputs.cfg
+    tariffs = res.inputs.shared.tariffs
+    out = {
+        "run_name": cfg.run_name,
+        "run_type": cfg.run_type,
+        "n_buildings": int(len(b)),
+        "n_chunks": int(res.n_chunks),
+        "customers": float(g.n_customers),
+        "revenue_requirement": float(g.revenue_requirement),
+        "total_marginal_cost": float(g.tmc),
+        "marginal_cost_by_type": {k: float(v) for k, v in g.tmc_by_component.items()},
+        "residual": float(g.residual),
+        "total_kwh": float(g.total_kwh),
+        "weighted_bill_sum": float(w @ b["Annual"].to_numpy()),
+        "weighted_bat_sums": {c: float(w @ b[c].to_numpy()) for c in b.columns if c.startswith("BAT_")},
+        "peak_hours": res.peak_rule,
+        "calibrated_rates": {k: [[float(x) for x in t.rate[p, : int(t.n_tiers[p])]] for p in range(t.n_periods)]
+                             for k, t in res.calibrated.items()},
+        "timings": {k: round(float(v), 4) for k, v in res.timings.items()},
+    }
+    if g.levels is not None:
+        out["rate_levels"] = {t.key: float(g.levels[k]) for k, t in enumerate(tariffs)}
+        if res.inputs.rr_by_tariff:
+            out["revenue_requirement_by_tariff"] = dict(res.inputs.rr_by_tariff)
+    return out
+
+
+def write_outputs(res, out: str, storage_options: dict | None = None) -> list[str]:
+    """Write every output file of ``res`` under ``out``; returns the relative paths written."""
+    w = _Writer(out, storage_options)
+    cfg = res.inputs.cfg
+    target, run = cfg.dollar_year, cfg.year_run
+    for kind, wide in (("elec", res.elec_bills), ("gas", res.gas_bills), ("comb", res.comb_bills)):
+        w.table(f"bills/{kind}_bills_year_target.csv", bills_long(wide, target))
+        w.table(f"bills/{kind}_bills_year_run.csv", bills_long(wide, run))
+    w.table("cross_subsidization/cross_subsidization_BAT_values.csv", res.bat)
+    w.table("cross_subsidization/cross_subsidization_BAT_stats_by_group.csv", res.group_stats)
+    w.table("customer_metadata.csv", res.customer_metadata)
+    w.json("tariff_final_config.json", {k: to_pysam(t) for k, t in res.calibrated.items()})
+    if cfg.run_type == "precalc":
+        for k, t in res.calibrated.items():
+            w.json(f"tariffs_calibrated/{k}_calibrated.json", to_urdb(t))
+    w.table("delivery_all_marginal_costs.csv", res.inputs.mc.frame(cfg.year_run))
+    buf = io.BytesIO()
+    pd.DataFrame({"hour": np.arange(len(res.globals.demand)), "demand_kwh": res.globals.demand}).to_parquet(buf, index=False)
+    w.bytes("system_hourly_demand.parquet", buf.getvalue())
+    settings = cfg.to_params()
+    settings.pop("storage_options", None)
+    w.json("scenario_settings.json", settings)
+    w.json("run_summary.json", summarize(res))
+    return w.written

@@ -1,0 +1,546 @@
+"""One run, chunked by building: per-chunk pass on the workers, one global reduction, finalize.
+
+Flow (spec "Parallel structure"):
+
+1. Driver (``prepare_inputs``): scenario -> tariffs, buildings and weights (S0), marginal prices
+   (S3 inputs), revenue requirement. All small.
+2. Workers (``process_chunk`` through ``mapper``): each chunk reads *its own* buildings' loads (S1),
+   and returns per-building aggregates -- monthly energy charges at the input rates, monthly unity
+   bills (S5), monthly kWh, annual kWh, economic burden (S7), peak-hour kWh -- plus chunk partial
+   sums: the 8760 system-demand vector (S2), sum w, sum w q, sum w EB, sum w cp and per-tariff
+   sum w and sum w U.
+3. Driver (``reduce_chunks``): partials are added once, in chunk order; TMC, R, r_k (S3, S5).
+4. Driver (``finalize``): bills (S6), residual shares (S8), BAT and group stats (S9) from the
+   per-building aggregates and the broadcast global scalars (vectorised, O(n) small arrays).
+
+Driver memory is O(n x ~40 floats); the n x 8760 arrays only ever exist one chunk at a time on a
+worker. Results do not depend on the number of chunks beyond float summation order (~1e-15).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ratedesign import kernels as K
+from ratedesign.buildings import BuildingSet, eia_customer_count, electric_tariffs, gas_tariffs, select_buildings
+from ratedesign.calendar import MONTH_NAMES, HourCalendar
+from ratedesign.errors import InputError
+from ratedesign.loads import process_loads, read_loads
+from ratedesign.marginal_costs import MarginalCosts, load_marginal_costs
+from ratedesign.mappers import serial_mapper
+from ratedesign.revenue import RevenueRequirement, load_revenue_requirement
+from ratedesign.scenario import ScenarioConfig
+from ratedesign.tariff import relative_rates, tariff_key_from_path
+
+log = logging.getLogger("ratedesign")
+
+DEFAULT_PEAK_TOP_N = 100
+
+
+# ============================================================================ inputs
+@dataclass
+class SharedInputs:
+    """What every chunk needs (broadcast, small): tariffs, prices, flags, where the loads are."""
+
+    loads_dir: str
+    upgrade: str
+    year_run: int
+    tariffs: list            # electric Tariff objects, index = BuildingSet.elec_tariff
+    rel: list                # (P, T) relative rates per electric tariff
+    gas_tariffs: list        # gas Tariff objects, index = BuildingSet.gas_tariff
+    mc_total: np.ndarray     # (H,) $/kWh
+    peak_mask: np.ndarray | None = None   # (H,) bool, or None when only known after the pass
+    kwh_scale_factor: float | None = None
+    floor: bool = True
+    storage_options: dict | None = None
+    calendar: HourCalendar | None = None   # None: the 8760 hours of year_run
+
+    def get_calendar(self) -> HourCalendar:
+        """The billing calendar of the run."""
+        return self.calendar if self.calendar is not None else HourCalendar.for_year(self.year_run)
+
+
+@dataclass
+class RunInputs:
+    """Everything the driver knows before reading loads."""
+
+    cfg: ScenarioConfig
+    buildings: BuildingSet
+    shared: SharedInputs
+    mc: MarginalCosts
+    rr: RevenueRequirement
+    rr_by_tariff: dict | None
+    peak_rule: str
+
+
+def parse_peak_hours(spec, mc: MarginalCosts, n_hours: int = 8760) -> tuple[str, np.ndarray | None]:
+    """Peak hour set for the ``peak`` residual (a scenario parameter, default ``"mc"``).
+
+    - ``"mc"``: hours where capacity + distribution marginal cost > 0 (known before the pass);
+      when there are none, falls back to ``"top:100"``.
+    - ``"top:N"``: the N hours of highest system demand D_h (needs D, so a second pass reads loads).
+    - a list of 0-based hour indices.
+    Returns (rule description, mask or None when it must be computed from D).
+    """
+    if spec is None or spec == "mc":
+        mask = mc.capacity_like > 0
+        if mask.any():
+            return "mc", mask
+        return f"top:{DEFAULT_PEAK_TOP_N}", None
+    if isinstance(spec, str) and spec.startswith("top:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise InputError(f"peak_hours {spec!r}: expected 'mc', 'top:N' or a list of hour indices") from None
+        return f"top:{n}", None
+    if isinstance(spec, (list, tuple, np.ndarray)):
+        idx = np.asarray(spec, dtype=np.int64)
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= n_hours:
+            raise InputError(f"peak_hours: hour indices must be in 0..{n_hours - 1}")
+        mask = np.zeros(n_hours, dtype=bool)
+        mask[idx] = True
+        return "hours", mask
+    raise InputError(f"peak_hours {spec!r}: expected 'mc', 'top:N' or a list of hour indices")
+
+
+def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
+    """Driver-side S0 + S3 inputs + RR for one scenario run (reads only small files)."""
+    so = cfg.storage_options
+    rr = load_revenue_requirement(cfg.utility_revenue_requirement, so, include_supply=cfg.run_includes_supply,
+                                  subclasses=cfg.run_includes_subclasses and cfg.run_type == "precalc",
+                                  method_delivery=cfg.residual_allocation_delivery,
+                                  method_supply=cfg.residual_allocation_supply)
+    etariffs = electric_tariffs(cfg.path_tariffs_electric, so)
+    keys = list(etariffs)
+    rr_by_tariff = None
+    if rr.by_subclass is not None:
+        rr_by_tariff = {}
+        for sub, p in cfg.path_tariffs_electric.items():
+            if sub not in rr.by_subclass:
+                raise InputError(f"revenue requirement {rr.source}: no subclass amount for {sub!r} (subclasses: "
+                                 f"{', '.join(rr.by_subclass)})")
+            rr_by_tariff[tariff_key_from_path(p)] = rr.by_subclass[sub]
+    customer_count = cfg.customer_count or rr.customer_count
+    if customer_count is None and cfg.path_electric_utility_stats:
+        customer_count = eia_customer_count(cfg.path_electric_utility_stats, cfg.utility, so)
+    with_gas = bool(cfg.path_tariff_maps_gas and cfg.path_tariffs_gas)
+    group_col = (cfg.subclass_config or {}).get("group_col") if cfg.subclass_config else None
+    bset = select_buildings(cfg, keys, with_gas, customer_count, so, group_col=group_col)
+    gtariffs = gas_tariffs(cfg.path_tariffs_gas, bset.gas_keys, so) if with_gas else {}
+    mc = load_marginal_costs(cfg.year_run, path_supply_energy_mc=cfg.path_supply_energy_mc,
+                             path_supply_capacity_mc=cfg.path_supply_capacity_mc,
+                             path_supply_ancillary_mc=cfg.path_supply_ancillary_mc,
+                             path_dist_and_sub_tx_mc=cfg.path_dist_and_sub_tx_mc,
+                             path_bulk_tx_mc=cfg.path_bulk_tx_mc, storage_options=so)
+    rule, mask = parse_peak_hours(cfg.peak_hours, mc)
+    tlist = [etariffs[k] for k in keys]
+    rel = [relative_rates(t) if cfg.run_type == "precalc" else np.zeros_like(t.rate) for t in tlist]
+    shared = SharedInputs(loads_dir=str(cfg.path_resstock_loads).rstrip("/"), upgrade=cfg.load_upgrade,
+                          year_run=cfg.year_run, tariffs=tlist, rel=rel,
+                          gas_tariffs=[gtariffs[k] for k in bset.gas_keys], mc_total=mc.total,
+                          peak_mask=mask, kwh_scale_factor=rr.kwh_scale_factor,
+                          floor=cfg.floor_electricity_net, storage_options=so)
+    return RunInputs(cfg=cfg, buildings=bset, shared=shared, mc=mc, rr=rr, rr_by_tariff=rr_by_tariff,
+                     peak_rule=rule)
+
+
+# ============================================================================ chunk pass
+@dataclass
+class ChunkTask:
+    """One chunk of buildings (contiguous slice of the run's sorted buildings)."""
+
+    index: int
+    bldg_id: np.ndarray
+    weight: np.ndarray
+    elec_tariff: np.ndarray
+    gas_tariff: np.ndarray | None
+    shared: SharedInputs
+
+
+@dataclass
+class ChunkResult:
+    """Per-building aggregates (n rows) and chunk partial sums of one chunk.
+
+    Per building: ``energy`` (n, M) $ at the input rates, ``unity`` (n, M) kWh x rel,
+    ``kwh`` (n, M) monthly grid kWh, ``gas_energy`` (n, M) $, ``therms`` (n, M), ``q`` annual net kWh,
+    ``load_data`` annual total kWh, ``pv`` annual PV kWh, ``eb`` $ economic burden, ``cp`` peak kWh.
+    Partials: ``demand`` (H,) kWh, ``sum_w``, ``sum_wq`` kWh, ``sum_web`` $, ``sum_wcp`` kWh,
+    ``tariff_w`` and ``tariff_wu`` (K,) per electric tariff.
+    """
+
+    index: int
+    energy: np.ndarray
+    unity: np.ndarray
+    kwh: np.ndarray
+    gas_energy: np.ndarray
+    therms: np.ndarray
+    q: np.ndarray
+    load_data: np.ndarray
+    pv: np.ndarray
+    eb: np.ndarray
+    cp: np.ndarray | None
+    demand: np.ndarray
+    sum_w: float
+    sum_wq: float
+    sum_web: float
+    sum_wcp: float
+    tariff_w: np.ndarray
+    tariff_wu: np.ndarray
+
+
+def _read_chunk(task: ChunkTask):
+    sh = task.shared
+    raw = read_loads(sh.loads_dir, task.bldg_id, sh.upgrade, sh.storage_options, year_run=sh.year_run)
+    return process_loads(raw, sh.year_run, sh.kwh_scale_factor, sh.floor)
+
+
+def process_chunk(task: ChunkTask) -> ChunkResult:
+    """Worker side: read this chunk's loads and reduce them to per-building aggregates + partials."""
+    return aggregate_block(task, _read_chunk(task))
+
+
+def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
+    """S2, S4, S5 (unity), S6 (input-rate energy), S7 for one block of processed loads."""
+    sh = task.shared
+    cal = sh.get_calendar()
+    n, m = len(task.bldg_id), cal.n_months
+    w = np.asarray(task.weight, dtype=float)
+    energy, unity, kwh = np.zeros((n, m)), np.zeros((n, m)), np.zeros((n, m))
+    kt = len(sh.tariffs)
+    tw, twu = np.zeros(kt), np.zeros(kt)
+    for k in np.unique(task.elec_tariff):
+        rows = task.elec_tariff == k
+        t = sh.tariffs[k]
+        q = K.demand_by_tou(loads.net[rows], cal, t)
+        energy[rows] = K.energy_charges(q, t)
+        unity[rows] = K.unity_energy(q, sh.rel[k])
+        kwh[rows] = q.sum(axis=(2, 3))
+        tw[k] = w[rows].sum()
+        twu[k] = w[rows] @ unity[rows].sum(axis=1)
+    gas_energy, therms = np.zeros((n, m)), np.zeros((n, m))
+    if task.gas_tariff is not None:
+        for k in np.unique(task.gas_tariff):
+            rows = task.gas_tariff == k
+            g = K.demand_by_tou(loads.gas[rows], cal, sh.gas_tariffs[k])
+            gas_energy[rows] = K.energy_charges(g, sh.gas_tariffs[k])
+            therms[rows] = g.sum(axis=(2, 3))
+    q_annual = loads.net.sum(axis=1)
+    eb = K.economic_burden(loads.net, sh.mc_total)
+    cp = loads.net[:, sh.peak_mask].sum(axis=1) if sh.peak_mask is not None else None
+    return ChunkResult(index=task.index, energy=energy, unity=unity, kwh=kwh, gas_energy=gas_energy,
+                       therms=therms, q=q_annual, load_data=loads.total.sum(axis=1), pv=loads.pv.sum(axis=1),
+                       eb=eb, cp=cp, demand=K.system_demand(loads.net, w), sum_w=float(w.sum()),
+                       sum_wq=float(w @ q_annual), sum_web=float(w @ eb),
+                       sum_wcp=float(w @ cp) if cp is not None else 0.0, tariff_w=tw, tariff_wu=twu)
+
+
+@dataclass
+class PeakTask:
+    """Second pass for a demand-based peak hour set: only the peak-hour kWh."""
+
+    chunk: ChunkTask
+    peak_mask: np.ndarray
+
+
+def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
+    """Worker side: (cp per building in kWh, chunk sum of w cp)."""
+    loads = _read_chunk(task.chunk)
+    cp = loads.net[:, task.peak_mask].sum(axis=1)
+    return cp, float(np.asarray(task.chunk.weight) @ cp)
+
+
+def make_chunks(inputs: RunInputs, chunk_size: int | None = None, n_chunks: int | None = None,
+                n_slots: int = 1) -> list[ChunkTask]:
+    """Split the run's buildings into contiguous chunks (default: >= 2 per slot, <= 500 buildings)."""
+    b = inputs.buildings
+    n = len(b)
+    if chunk_size is None:
+        if n_chunks is None:
+            n_chunks = max(2 * max(int(n_slots), 1), math.ceil(n / 500))
+        n_chunks = max(1, min(int(n_chunks), n))
+        chunk_size = math.ceil(n / n_chunks)
+    chunk_size = max(1, int(chunk_size))
+    tasks = []
+    for i, start in enumerate(range(0, n, chunk_size)):
+        sl = slice(start, min(start + chunk_size, n))
+        tasks.append(ChunkTask(index=i, bldg_id=b.bldg_id[sl], weight=b.weight[sl],
+                               elec_tariff=b.elec_tariff[sl],
+                               gas_tariff=b.gas_tariff[sl] if b.gas_tariff is not None else None,
+                               shared=inputs.shared))
+    return tasks
+
+
+# ============================================================================ reduction
+@dataclass
+class Globals:
+    """Global totals, reduced once from the chunk partials (then broadcast to finalize)."""
+
+    demand: np.ndarray          # D_h kWh
+    n_customers: float          # N = sum w
+    total_kwh: float            # V = sum w q, kWh
+    total_burden: float         # E = sum w EB, $
+    total_peak_kwh: float       # sum w cp, kWh
+    tariff_w: np.ndarray        # per tariff sum w
+    tariff_wu: np.ndarray       # per tariff sum w U (kWh x rel)
+    tmc: float                  # sum_h D_h MC_h, $
+    tmc_by_component: dict
+    revenue_requirement: float  # RR, $
+    residual: float             # R = RR - TMC, $
+    levels: np.ndarray | None   # r_k, $/kWh (precalc)
+
+
+@dataclass
+class RunResult:
+    """Outputs of one run (small frames; the writer turns them into CAIRO files)."""
+
+    inputs: RunInputs
+    globals: Globals
+    bat: pd.DataFrame            # one row per building (CAIRO BAT columns + extras)
+    elec_bills: pd.DataFrame     # wide: bldg_id, weight, Jan..Dec, Annual
+    gas_bills: pd.DataFrame
+    comb_bills: pd.DataFrame
+    calibrated: dict             # {tariff key: Tariff} (precalc: calibrated; default: as input)
+    group_stats: pd.DataFrame
+    customer_metadata: pd.DataFrame
+    peak_rule: str
+    n_chunks: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+def _concat(results: list[ChunkResult], name: str) -> np.ndarray:
+    return np.concatenate([getattr(r, name) for r in results], axis=0)
+
+
+def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
+    """Add the chunk partials once (chunk order), then TMC, R and the calibrated levels r_k."""
+    results = sorted(results, key=lambda r: r.index)
+    demand = np.sum([r.demand for r in results], axis=0)
+    tw = np.sum([r.tariff_w for r in results], axis=0)
+    twu = np.sum([r.tariff_wu for r in results], axis=0)
+    mc = inputs.mc
+    tmc = float(demand @ mc.total)
+    comp = {k: float(demand @ v) for k, v in mc.columns.items()}
+    cfg = inputs.cfg
+    tariffs = inputs.shared.tariffs
+    n_months = results[0].energy.shape[1] if results else 12
+    levels = None
+    if cfg.run_type == "precalc":
+        fixed = np.array([n_months * t.fixed_charge for t in tariffs])
+        if inputs.rr_by_tariff is not None:
+            levels = np.empty(len(tariffs))
+            for k, t in enumerate(tariffs):
+                if t.key not in inputs.rr_by_tariff:
+                    raise InputError(f"revenue requirement {inputs.rr.source}: no subclass amount for tariff {t.key!r}")
+                if tw[k] == 0:
+                    levels[k] = np.nan
+                    continue
+                levels[k] = K.calibrate_level(inputs.rr_by_tariff[t.key], tw[k] * fixed[k], twu[k])
+            rr_total = float(sum(inputs.rr_by_tariff[t.key] for k, t in enumerate(tariffs) if tw[k] > 0))
+        else:
+            # one revenue requirement: all tariffs share one energy-rate level r
+            rr_total = inputs.rr.total
+            r = K.calibrate_level(rr_total, float(tw @ fixed), float(twu.sum()))
+            levels = np.full(len(tariffs), r)
+    else:
+        rr_total = inputs.rr.total
+    return Globals(demand=demand, n_customers=float(sum(r.sum_w for r in results)),
+                   total_kwh=float(sum(r.sum_wq for r in results)),
+                   total_burden=float(sum(r.sum_web for r in results)),
+                   total_peak_kwh=float(sum(r.sum_wcp for r in results)),
+                   tariff_w=tw, tariff_wu=twu, tmc=tmc, tmc_by_component=comp,
+                   revenue_requirement=float(rr_total), residual=float(rr_total) - tmc, levels=levels)
+
+
+# ============================================================================ finalize
+def _wide(bldg_id, weight, monthly: np.ndarray) -> pd.DataFrame:
+    df = pd.DataFrame(monthly, columns=list(MONTH_NAMES[: monthly.shape[1]]))
+    df.insert(0, "weight", weight)
+    df.insert(0, "bldg_id", bldg_id)
+    df["Annual"] = monthly.sum(axis=1)
+    return df
+
+
+def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.ndarray | None = None) -> RunResult:
+    """S6 bills, S8 residual shares, S9 BAT and group stats from aggregates + global scalars."""
+    results = sorted(results, key=lambda r: r.index)
+    b = inputs.buildings
+    cfg = inputs.cfg
+    sh = inputs.shared
+    tariffs = sh.tariffs
+    w = b.weight
+    energy, unity = _concat(results, "energy"), _concat(results, "unity")
+    q, eb = _concat(results, "q"), _concat(results, "eb")
+    if cp is None and results and results[0].cp is not None:
+        cp = _concat(results, "cp")
+    fixed = np.array([t.fixed_charge for t in tariffs])[b.elec_tariff]
+    minc = np.array([t.min_charge for t in tariffs])[b.elec_tariff]
+    if g.levels is not None:
+        e_month = g.levels[b.elec_tariff][:, None] * unity
+        calibrated = {t.key: t.with_rates(g.levels[k] * sh.rel[k]) for k, t in enumerate(tariffs)
+                      if not np.isnan(g.levels[k])}
+    else:
+        e_month = energy
+        calibrated = {t.key: t for t in tariffs}
+    elec = K.monthly_bills(e_month, fixed, minc, cfg.utility_tax_rate)
+    if minc.any() and g.levels is not None:
+        bind = (e_month + fixed[:, None] < minc[:, None]) & (minc[:, None] > 0)
+        if bind.any():
+            log.warning("minimum charge binds in %d bills; calibration ignores it (sum w bill != RR)", int(bind.sum()))
+    if b.gas_tariff is not None:
+        gt = sh.gas_tariffs
+        gfix = np.array([t.fixed_charge for t in gt])[b.gas_tariff]
+        gmin = np.array([t.min_charge for t in gt])[b.gas_tariff]
+        gas = K.monthly_bills(_concat(results, "gas_energy"), gfix, gmin, cfg.utility_tax_rate)
+    else:
+        gas = np.zeros_like(elec)
+    annual = elec.sum(axis=1)
+    R = g.residual
+    res = {
+        "volumetric": K.residual_volumetric(R, q, g.total_kwh),
+        "percustomer": K.residual_percustomer(R, w, g.n_customers),
+        "epmc": K.residual_epmc(R, eb, g.total_burden),
+    }
+    if cp is not None:
+        res["peak"] = K.residual_peak(R, cp, g.total_peak_kwh)
+    bat = pd.DataFrame({"bldg_id": b.bldg_id, "Annual": annual, "customer_level_economic_burden": eb})
+    for k, v in res.items():
+        bat[f"customer_level_residual_share_{k}"] = v
+    bat["weight"] = w
+    short = {"volumetric": "vol", "percustomer": "percustomer", "epmc": "epmc", "peak": "peak"}
+    for k, v in res.items():
+        bat[f"BAT_{short[k]}"] = K.bat(annual, eb, v)
+    bat["dollar_year"] = cfg.dollar_year
+    bat["tariff_key"] = [tariffs[i].key for i in b.elec_tariff]
+    bat["annual_kwh"] = q
+    bat["annual_load_data_kwh"] = _concat(results, "load_data")
+    if cp is not None:
+        bat["peak_kwh"] = cp
+    if cfg.run_type == "precalc":
+        s = float(w @ bat["BAT_percustomer"])
+        if round(s, 1) != 0:
+            log.error("imbalanced: sum of weighted BAT_percustomer = %.3f $ (expected 0)", s)
+    meta = b.metadata.copy()
+    meta.insert(0, "weight", w)
+    meta.insert(0, "bldg_id", b.bldg_id)
+    meta["tariff_key"] = bat["tariff_key"].to_numpy()
+    if b.gas_tariff is not None:
+        meta["gas_tariff_key"] = [b.gas_keys[i] for i in b.gas_tariff]
+    stats = bat_group_stats(bat, meta, (cfg.subclass_config or {}).get("group_col"))
+    return RunResult(inputs=inputs, globals=g, bat=bat, elec_bills=_wide(b.bldg_id, w, elec),
+                     gas_bills=_wide(b.bldg_id, w, gas), comb_bills=_wide(b.bldg_id, w, elec + gas),
+                     calibrated=calibrated, group_stats=stats, customer_metadata=meta,
+                     peak_rule=inputs.peak_rule, n_chunks=len(results))
+
+
+def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None = None) -> pd.DataFrame:
+    """Group statistics of every BAT column, per value of each grouping column (and 'all')."""
+    cols = [c for c in bat.columns if c.startswith("BAT_")]
+    groupings = [("all", np.array(["all"] * len(bat)))]
+    cands = ["tariff_key", "postprocess_group.has_hp", "postprocess_group.heating_type"]
+    if group_col:
+        cands.append(group_col if group_col in meta.columns else f"postprocess_group.{group_col}")
+    for c in dict.fromkeys(cands):
+        if c in meta.columns:
+            groupings.append((c, meta[c].astype(str).to_numpy()))
+    rows = []
+    w = bat["weight"].to_numpy()
+    for gname, labels in groupings:
+        for val in sorted(set(labels)):
+            sel = labels == val
+            for c in cols:
+                st = K.group_stats(bat[c].to_numpy()[sel], w[sel])
+                rows.append({"group_col": gname, "group": val, "metric": c, **st})
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ driver
+def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None = None,
+               n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
+    """Run the chunked pass with ``mapper``, reduce once, finalize."""
+    import time
+    t0 = time.perf_counter()
+    tasks = make_chunks(inputs, chunk_size or inputs.cfg.chunk_size, n_chunks, n_slots)
+    results = mapper(process_chunk, tasks)
+    t1 = time.perf_counter()
+    g = reduce_chunks(inputs, results)
+    cp = None
+    if inputs.shared.peak_mask is None:
+        n = int(inputs.peak_rule.split(":", 1)[1])
+        mask = K.peak_hours_top(g.demand, n)
+        out = mapper(process_peak_chunk, [PeakTask(t, mask) for t in tasks])
+        cp = np.concatenate([c for c, _ in out])
+        g.total_peak_kwh = float(sum(s for _, s in out))
+    t2 = time.perf_counter()
+    res = finalize(inputs, results, g, cp)
+    res.timings = {"chunks_s": t1 - t0, "peak_pass_s": t2 - t1, "finalize_s": time.perf_counter() - t2}
+    return res
+
+
+def run_scenario(cfg: ScenarioConfig, mapper=serial_mapper, chunk_size: int | None = None,
+                 n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
+    """prepare_inputs + run_inputs."""
+    return run_inputs(prepare_inputs(cfg), mapper, chunk_size, n_chunks, n_slots)
+
+
+# ============================================================================ in-memory entry
+@dataclass
+class _ArrayLoads:
+    net: np.ndarray
+    total: np.ndarray
+    pv: np.ndarray
+    gas: np.ndarray
+
+
+def run_arrays(net: np.ndarray, weights, tariffs: list, mc: MarginalCosts | np.ndarray, revenue_requirement: float,
+               *, elec_tariff=None, run_type: str = "precalc", calendar: HourCalendar | None = None,
+               peak_hours=None, rr_by_tariff: dict | None = None, bldg_id=None, gas=None,
+               gas_tariffs: list | None = None, gas_tariff=None, chunk_size: int | None = None,
+               year_run: int = 2025) -> RunResult:
+    """Run S2 and S4-S9 on processed in-memory loads (kWh, (n, H)) -- same code path as the file
+    pipeline (``aggregate_block`` -> ``reduce_chunks`` -> ``finalize``), chunked by ``chunk_size``.
+
+    ``mc`` is a MarginalCosts or a (H,) $/kWh vector (taken as one energy column).
+    """
+    net = np.asarray(net, dtype=float)
+    n, h = net.shape
+    w = np.asarray(weights, dtype=float)
+    cal = calendar if calendar is not None else HourCalendar.for_year(year_run, h)
+    if not isinstance(mc, MarginalCosts):
+        from ratedesign.marginal_costs import ENERGY
+        mc = MarginalCosts({ENERGY: np.asarray(mc, dtype=float)})
+    elec_tariff = np.zeros(n, dtype=np.int64) if elec_tariff is None else np.asarray(elec_tariff, dtype=np.int64)
+    ids = np.arange(1, n + 1) if bldg_id is None else np.asarray(bldg_id, dtype=np.int64)
+    keys = [t.key for t in tariffs]
+    cfg = ScenarioConfig(run_name="arrays", state="XX", utility="u", run_type=run_type,
+                         path_resstock_metadata="", path_resstock_loads="", path_utility_assignment="",
+                         path_tariff_maps_electric="", path_tariffs_electric={k: k + ".json" for k in keys},
+                         utility_revenue_requirement="", year_run=year_run, peak_hours=peak_hours)
+    bset = BuildingSet(bldg_id=ids, weight=w, weight_resstock=w, elec_tariff=elec_tariff, elec_keys=keys,
+                       gas_tariff=None if gas_tariff is None else np.asarray(gas_tariff, dtype=np.int64),
+                       gas_keys=[t.key for t in gas_tariffs or []], metadata=pd.DataFrame(index=range(n)),
+                       customer_count=float(w.sum()))
+    rule, mask = parse_peak_hours(peak_hours, mc, h)
+    rel = [relative_rates(t) if run_type == "precalc" else np.zeros_like(t.rate) for t in tariffs]
+    shared = SharedInputs(loads_dir="", upgrade="00", year_run=year_run, tariffs=list(tariffs), rel=rel,
+                          gas_tariffs=list(gas_tariffs or []), mc_total=mc.total, peak_mask=mask, calendar=cal)
+    rr = RevenueRequirement(total=float(revenue_requirement) if rr_by_tariff is None else float(sum(rr_by_tariff.values())),
+                            by_subclass=rr_by_tariff, source="<arrays>")
+    inputs = RunInputs(cfg=cfg, buildings=bset, shared=shared, mc=mc, rr=rr, rr_by_tariff=rr_by_tariff, peak_rule=rule)
+    tasks = make_chunks(inputs, chunk_size or n)
+    gas_arr = np.zeros_like(net) if gas is None else np.asarray(gas, dtype=float)
+    results = []
+    for t in tasks:
+        sl = slice(t.index * (chunk_size or n), t.index * (chunk_size or n) + len(t.bldg_id))
+        results.append(aggregate_block(t, _ArrayLoads(net[sl], net[sl], np.zeros_like(net[sl]), gas_arr[sl])))
+    g = reduce_chunks(inputs, results)
+    cp = None
+    if mask is None:
+        pm = K.peak_hours_top(g.demand, int(rule.split(":", 1)[1]))
+        cp = net[:, pm].sum(axis=1)
+        g.total_peak_kwh = float(w @ cp)
+    return finalize(inputs, results, g, cp)

@@ -1,0 +1,49 @@
+"""The runfleet run function of one CAIRO-style run: ``ratedesign.runfn:cairo_run``."""
+
+from __future__ import annotations
+
+import logging
+
+from ratedesign.mappers import context_mapper, serial_mapper
+from ratedesign.outputs import summarize, write_outputs
+from ratedesign.pipeline import run_scenario
+from ratedesign.scenario import ScenarioConfig
+
+log = logging.getLogger("ratedesign")
+
+
+def cairo_run(ctx, **params) -> dict:
+    """Run one scenario (``params`` = ScenarioConfig fields) with chunks fanned out by ``ctx.map``.
+
+    Inputs are read with ``params['storage_options']``; outputs go under ``ctx.out`` with
+    ``ctx.storage_options``, or under ``params['output_dir']`` (with ``output_storage_options``)
+    when given -- the CLI uses that so its ``--out`` directory receives the CAIRO files. Returns the small summary dict (``outputs.summarize``) plus the list
+    of files written.
+    """
+    params = dict(params)
+    out_dir = params.pop("output_dir", None)
+    out_so = params.pop("output_storage_options", None)
+    cfg = ScenarioConfig.from_params(params, source=f"run {getattr(ctx, 'name', '?')}")
+    n_slots = int(getattr(ctx, "n_slots", 1) or 1)
+    logger = getattr(ctx, "log", log)
+    logger.info("ratedesign: %s (%s), loads %s", cfg.run_name, cfg.run_type, cfg.path_resstock_loads)
+    res = run_scenario(cfg, context_mapper(ctx), n_slots=n_slots)
+    if out_dir:
+        files = write_outputs(res, out_dir, out_so)
+    else:
+        files = write_outputs(res, ctx.out, getattr(ctx, "storage_options", None))
+    summary = summarize(res)
+    summary["files"] = files
+    logger.info("ratedesign: %d buildings, RR %.0f $, TMC %.0f $, residual %.0f $", summary["n_buildings"],
+                summary["revenue_requirement"], summary["total_marginal_cost"], summary["residual"])
+    return summary
+
+
+def run_to_dir(cfg: ScenarioConfig, out: str, mapper=serial_mapper, n_slots: int = 1,
+               storage_options: dict | None = None) -> dict:
+    """Run without runfleet (a plain mapper) and write the outputs under ``out``."""
+    res = run_scenario(cfg, mapper, n_slots=n_slots)
+    files = write_outputs(res, out, storage_options)
+    summary = summarize(res)
+    summary["files"] = files
+    return summary

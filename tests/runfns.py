@@ -1,0 +1,93 @@
+"""Run functions used by the tests (importable on worker processes via PYTHONPATH)."""
+import os
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def record(ctx, **params):
+    """Append one line per execution to <out>/../../_executions.txt-like counter file given in params."""
+    counter = params.get("counter")
+    if counter:
+        with open(counter, "a") as f:
+            f.write(ctx.name + "\n")
+    return {"name": ctx.name, "params": params, "upstream": sorted(ctx.upstream)}
+
+
+def draw(ctx, n: int = 5, **_):
+    """Random draws from the run's generator, written as parquet and returned."""
+    x = ctx.rng.normal(size=n)
+    ctx.write_parquet(pd.DataFrame({"x": x}), "draws.parquet")
+    return {"seed": ctx.seed, "x": [float(v) for v in x]}
+
+
+def add(ctx, x: float = 0.0):
+    """x plus the sum of the upstream values' 'total' fields."""
+    total = x + sum(v["total"] for v in ctx.upstream.values())
+    return {"total": total}
+
+
+def boom(ctx, message: str = "bad parameter"):
+    raise ValueError(message)
+
+
+def flaky(ctx, marker_dir: str, fail_times: int = 1):
+    """Fails the first ``fail_times`` attempts (counted in files), then succeeds."""
+    os.makedirs(marker_dir, exist_ok=True)
+    n = len(os.listdir(marker_dir))
+    open(os.path.join(marker_dir, f"attempt-{n}"), "w").close()
+    if n < fail_times:
+        with ctx.open("partial.txt", "w") as f:
+            f.write("partial output of a failed attempt")
+        raise RuntimeError(f"flaky failure {n}")
+    with ctx.open("final.txt", "w") as f:
+        f.write("ok")
+    return {"attempts_seen": n + 1}
+
+
+def die(ctx):
+    """Kill the worker process running this run."""
+    os._exit(13)
+
+
+def sleepy(ctx, seconds: float = 1.0, counter: str | None = None, **_):
+    if counter:
+        with open(counter, "a") as f:
+            f.write(ctx.name + "\n")
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        time.sleep(0.01)
+    with ctx.open("done.txt", "w") as f:
+        f.write(ctx.name)
+    return {"slept": seconds}
+
+
+def square(x):
+    return x * x
+
+
+def fan_out(ctx, n: int = 20, **_):
+    """Nested parallelism: squares of 0..n-1 computed on the same cluster."""
+    from runfleet.chunks import map_chunks
+
+    squares = ctx.map(square, range(n))
+    chunk_sums = map_chunks(ctx, _chunk_sum, list(range(n)), n_chunks=4)
+    return {"sum": int(sum(squares)), "chunk_sum": int(sum(chunk_sums))}
+
+
+def _chunk_sum(chunk):
+    time.sleep(0.05)
+    return int(np.sum(np.square(chunk)))
+
+
+def trivial(ctx, i: int = 0):
+    return i
+
+
+def write_s3(ctx, n: int = 10):
+    """Write parquet to the store (S3 in the test) from the worker and read it back."""
+    df = pd.DataFrame({"i": np.arange(n), "v": ctx.rng.normal(size=n)})
+    path = ctx.write_parquet(df, "data.parquet")
+    back = pd.read_parquet(path, storage_options=ctx.storage_options)
+    return {"path": path, "rows": len(back), "pid": os.getpid()}

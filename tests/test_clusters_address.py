@@ -1,0 +1,59 @@
+"""kind: address — `dask scheduler` + `dask worker` processes on 127.0.0.1, opened by profile name."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from cluster_fixtures import *  # noqa: F401,F403
+from cluster_fixtures import REPO, committed, kill_when
+
+from runfleet import Run, Study, run_study
+from runfleet.clusters import open_cluster
+
+WORKER_PATH = os.pathsep.join([str(REPO / "tests"), str(REPO / "src")])
+
+
+def test_study_on_address_profile_survives_sigkill_of_a_worker(tmp_path, dask_processes, profiles_file):
+    procs = dask_processes(2, worker_env={"PYTHONPATH": WORKER_PATH})
+    profiles_file({"shared": {"kind": "address", "address": procs.address}})
+    store = tmp_path / "store"
+    study = Study(name="addr", store=str(store), seed=7, defaults={"retries": 3})
+    study.add_many([Run(f"sq-{i:02d}", "cluster_fixtures:square_run", params={"i": i, "sleep_s": 0.4})
+                    for i in range(20)])
+    victim = procs.workers[0]
+    fired = kill_when(lambda: committed(store, "addr") >= 4, lambda: os.kill(victim.pid, signal.SIGKILL))
+    summary = run_study(study, cluster="shared", progress=False)
+    assert fired.is_set(), "the worker was not killed mid-study"
+    assert victim.poll() is not None
+    assert summary.exit_code == 0, summary.counts
+    assert summary.counts.get("done") == 20
+    for i in range(20):
+        assert (store / "addr" / "runs" / f"sq-{i:02d}" / "out.txt").read_text() == f"{i * i}\n"
+    # the scheduler and the surviving worker are somebody else's: still up after the study
+    assert procs.scheduler.poll() is None and procs.workers[1].poll() is None
+
+
+def test_scheduler_file_and_env_plugin(tmp_path, dask_processes, profiles_file, monkeypatch):
+    procs = dask_processes(1)
+    sched_file = tmp_path / "scheduler.json"
+    import json
+
+    sched_file.write_text(json.dumps({"address": procs.address}))
+    monkeypatch.setenv("RF_ADDR_FORWARDED", "forwarded-value")
+    profiles_file({"existing": {"kind": "address", "scheduler_file": str(sched_file),
+                                "env": {"forward": ["RF_ADDR_*"], "set": {"RF_ADDR_SET": "1"},
+                                        "pythonpath": ["extra-dir"]}}})
+    with open_cluster("existing") as session:
+        assert session.kind == "address" and session.cluster is None
+        session.ensure_workers(1, timeout=30)
+        got = session.client.run(lambda: (os.environ.get("RF_ADDR_FORWARDED"), os.environ.get("RF_ADDR_SET"),
+                                          __import__("sys").path[0]))
+        (fwd, setv, p0), = got.values()
+        assert (fwd, setv) == ("forwarded-value", "1")
+        assert p0 == str(tmp_path / "extra-dir")  # relative to the profiles file
+        with pytest.raises(RuntimeError, match="cannot be scaled"):
+            session.scale(3)
+    assert procs.scheduler.poll() is None  # closing the session leaves the cluster running

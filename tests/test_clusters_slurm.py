@@ -1,0 +1,80 @@
+"""kind: slurm — real single-node SLURM (munge + slurmctld + slurmd) driving dask-jobqueue via a profile."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cluster_fixtures import *  # noqa: F401,F403
+from cluster_fixtures import REPO, committed, kill_when
+
+from runfleet import Run, Study, run_study
+from runfleet.clusters import open_cluster
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def _jobs() -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.split("\n")
+    return [line.split()[0] for line in out if line.strip().endswith("RUNNING")]
+
+
+def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_file, monkeypatch):
+    monkeypatch.setenv("RF_SLURM_TOKEN", "slurm-secret-token-value")
+    profiles_file({"hpc": {
+        "kind": "slurm", "cores": 1, "processes": 1, "memory": "1GB", "queue": "debug",
+        "walltime": "00:10:00", "walltime_margin": 60, "host": "127.0.0.1",
+        "local_directory": str(tmp_path / "local"), "log_directory": str(tmp_path / "logs"),
+        "secrets_dir": str(tmp_path / "secrets"),
+        "adapt": {"minimum": 0, "maximum": 2},
+        "env": {"forward": ["RF_SLURM_TOKEN"], "set": {"RF_SLURM_PLAIN": "plain"},
+                "pythonpath": [str(REPO / "tests"), str(REPO / "src")]},
+    }})
+    session = open_cluster("hpc")
+    try:
+        assert session.kind == "slurm" and session.walltime_s == 600
+        script = session.cluster.job_script()
+        command = script.strip().splitlines()[-1]
+        assert " -m distributed.cli.dask_worker tcp://127.0.0.1:" in command and "#SBATCH -J rf-hpc" in script
+        assert "--lifetime" in script and "export RF_SLURM_PLAIN=plain" in script
+        assert "RUNFLEET_WALLTIME_DEADLINE" in script and "#SBATCH -t 00:10:00" in script
+        assert "slurm-secret-token-value" not in script            # secrets via a 0600 file, not the script
+        secret_files = list((tmp_path / "secrets").glob("*.env"))
+        assert len(secret_files) == 1 and oct(secret_files[0].stat().st_mode & 0o777) == "0o600"
+
+        store = tmp_path / "store"
+        study = Study(name="hpc", store=str(store), seed=3, defaults={"retries": 3})
+        names = ["RF_SLURM_TOKEN", "RF_SLURM_PLAIN"]
+        study.add_many([Run(f"sq-{i:02d}", "cluster_fixtures:square_run",
+                            params={"i": i, "sleep_s": 1.0, "env_names": names}) for i in range(20)])
+
+        def cancel_one():
+            jobs = _jobs()
+            subprocess.run(["scancel", jobs[0]], check=True)
+
+        fired = kill_when(lambda: committed(store, "hpc") >= 3 and len(_jobs()) >= 2, cancel_one, timeout=150)
+        summary = run_study(study, cluster=session.client, progress=False)
+        assert fired.is_set(), "no worker job was cancelled mid-study"
+        assert summary.exit_code == 0, summary.counts
+        assert summary.counts.get("done") == 20
+        values = [o.value for o in summary.outcomes.values()]
+        assert all(v["job"] for v in values)                       # ran inside SLURM jobs
+        assert all(v["env"] == {"RF_SLURM_TOKEN": "slurm-secret-token-value", "RF_SLURM_PLAIN": "plain"}
+                   for v in values)
+        for i in range(20):
+            assert (store / "hpc" / "runs" / f"sq-{i:02d}" / "out.txt").read_text() == f"{i * i}\n"
+
+        # walltime-aware scheduling helpers
+        session.ensure_workers(1, timeout=60)
+        worker = next(iter(session.client.scheduler_info(n_workers=-1)["workers"]))
+        remaining = session.walltime_remaining_s(worker)
+        assert remaining is not None and 0 < remaining <= 600
+        assert worker in session.workers_for(5.0)
+        assert session.workers_for(remaining) == []                # would hit the retire margin
+        assert session.can_start(5.0) and not session.can_start(10_000)
+        assert not session.fits_walltime(600)
+    finally:
+        session.close()
+    assert not list((tmp_path / "secrets").glob("*.env"))        # removed at close
