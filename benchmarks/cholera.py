@@ -99,7 +99,7 @@ def main() -> None:
         t0 = time.perf_counter()
         futures = client.map(one_sim, range(args.sims), out_dir=f"{tmp}/raw", locations=locations, priors=priors,
                              n_iter=args.n_iter, seed=7, pure=False)
-        client.gather(futures)
+        raw_task_s = client.gather(futures)
         del futures
         raw = time.perf_counter() - t0
 
@@ -112,6 +112,9 @@ def main() -> None:
             result = calibrate(cfg, client=client)
             fleet = time.perf_counter() - t0
         assert result["done"] + result["failed"] == args.sims, result
+        import pandas as pd
+
+        fleet_task_s = pd.read_parquet(result["files"]["sims"])["wall_s"].tolist()
 
     mb = 1024 * 1024
     print(f"cholera benchmark: {args.sims} full-length sims ({len(locations)} locations, 1155 days, "
@@ -120,6 +123,10 @@ def main() -> None:
     print(f"  ideal  (sims x single / workers): {ideal:.1f} s")
     print(f"  raw client.map                  : {raw:.1f} s")
     print(f"  runfleet (cholera.calibrate)    : {fleet:.1f} s  ({result['done']} done, {result['failed']} failed)")
+    print(f"  mean time inside a simulation   : raw {statistics.mean(raw_task_s):.2f} s, "
+          f"runfleet {statistics.mean(fleet_task_s):.2f} s (contention shows here, overhead does not)")
+    print(f"  worker busy fraction (sum of in-simulation time / workers x wall): "
+          f"raw {sum(raw_task_s) / args.workers / raw:.3f}, runfleet {sum(fleet_task_s) / args.workers / fleet:.3f}")
     print(f"  efficiency ideal/runfleet       : {ideal / fleet:.3f}")
     print(f"  efficiency raw/runfleet         : {raw / fleet:.3f}")
     print(f"  driver RSS: {rss_start / mb:.0f} MB at start, {rss_before / mb:.0f} MB before the calibration, "

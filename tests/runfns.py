@@ -22,7 +22,7 @@ def draw(ctx, n: int = 5, **_):
     return {"seed": ctx.seed, "x": [float(v) for v in x]}
 
 
-def add(ctx, x: float = 0.0):
+def add(ctx, x: float = 0.0, **_):
     """x plus the sum of the upstream values' 'total' fields."""
     total = x + sum(v["total"] for v in ctx.upstream.values())
     return {"total": total}
@@ -85,7 +85,7 @@ def trivial(ctx, i: int = 0):
     return i
 
 
-def write_s3(ctx, n: int = 10):
+def write_s3(ctx, n: int = 10, **_):
     """Write parquet to the store (S3 in the test) from the worker and read it back."""
     df = pd.DataFrame({"i": np.arange(n), "v": ctx.rng.normal(size=n)})
     path = ctx.write_parquet(df, "data.parquet")

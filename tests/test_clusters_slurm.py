@@ -37,7 +37,8 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
         assert session.kind == "slurm" and session.walltime_s == 600
         script = session.cluster.job_script()
         command = script.strip().splitlines()[-1]
-        assert " -m distributed.cli.dask_worker tcp://127.0.0.1:" in command and "#SBATCH -J rf-hpc" in script
+        assert " -m distributed.cli.dask_worker " in command and "://127.0.0.1:" in command
+        assert "#SBATCH -J rf-hpc" in script
         assert "--lifetime" in script and "export RF_SLURM_PLAIN=plain" in script
         assert "RUNFLEET_WALLTIME_DEADLINE" in script and "#SBATCH -t 00:10:00" in script
         assert "slurm-secret-token-value" not in script            # secrets via a 0600 file, not the script

@@ -1,7 +1,8 @@
 """``runfleet run | status | clusters | preflight``.
 
 Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
-stderr naming the file and field, no traceback, nothing written to the store).
+stderr naming the file and field, no traceback, nothing written to the store), 3 preflight
+failed on the workers (a table says which check on which worker).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import os
 import sys
 
+from .engine import PreflightFailed
 from .errors import InputError
 
 
@@ -33,28 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
     r.add_argument("--max-in-flight", type=int, help="tasks in the scheduler at once")
     r.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
-    _add_extra_run_options(r)
+    r.add_argument("--no-preflight", action="store_true",
+                   help="skip the check of imports, store and env on the workers before the first run")
 
     s = sub.add_parser("status", help="table of a study's runs: done / failed / skipped / pending")
     s.add_argument("study_url", help="<store>/<study name>")
     s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
 
-    try:
-        from .cli_clusters import add_subcommands
-    except ImportError:
-        pass
-    else:
-        add_subcommands(sub)
+    from .cli_clusters import add_subcommands
+
+    add_subcommands(sub)  # clusters, preflight
     return p
-
-
-def _add_extra_run_options(r) -> None:
-    try:
-        from .cli_clusters import add_run_options
-    except ImportError:
-        return
-    add_run_options(r)
 
 
 def cmd_run(args) -> int:
@@ -78,7 +70,7 @@ def cmd_run(args) -> int:
     progress = Progress(study.name, mode=args.progress)
     summary = run_study(study, cluster=args.cluster, store=args.store, storage_options=options,
                         workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
-                        keep_outcomes=True)
+                        keep_outcomes=True, preflight=not args.no_preflight)
     c = summary.counts
     print(f"study {study.name}: {c['done']} done ({c.get('resumed', 0)} already in the store), "
           f"{c['failed']} failed, {c['skipped']} skipped -> {summary.study_url}")
@@ -153,11 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         args = build_parser().parse_args(argv)
-        handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+        handler = COMMANDS.get(args.command) or args.func
         return int(handler(args) or 0)
     except InputError as e:
         print(f"runfleet: error: {e}", file=sys.stderr)
         return 2
+    except PreflightFailed as e:
+        print(f"runfleet: {e}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("runfleet: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

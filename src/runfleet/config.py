@@ -34,6 +34,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .errors import InputError
+
 CONFIG_ENV_VAR = "RUNFLEET_CONFIG"
 CONFIG_FILE_NAME = "runfleet.yaml"
 BUILTIN = "<built-in>"
@@ -44,7 +46,7 @@ COMMON_KEYS = ("kind", "adapt", "env", "description")
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|AUTH|PRIVATE|COOKIE|SIGNATURE", re.I)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A config file or profile is missing or invalid. ``str(err)`` is one line for the CLI."""
 
 

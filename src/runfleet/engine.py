@@ -27,13 +27,17 @@ from typing import Any, Iterable, Iterator
 
 from .clusters import ClusterSession, open_cluster
 from .errors import InputError
-from .executor import execute, now_iso
+from .executor import Specs, execute, now_iso
 from .ledger import Ledger, Record
 from .plan import KeyedRun, key_runs, rerun_reason
 from .progress import Progress
 from .study import RetryPolicy, Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
 
 TERMINAL = ("done", "failed", "skipped")
+
+
+class PreflightFailed(Exception):
+    """The workers cannot run the study (missing package, store not writable, env missing)."""
 MAX_PACK = 2000
 
 
@@ -85,7 +89,7 @@ class Fleet:
                  cluster=None, workers: int | None = None, defaults: dict | None = None,
                  version: str | None = None, max_in_flight: int | None = None, pack_target_s: float = 0.2,
                  progress: Progress | None = None, worker_env: dict | None = None, source: str = "fleet",
-                 check_store: bool = True):
+                 check_store: bool = True, preflight: bool = False):
         from .store import Store
 
         self.study = Study(name=name, store=store, seed=seed, defaults=defaults, version=version,
@@ -112,6 +116,7 @@ class Fleet:
         self._worker_env = worker_env
         self._session: ClusterSession | None = None
         self._max_in_flight = max_in_flight
+        self._preflight = preflight
         self.pack_target_s = pack_target_s
         self.progress = progress
         self._study_dirty = False
@@ -129,7 +134,28 @@ class Fleet:
             if self.progress is not None:
                 self.progress.message(f"cluster: {self._session.kind} ({self._session.name}); "
                                       f"dashboard: {self._session.dashboard_link or 'n/a'}")
+            if self._preflight:
+                self._run_preflight()
         return self._session
+
+    def _run_preflight(self) -> None:
+        """Check imports, versions, store access and env on the workers before the first run."""
+        from .preflight import run_preflight
+
+        session = self._session
+        session.ensure_workers(1)
+        modules = sorted({s.kr.fn_path.split(":")[0] for s in self.states.values()
+                          if isinstance(s.kr.run.fn, str)})
+        env_names = session.profile.env.exact_names() if getattr(session, "profile", None) else []
+        report = run_preflight(session.client, self.store.url, self.store.storage_options,
+                               modules=modules, env_names=env_names)
+        if not report.ok:
+            session.close()
+            self._session = None
+            raise PreflightFailed("preflight failed on the cluster's workers:\n" + report.format_table()
+                                  + "\n" + "\n".join(report.problems))
+        if self.progress is not None:
+            self.progress.message(f"preflight: {len(report.workers)} worker(s) ok")
 
     @property
     def client(self):
@@ -167,7 +193,7 @@ class Fleet:
         order = topological_order(deps, src)
         fns = {n: resolve_fn(batch[n].fn, f"{src}: run {n!r}: fn") for n in order}
         known = {n: s.kr.key for n, s in self.states.items()}
-        keyed = key_runs(batch, {n: deps[n] for n in order}, fns, known, self.study.version)
+        keyed = key_runs(batch, {n: deps[n] for n in order}, fns, known, self.study.version, self.study.seed)
         for name in order:
             kr = keyed[name]
             run = kr.run
@@ -215,15 +241,16 @@ class Fleet:
                 wait_s = max(0.0, min(wait_s, self.retry_heap[0][0] - time.monotonic()))
             if self.in_flight:
                 try:
-                    fut = self.finished_q.get(timeout=wait_s)
+                    ready = [self.finished_q.get(timeout=wait_s)]
                 except queue.Empty:
-                    fut = None
-                while fut is not None:
-                    self._finished(fut)
+                    ready = []
+                while True:
                     try:
-                        fut = self.finished_q.get_nowait()
+                        ready.append(self.finished_q.get_nowait())
                     except queue.Empty:
-                        fut = None
+                        break
+                if ready:
+                    self._finished_many(ready)
             elif self.retry_heap:
                 time.sleep(wait_s)
             elif not self.ready:
@@ -317,14 +344,26 @@ class Fleet:
         specs = [self._spec(n) for n in names]
         pack_id = None if len(names) == 1 else f"{uuid.uuid4().hex}"
         label = names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}"
-        fut = self.client.submit(execute, specs, self.store, self.study.name, pack_id, pure=False,
+        fut = self.client.submit(execute, Specs(specs), self.store, self.study.name, pack_id, pure=False,
                                  key=f"run-{label}-{uuid.uuid4().hex[:8]}", retries=0)
         self.in_flight[fut] = names
         if probe:
             self.probes[fut] = self.states[names[0]].kr.fn_path
         fut.add_done_callback(self.finished_q.put)
 
-    def _finished(self, fut) -> None:
+    def _finished_many(self, futures: list) -> None:
+        """Process finished tasks; results of the successful ones are fetched in one round trip."""
+        ok = [f for f in futures if f.status == "finished" and f in self.in_flight]
+        results: dict = {}
+        if ok:
+            try:
+                results = dict(zip(ok, self.client.gather(ok, errors="raise")))
+            except Exception:  # noqa: BLE001 - one was lost between done and fetch: go one by one
+                results = {}
+        for fut in futures:
+            self._finished(fut, results)
+
+    def _finished(self, fut, results: dict) -> None:
         names = self.in_flight.pop(fut, None)
         if names is None:
             return
@@ -333,7 +372,7 @@ class Fleet:
             self.probing[group] -= 1
         if fut.status == "finished":
             try:
-                rows = fut.result()
+                rows = results[fut] if fut in results else fut.result()
             except Exception as e:  # noqa: BLE001 - result lost between done and fetch
                 for n in names:
                     self._failed_attempt(n, _infra_error(e))
@@ -523,19 +562,24 @@ def prepare(study: Study, store: str | None, storage_options: dict | None):
 
 def run_study(study: Study, *, cluster=None, store: str | None = None, storage_options: dict | None = None,
               workers: int | None = None, progress: bool | Progress = True, max_in_flight: int | None = None,
-              pack_target_s: float = 0.2, keep_outcomes: bool = True) -> StudySummary:
+              pack_target_s: float = 0.2, keep_outcomes: bool = True, preflight: bool = False) -> StudySummary:
     """Run a study to the end on a cluster (default: embedded local) and return its summary.
 
-    Raises InputError before anything is written if the study or the store is bad.
+    Raises InputError before anything is written if the study, the store or the cluster profile
+    is bad; PreflightFailed (with the table) if ``preflight`` and the workers cannot run it.
     """
     url, options = prepare(study, store, storage_options)
+    if isinstance(cluster, str) and cluster != "local":
+        from .config import get_profile
+
+        get_profile(cluster)  # an unknown or invalid profile is bad input, before anything is written
     prog = progress if isinstance(progress, Progress) else (Progress(study.name) if progress else None)
     env = _worker_env(study)
     fleet = Fleet(study.name, url, seed=study.seed, storage_options=options, cluster=cluster, workers=workers,
                   defaults={"retries": study.policy.retries, "backoff_s": study.policy.backoff_s,
                             "timeout_s": study.policy.timeout_s, "pack": study.pack_default},
                   version=study.version, max_in_flight=max_in_flight, pack_target_s=pack_target_s,
-                  progress=prog, worker_env=env, source=study.source)
+                  progress=prog, worker_env=env, source=study.source, preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
         fleet.submit(study.runs.values())
@@ -567,7 +611,7 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     records, _ = ledger.load()
     deps = study.validate()
     fns = {n: resolve_fn(study.runs[n].fn, n) for n in deps}
-    keyed = key_runs(study.runs, deps, fns, {}, study.version)
+    keyed = key_runs(study.runs, deps, fns, {}, study.version, study.seed)
     rows = []
     will_run: set[str] = set()
     for name, kr in keyed.items():

@@ -155,13 +155,30 @@ def _write_log(ctx: RunContext, store: Store, run_dir: str) -> None:
         store.write_bytes_atomic(f"{run_dir}/{LOG}", text.encode("utf-8"))
 
 
-def execute(specs: list[dict], store: Store, study: str, pack_id: str | None) -> list[dict]:
+class Specs:
+    """The specs of one task, opaque to Dask (it does not walk them looking for nested tasks)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[dict]):
+        self.items = items
+
+    def __getstate__(self):
+        return self.items
+
+    def __setstate__(self, items):
+        self.items = items
+
+
+def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | None) -> list[dict]:
     """Run the specs in order on this worker; commit markers; return one status row per run.
 
     Single run (``pack_id`` None): its marker is ``runs/<name>/_result.json``, created exclusively
     (a marker that already exists means another attempt committed it first: reported as such).
     Pack: the markers of its successful runs go to ``_packs/<pack_id>.json`` in one write.
     """
+    if isinstance(specs, Specs):
+        specs = specs.items
     ledger = Ledger(store, study)
     rows, markers = [], {}
     for spec in specs:
@@ -175,6 +192,8 @@ def execute(specs: list[dict], store: Store, study: str, pack_id: str | None) ->
                 store.remove(f"{ledger.run_dir(spec['name'])}/{ERROR}")
             else:
                 markers[spec["name"]] = marker
+        if row["status"] == "done" and pack_id is not None:
+            row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
         rows.append(row)
     if pack_id is not None and markers:
         store.write_json_atomic(ledger.pack_path(pack_id), {"markers": markers, "finished": now_iso()})

@@ -6,6 +6,7 @@ study seed and the run name only, never from submission order or worker count.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -32,6 +33,14 @@ def fn_path(fn: str | Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _source_token(fn: Callable) -> str:
+    try:
+        return "src:" + digest(inspect.getsource(fn))[:16]
+    except (OSError, TypeError):
+        return "path:" + fn_path(fn)
+
+
 def code_token(fn: Callable, version: str | None) -> str:
     """The code version part of a key.
 
@@ -41,8 +50,8 @@ def code_token(fn: Callable, version: str | None) -> str:
     if version is not None:
         return f"v:{version}"
     try:
-        return "src:" + digest(inspect.getsource(fn))[:16]
-    except (OSError, TypeError):
+        return _source_token(fn)
+    except TypeError:  # unhashable callable
         return "path:" + fn_path(fn)
 
 
@@ -50,9 +59,10 @@ def params_hash(params: dict) -> str:
     return digest(canonical_json(params))
 
 
-def run_key(fn: str, params: dict, upstream_keys: dict[str, str], code: str) -> str:
-    """Content key of a run (hex)."""
-    return digest(canonical_json({"fn": fn, "params": params, "upstream": upstream_keys, "code": code}))
+def run_key(fn: str, params: dict, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
+    """Content key of a run (hex): fn path, params, upstream keys, code token and study seed."""
+    return digest(canonical_json({"fn": fn, "params": params, "upstream": upstream_keys, "code": code,
+                                  "seed": seed}))
 
 
 def seed_sequence(study_seed: int, run_name: str) -> np.random.SeedSequence:

@@ -110,7 +110,8 @@ class Ledger:
 
     # -- writing (driver) ----------------------------------------------------------------------
     def write_study(self, doc: dict) -> None:
-        self.store.write_json_atomic(f"{self.root}/{STUDY}", doc)
+        data = json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8")
+        self.store.write_bytes_atomic(f"{self.root}/{STUDY}", data)
 
     def record_error(self, name: str, data: dict[str, Any]) -> None:
         """Write a failure or skip record (``data['status']`` is ``failed`` or ``skipped``)."""

@@ -29,9 +29,9 @@ class KeyedRun:
 
 
 def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Callable],
-             known_keys: dict[str, str], study_version: str | None) -> dict[str, KeyedRun]:
+             known_keys: dict[str, str], study_version: str | None, study_seed: int) -> dict[str, KeyedRun]:
     """Keys for ``runs`` in the topological order of ``deps``; upstreams outside ``runs`` come
-    from ``known_keys``."""
+    from ``known_keys``. The study seed is part of every key: another seed is another run."""
     keys = dict(known_keys)
     out: dict[str, KeyedRun] = {}
     for name, upstream in deps.items():
@@ -40,7 +40,7 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
         ph = params_hash(run.params)
-        key = run_key(run.fn_path, run.params, up_keys, code)
+        key = run_key(run.fn_path, run.params, up_keys, code, study_seed)
         keys[name] = key
         out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key)
     return out
