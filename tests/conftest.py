@@ -87,3 +87,23 @@ def client():
     session = start_local(workers=2, env={"PYTHONPATH": worker_env()["PYTHONPATH"]}, dashboard_address=":0")
     yield session.client
     session.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _isolated_dask_config():
+    """Each test module starts from the same Dask config and no default client: libraries such as
+    dask-gateway's client change process-wide state (TLS security, default client)."""
+    import copy
+
+    import dask
+
+    saved = copy.deepcopy(dask.config.config)
+    yield
+    try:
+        from distributed import default_client
+
+        default_client().close()
+    except ValueError:
+        pass
+    dask.config.config.clear()
+    dask.config.config.update(saved)

@@ -127,11 +127,16 @@ def test_seeds_identical_with_one_or_two_workers(tmp_path):
               - {{name: 'd-{{i}}', fn: 'runfns:draw', grid: {{i: [0, 1, 2, 3, 4]}}}}
             """)
         assert run_cli("run", study, "--workers", workers, cwd=tmp_path).returncode == 0
-        values.append({p.parent.name: json.loads(p.read_text())["value"]
-                       for p in (store / "seeds/runs").glob("*/_result.json")} or
-                      {k: v["value"] for f in (store / "seeds/_packs").glob("*.json")
-                       for k, v in json.loads(f.read_text())["markers"].items()})
+        values.append(_committed_values(store / "seeds"))
     assert values[0] == values[1] and len(values[0]) == 5
+
+
+def _committed_values(study_dir: Path) -> dict:
+    """Returned values of all committed runs: individual markers and packed ones."""
+    out = {p.parent.name: json.loads(p.read_text())["value"] for p in (study_dir / "runs").glob("*/_result.json")}
+    for f in (study_dir / "_packs").glob("*.json"):
+        out.update({k: v["value"] for k, v in json.loads(f.read_text())["markers"].items()})
+    return out
 
 
 def _markers(study_dir: Path) -> set[str]:

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from runfleet.errors import InputError
+
 from cluster_fixtures import *  # noqa: F401,F403
 
 from runfleet import cli_clusters
@@ -122,7 +124,7 @@ def test_durations_and_storage_options():
                                              "anon=false", "client_kwargs.region_name=us-west-2"])
     assert so == {"key": "abc", "anon": False,
                   "client_kwargs": {"endpoint_url": "http://127.0.0.1:9000", "region_name": "us-west-2"}}
-    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+    with pytest.raises(InputError, match="expected key=value"):
         cli_clusters.parse_storage_options(["novalue"])
 
 

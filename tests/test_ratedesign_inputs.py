@@ -115,8 +115,12 @@ def test_scenario_errors(synth_case, tmp_path):
     y.write_text("runs:\n  a:\n    run_type: precalc\n    state: RI\n    utility: rie\n")
     with pytest.raises(InputError, match=r"s\.yaml \(run a\): required field 'path_resstock_metadata' is missing"):
         load_scenario(str(y), 1)
-    with pytest.raises(InputError, match="demand-flex runs are not supported"):
-        scenario(synth_case, 1, ["elasticity=-0.1"])
+    with pytest.raises(InputError, match=r"field 'elasticity' = 'abc'"):
+        scenario(synth_case, 1, ["elasticity=abc"])
+    with pytest.raises(InputError, match=r"field 'elasticity' = 0.3; expected values in \[-5, 0\]"):
+        scenario(synth_case, 1, ["elasticity=0.3"])
+    assert scenario(synth_case, 1, ["elasticity={summer: -0.18, winter: -0.16}"]).elasticity == {
+        "summer": -0.18, "winter": -0.16}
 
 
 def test_revenue_requirement_errors():

@@ -1,4 +1,4 @@
-"""``ratedesign`` command line: ``run`` one scenario entry, ``synth`` a dataset.
+"""``ratedesign`` command line: ``run`` one scenario entry, ``study`` whole chains, ``demo``, ``synth``.
 
 Errors in inputs print one line ``ratedesign: error: <message>`` and exit with status 2.
 """
@@ -126,6 +126,126 @@ def cmd_synth(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------ study
+def _cluster_arg(name):
+    return None if name in (None, "", "local") else name
+
+
+def _expand(args, so):
+    from ratedesign.chain import expand_files
+
+    pipeline = False if args.no_pipeline else (args.pipeline or None)
+    if args.pipeline and len(args.scenarios) > 1:
+        raise InputError("--pipeline FILE applies to one scenario file; with several, put "
+                         "pipeline_<utility>.yaml beside each scenarios file")
+    if args.sample is not None and args.sample < 1:
+        raise InputError(f"--sample {args.sample}: expected a positive number of buildings")
+    return expand_files(args.scenarios, runs=args.runs, sample=args.sample, sets=args.set,
+                        map_prefix=args.map_prefix, pipeline=pipeline, storage_options=so)
+
+
+def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=None, progress=True):
+    """Run the chains as one runfleet study; returns the StudySummary."""
+    from runfleet import run_study
+
+    from ratedesign.chain import build_study
+
+    study = build_study(chains, name, store, storage_options=so if "://" in store else None)
+    return run_study(study, cluster=_cluster_arg(cluster), store=store, workers=workers, progress=progress)
+
+
+def format_table(chains, summary) -> str:
+    """Per scenario run: tariff(s), rates found ($/kWh), weighted BAT_percustomer of HP / non-HP ($/yr), time."""
+    lines = [f"{'run':<12} {'type':<8} {'tariff (rates $/kWh)':<58} {'BAT hp':>9} {'BAT non-hp':>10} {'time s':>7}"]
+    for ch in chains:
+        for st in ch.scenario_steps:
+            o = summary.outcomes.get(st.name)
+            if o is None or o.status != "done" or not isinstance(o.value, dict):
+                why = (o.error_class or o.status) if o is not None else "not run"
+                lines.append(f"{st.name:<12} {'':<8} {why}")
+                continue
+            v = o.value
+            rates = v.get("calibrated_rates") or {}
+            parts = []
+            for k in sorted(rates):
+                rs = [round(x, 4) for per in rates[k] for x in per]
+                parts.append(f"{k} {rs if len(rs) > 1 else rs[0]}")
+            text = "; ".join(parts)
+            if len(text) > 58:
+                text = text[:55] + "..."
+            bh = (v.get("bat_by_hp") or {}) if v.get("run_type") == "precalc" else {}
+
+            def fmt(x):
+                return f"{x:9.1f}" if isinstance(x, (int, float)) else f"{'n/a':>9}"
+            dur = "resumed" if o.resumed else (f"{o.duration_s:7.1f}" if o.duration_s is not None else "")
+            lines.append(f"{st.name:<12} {v.get('run_type', ''):<8} {text:<58} {fmt(bh.get('hp'))} "
+                         f"{fmt(bh.get('non-hp')):>10} {dur:>7}")
+    lines.append("BAT = weighted mean BAT_percustomer, $/customer-year (+ pays a subsidy, - receives one); "
+                 "n/a for default runs,\nwhose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9).")
+    return "\n".join(lines)
+
+
+def cmd_study(args) -> int:
+    from ratedesign.chain import build_study, study_name
+
+    so = _storage_options(args.storage_options)
+    chains = _expand(args, so)
+    store = args.store if "://" in args.store else os.path.abspath(args.store)
+    name = args.name or study_name(chains)
+    n = sum(len(c.steps) for c in chains)
+    if args.dry_run:
+        from runfleet import plan_study
+
+        study = build_study(chains, name, store, storage_options=so if "://" in store else None)
+        for row in plan_study(study, store=store):
+            print(f"{row['action']:<5} {row['name']}  {row['reason']}")
+        return 0
+    print(f"study: {name}", flush=True)
+    print(f"ratedesign: {len(chains)} chain(s), {n} runs ({sum(len(c.scenario_steps) for c in chains)} scenario runs, "
+          f"{n - sum(len(c.scenario_steps) for c in chains)} derivation steps) -> {store}/{name}", file=sys.stderr,
+          flush=True)
+    summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers, so=so,
+                         progress=not args.no_progress)
+    if args.table:
+        print(format_table(chains, summary))
+    c = summary.counts
+    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped; "
+          f"runfleet status {summary.study_url}", file=sys.stderr)
+    return summary.exit_code
+
+
+def cmd_demo(args) -> int:
+    import time
+
+    from ratedesign import examples
+    from ratedesign.chain import expand_file, study_name
+
+    data_dir = os.path.abspath(args.data_dir)
+    store = args.store if "://" in args.store else os.path.abspath(args.store)
+    t0 = time.perf_counter()
+    if examples.shared_available(args.shared):
+        print(f"ratedesign demo: RI (rie), real tariffs/maps/revenue requirements from "
+              f"{examples.ri_config_dir(args.shared)}; synthetic ResStock-format loads in {data_dir}", flush=True)
+        prep = examples.prepare_ri(data_dir, args.shared)
+    else:
+        print(f"ratedesign demo: ../shared not found ({examples.ri_config_dir(args.shared)}); running the built-in "
+              f"synthetic example instead (utility 'demo', {args.example_buildings} buildings)", flush=True)
+        prep = examples.prepare_synthetic_utility(data_dir, "demo", args.example_buildings)
+    print(f"ratedesign demo: {'generated' if prep.generated else 'reusing'} loads for {prep.n_buildings:,} buildings "
+          f"(upgrades 00 and 02) in {time.perf_counter() - t0:.0f} s; scenario file {prep.scenario}", flush=True)
+    chain = expand_file(prep.scenario, map_prefix=prep.map_prefix, sample=args.sample, runs=args.runs)
+    name = args.name or ("demo-" + study_name([chain]))
+    print(f"study: {name}", flush=True)
+    t1 = time.perf_counter()
+    summary = run_chains([chain], name, store, cluster=args.cluster, workers=args.workers)
+    print(format_table([chain], summary))
+    c = summary.counts
+    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped in "
+          f"{time.perf_counter() - t1:.0f} s; CAIRO outputs under {summary.study_url}/runs/<run>/; "
+          f"runfleet status {summary.study_url}")
+    return summary.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ratedesign", description="CAIRO-style rate design runs and the Bill Alignment Test")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -161,11 +281,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--elec-tariff-key", default="rie_default", help="tariff_key of the synthetic electric map")
     s.add_argument("--storage-options", default=None, help="JSON storage_options for s3://")
     s.set_defaults(fn=cmd_synth)
+    st = sub.add_parser("study", help="run the chains of one or more scenario files as one runfleet study")
+    st.add_argument("scenarios", nargs="+", help="scenario YAMLs (one utility each)")
+    st.add_argument("--store", required=True, help="runfleet store (directory or s3://...)")
+    st.add_argument("--cluster", default=None, help="runfleet cluster profile (default: embedded local cluster)")
+    st.add_argument("--workers", type=int, default=None, help="workers of the local cluster")
+    st.add_argument("--runs", default=None, help="scenario entries by position, e.g. 1-16 or 1,3,5-8 (default: all); "
+                    "runs they derive inputs from are added")
+    st.add_argument("--sample", type=int, default=None, help="deterministic sample of N buildings per utility")
+    st.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a scenario field")
+    st.add_argument("--map-prefix", action="append", default=[], metavar="OLD=NEW",
+                    help="rewrite the start of every path field (repeatable)")
+    st.add_argument("--pipeline", default=None, help="platform pipeline file giving the chain "
+                    "(default: pipeline_<utility>.yaml beside the scenario file, if any)")
+    st.add_argument("--no-pipeline", action="store_true", help="infer the chain even when a pipeline file exists")
+    st.add_argument("--name", default=None, help="study name (default: rd-<utilities>)")
+    st.add_argument("--storage-options", default=None, help="JSON storage_options for s3:// inputs and store")
+    st.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
+    st.add_argument("--table", action="store_true", help="print the per-run table at the end")
+    st.add_argument("--no-progress", action="store_true", help="no progress line")
+    st.set_defaults(fn=cmd_study)
+    d = sub.add_parser("demo", help="RI's 16-run chain on synthetic loads for the real RI sample")
+    d.add_argument("--data-dir", default="demo-data", help="where synthetic loads are generated (default ./demo-data)")
+    d.add_argument("--store", default="runs", help="runfleet store (default ./runs)")
+    d.add_argument("--sample", type=int, default=None, help="deterministic sample of N buildings")
+    d.add_argument("--runs", default=None, help="scenario entries, e.g. 1-4 (default: all 16)")
+    d.add_argument("--cluster", default=None, help="runfleet cluster profile (default: embedded local cluster)")
+    d.add_argument("--workers", type=int, default=None)
+    d.add_argument("--name", default=None, help="study name (default: demo-rd-rie)")
+    d.add_argument("--shared", default=None, help="the shared material directory (default: ../shared)")
+    d.add_argument("--example-buildings", type=int, default=300, help="size of the built-in example")
+    d.set_defaults(fn=cmd_demo)
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:  # before dask is imported: keep the terminal for progress and results
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not args.verbose:

@@ -91,6 +91,8 @@ def summarize(res) -> dict:
                              for k, t in res.calibrated.items()},
         "timings": {k: round(float(v), 4) for k, v in res.timings.items()},
     }
+    if g.flex is not None:
+        out["flex"] = g.flex
     if g.levels is not None:
         out["rate_levels"] = {t.key: float(g.levels[k]) for k, t in enumerate(tariffs)}
         if res.inputs.rr_by_tariff:
@@ -120,5 +122,18 @@ def write_outputs(res, out: str, storage_options: dict | None = None) -> list[st
     settings = cfg.to_params()
     settings.pop("storage_options", None)
     w.json("scenario_settings.json", settings)
-    w.json("run_summary.json", summarize(res))
+    if res.kwh_monthly is not None:
+        buf = io.BytesIO()
+        res.kwh_monthly.to_parquet(buf, index=False)
+        w.bytes("billing_kwh_monthly.parquet", buf.getvalue())
+    if res.globals.flex is not None:
+        f = res.globals.flex
+        w.table("demand_flex_elasticity_tracker.csv", pd.DataFrame({
+            "tariff_key": list(f["tmc_change_by_tariff"]),
+            "kwh_shifted": [f["kwh_shifted_by_tariff"][k] for k in f["tmc_change_by_tariff"]],
+            "marginal_cost_change": list(f["tmc_change_by_tariff"].values()),
+            "elasticity_summer": f["elasticity"][0], "elasticity_winter": f["elasticity"][1]}))
+    summary = summarize(res)
+    summary.pop("timings", None)  # keep the file deterministic (timings are in the run's marker)
+    w.json("run_summary.json", summary)
     return w.written

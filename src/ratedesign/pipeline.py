@@ -30,6 +30,7 @@ from ratedesign import kernels as K
 from ratedesign.buildings import BuildingSet, eia_customer_count, electric_tariffs, gas_tariffs, select_buildings
 from ratedesign.calendar import MONTH_NAMES, HourCalendar
 from ratedesign.errors import InputError
+from ratedesign.flex import is_time_varying, parse_elasticity, shift_loads
 from ratedesign.loads import process_loads, read_loads
 from ratedesign.marginal_costs import MarginalCosts, load_marginal_costs
 from ratedesign.mappers import serial_mapper
@@ -59,6 +60,8 @@ class SharedInputs:
     floor: bool = True
     storage_options: dict | None = None
     calendar: HourCalendar | None = None   # None: the 8760 hours of year_run
+    elasticity: tuple | None = None        # (summer, winter) for demand-flex runs, else None
+    flex: list | None = None               # per electric tariff: True when its customers shift load
 
     def get_calendar(self) -> HourCalendar:
         """The billing calendar of the run."""
@@ -145,6 +148,10 @@ def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
                           gas_tariffs=[gtariffs[k] for k in bset.gas_keys], mc_total=mc.total,
                           peak_mask=mask, kwh_scale_factor=rr.kwh_scale_factor,
                           floor=cfg.floor_electricity_net, storage_options=so)
+    el = parse_elasticity(cfg.elasticity, f"scenario {cfg.source}")
+    if el is not None:
+        shared.elasticity = el
+        shared.flex = [is_time_varying(t) for t in tlist]
     return RunInputs(cfg=cfg, buildings=bset, shared=shared, mc=mc, rr=rr, rr_by_tariff=rr_by_tariff,
                      peak_rule=rule)
 
@@ -191,6 +198,9 @@ class ChunkResult:
     sum_wcp: float
     tariff_w: np.ndarray
     tariff_wu: np.ndarray
+    tariff_web0: np.ndarray | None = None   # (K,) sum w EB of the unshifted loads (flex runs), $
+    tariff_web: np.ndarray | None = None    # (K,) sum w EB of the billed (shifted) loads, $
+    tariff_wshift: np.ndarray | None = None  # (K,) sum w |shifted kWh| / 2, kWh
 
 
 def _read_chunk(task: ChunkTask):
@@ -213,10 +223,23 @@ def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
     energy, unity, kwh = np.zeros((n, m)), np.zeros((n, m)), np.zeros((n, m))
     kt = len(sh.tariffs)
     tw, twu = np.zeros(kt), np.zeros(kt)
+    net = loads.net
+    web0 = web1 = wshift = None
+    if sh.elasticity is not None:
+        eb0 = K.economic_burden(net, sh.mc_total)
+        net = net.copy()
+        wshift = np.zeros(kt)
+        for k in np.unique(task.elec_tariff):
+            rows = task.elec_tariff == k
+            if sh.flex and sh.flex[k]:
+                shifted = shift_loads(net[rows], cal, sh.tariffs[k], sh.elasticity)
+                wshift[k] = w[rows] @ (np.abs(shifted - net[rows]).sum(axis=1) / 2.0)
+                net[rows] = shifted
+        web0 = np.array([w[task.elec_tariff == k] @ eb0[task.elec_tariff == k] for k in range(kt)])
     for k in np.unique(task.elec_tariff):
         rows = task.elec_tariff == k
         t = sh.tariffs[k]
-        q = K.demand_by_tou(loads.net[rows], cal, t)
+        q = K.demand_by_tou(net[rows], cal, t)
         energy[rows] = K.energy_charges(q, t)
         unity[rows] = K.unity_energy(q, sh.rel[k])
         kwh[rows] = q.sum(axis=(2, 3))
@@ -229,14 +252,17 @@ def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
             g = K.demand_by_tou(loads.gas[rows], cal, sh.gas_tariffs[k])
             gas_energy[rows] = K.energy_charges(g, sh.gas_tariffs[k])
             therms[rows] = g.sum(axis=(2, 3))
-    q_annual = loads.net.sum(axis=1)
-    eb = K.economic_burden(loads.net, sh.mc_total)
-    cp = loads.net[:, sh.peak_mask].sum(axis=1) if sh.peak_mask is not None else None
+    q_annual = net.sum(axis=1)
+    eb = K.economic_burden(net, sh.mc_total)
+    cp = net[:, sh.peak_mask].sum(axis=1) if sh.peak_mask is not None else None
+    if web0 is not None:
+        web1 = np.array([w[task.elec_tariff == k] @ eb[task.elec_tariff == k] for k in range(kt)])
     return ChunkResult(index=task.index, energy=energy, unity=unity, kwh=kwh, gas_energy=gas_energy,
                        therms=therms, q=q_annual, load_data=loads.total.sum(axis=1), pv=loads.pv.sum(axis=1),
-                       eb=eb, cp=cp, demand=K.system_demand(loads.net, w), sum_w=float(w.sum()),
+                       eb=eb, cp=cp, demand=K.system_demand(net, w), sum_w=float(w.sum()),
                        sum_wq=float(w @ q_annual), sum_web=float(w @ eb),
-                       sum_wcp=float(w @ cp) if cp is not None else 0.0, tariff_w=tw, tariff_wu=twu)
+                       sum_wcp=float(w @ cp) if cp is not None else 0.0, tariff_w=tw, tariff_wu=twu,
+                       tariff_web0=web0, tariff_web=web1, tariff_wshift=wshift)
 
 
 @dataclass
@@ -250,7 +276,15 @@ class PeakTask:
 def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
     """Worker side: (cp per building in kWh, chunk sum of w cp)."""
     loads = _read_chunk(task.chunk)
-    cp = loads.net[:, task.peak_mask].sum(axis=1)
+    net = loads.net
+    sh = task.chunk.shared
+    if sh.elasticity is not None:
+        net = net.copy()
+        for k in np.unique(task.chunk.elec_tariff):
+            rows = task.chunk.elec_tariff == k
+            if sh.flex and sh.flex[k]:
+                net[rows] = shift_loads(net[rows], sh.get_calendar(), sh.tariffs[k], sh.elasticity)
+    cp = net[:, task.peak_mask].sum(axis=1)
     return cp, float(np.asarray(task.chunk.weight) @ cp)
 
 
@@ -292,6 +326,7 @@ class Globals:
     revenue_requirement: float  # RR, $
     residual: float             # R = RR - TMC, $
     levels: np.ndarray | None   # r_k, $/kWh (precalc)
+    flex: dict | None = None    # demand-flex bookkeeping (per tariff TMC change, kWh shifted, frozen R)
 
 
 @dataclass
@@ -310,6 +345,7 @@ class RunResult:
     peak_rule: str
     n_chunks: int = 0
     timings: dict = field(default_factory=dict)
+    kwh_monthly: pd.DataFrame | None = None   # wide: bldg_id, weight, Jan..Dec, Annual (billed grid kWh)
 
 
 def _concat(results: list[ChunkResult], name: str) -> np.ndarray:
@@ -329,23 +365,47 @@ def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
     tariffs = inputs.shared.tariffs
     n_months = results[0].energy.shape[1] if results else 12
     levels = None
+    flex = None
+    rr_by_tariff = inputs.rr_by_tariff
+    if results and results[0].tariff_web0 is not None:
+        web0 = np.sum([r.tariff_web0 for r in results], axis=0)
+        web1 = np.sum([r.tariff_web for r in results], axis=0)
+        shifted = np.sum([r.tariff_wshift for r in results], axis=0)
+        delta = web1 - web0
+        flex = {"elasticity": list(inputs.shared.elasticity),
+                "tmc_unshifted": float(web0.sum()), "tmc_shifted": float(web1.sum()),
+                "tmc_change_by_tariff": {t.key: float(delta[k]) for k, t in enumerate(tariffs)},
+                "kwh_shifted_by_tariff": {t.key: float(shifted[k]) for k, t in enumerate(tariffs)}}
+        if cfg.run_type == "precalc":
+            # R is frozen at RR - TMC(unshifted); the new RR is TMC(shifted) + R, and each tariff's
+            # RR_k moves by the change of its own customers' marginal cost (sum_k = TMC change)
+            if rr_by_tariff is not None:
+                rr_by_tariff = {t.key: rr_by_tariff[t.key] + float(delta[k]) for k, t in enumerate(tariffs)
+                                if t.key in rr_by_tariff}
+            flex["residual_frozen"] = None  # filled below
     if cfg.run_type == "precalc":
         fixed = np.array([n_months * t.fixed_charge for t in tariffs])
-        if inputs.rr_by_tariff is not None:
+        if rr_by_tariff is not None:
             levels = np.empty(len(tariffs))
             for k, t in enumerate(tariffs):
-                if t.key not in inputs.rr_by_tariff:
+                if t.key not in rr_by_tariff:
                     raise InputError(f"revenue requirement {inputs.rr.source}: no subclass amount for tariff {t.key!r}")
                 if tw[k] == 0:
                     levels[k] = np.nan
                     continue
-                levels[k] = K.calibrate_level(inputs.rr_by_tariff[t.key], tw[k] * fixed[k], twu[k])
-            rr_total = float(sum(inputs.rr_by_tariff[t.key] for k, t in enumerate(tariffs) if tw[k] > 0))
+                levels[k] = K.calibrate_level(rr_by_tariff[t.key], tw[k] * fixed[k], twu[k])
+            rr_total = float(sum(rr_by_tariff[t.key] for k, t in enumerate(tariffs) if tw[k] > 0))
         else:
             # one revenue requirement: all tariffs share one energy-rate level r
-            rr_total = inputs.rr.total
+            rr_total = inputs.rr.total + (flex["tmc_shifted"] - flex["tmc_unshifted"] if flex else 0.0)
             r = K.calibrate_level(rr_total, float(tw @ fixed), float(twu.sum()))
             levels = np.full(len(tariffs), r)
+        if flex:
+            flex["residual_frozen"] = float(rr_total) - flex["tmc_shifted"]
+            flex["revenue_requirement_input"] = float(inputs.rr.total)
+            flex["revenue_requirement_shifted"] = float(rr_total)
+            if rr_by_tariff is not None:
+                flex["revenue_requirement_by_tariff"] = dict(rr_by_tariff)
     else:
         rr_total = inputs.rr.total
     return Globals(demand=demand, n_customers=float(sum(r.sum_w for r in results)),
@@ -353,7 +413,7 @@ def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
                    total_burden=float(sum(r.sum_web for r in results)),
                    total_peak_kwh=float(sum(r.sum_wcp for r in results)),
                    tariff_w=tw, tariff_wu=twu, tmc=tmc, tmc_by_component=comp,
-                   revenue_requirement=float(rr_total), residual=float(rr_total) - tmc, levels=levels)
+                   revenue_requirement=float(rr_total), residual=float(rr_total) - tmc, levels=levels, flex=flex)
 
 
 # ============================================================================ finalize
@@ -434,7 +494,8 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
     return RunResult(inputs=inputs, globals=g, bat=bat, elec_bills=_wide(b.bldg_id, w, elec),
                      gas_bills=_wide(b.bldg_id, w, gas), comb_bills=_wide(b.bldg_id, w, elec + gas),
                      calibrated=calibrated, group_stats=stats, customer_metadata=meta,
-                     peak_rule=inputs.peak_rule, n_chunks=len(results))
+                     peak_rule=inputs.peak_rule, n_chunks=len(results),
+                     kwh_monthly=_wide(b.bldg_id, w, _concat(results, "kwh")))
 
 
 def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None = None) -> pd.DataFrame:

@@ -188,13 +188,10 @@ def _build(d: dict, source: str) -> ScenarioConfig:
         if name in d:
             d[name] = _float(d[name], name, source, allow_none=True)
     d["utility_tax_rate"] = _float(d.get("utility_tax_rate", 0.0), "utility_tax_rate", source)
+    from ratedesign.flex import parse_elasticity
     el = d.get("elasticity", 0.0)
-    if isinstance(el, dict):
-        if any(_float(x, "elasticity", source) != 0 for x in el.values()):
-            raise InputError(f"scenario {source}: field 'elasticity' = {el!r}; demand-flex runs are not supported "
-                             f"(use 0.0)")
-    elif _float(el, "elasticity", source) != 0:
-        raise InputError(f"scenario {source}: field 'elasticity' = {el!r}; demand-flex runs are not supported (use 0.0)")
+    parse_elasticity(el, f"scenario {source}")
+    d["elasticity"] = dict(el) if isinstance(el, dict) else float(el if el not in (None, "") else 0.0)
     for name in ("residual_allocation_delivery", "residual_allocation_supply"):
         if name in d and d[name] is not None:
             d[name] = str(d[name])

@@ -15,33 +15,10 @@ from typing import Any
 import yaml
 
 from .config import CONFIG_ENV_VAR, ConfigError, find_config_path, load_profiles, looks_secret
+from .store import parse_storage_options
 
 
 # --------------------------------------------------------------------------- helpers
-def parse_storage_options(pairs: list[str] | None) -> dict[str, Any]:
-    """``["key=abc", "client_kwargs.endpoint_url=http://h:9000", "anon=false"]`` -> nested dict
-    (values parsed as YAML scalars)."""
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--storage-option {key or pair!r}: expected KEY=VALUE")
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
-            value = raw
-        if not isinstance(value, (str, int, float, bool)) and value is not None:
-            value = raw
-        node = out
-        parts = key.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--storage-option {key}: {p} is both a value and a mapping")
-        node[parts[-1]] = value
-    return out
-
-
 def _redact(obj: Any, key: str = "") -> Any:
     if isinstance(obj, dict):
         return {k: _redact(v, str(k)) for k, v in obj.items()}

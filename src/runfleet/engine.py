@@ -178,7 +178,7 @@ class Fleet:
         return self._max_in_flight or max(32, 4 * self.slots())
 
     # -- submission ------------------------------------------------------------------------------
-    def submit(self, runs: Iterable[Run]) -> list[str]:
+    def submit(self, runs: Iterable[Run], *, checked: bool = False) -> list[str]:
         """Add runs. ``after`` may name runs of this call or earlier calls. Runs already done in
         the store with the same key are reported done (``resumed``) without executing.
         Raises InputError (nothing submitted) on a bad run."""
@@ -187,7 +187,8 @@ class Fleet:
         for run in runs:
             if run.name in self.states or run.name in batch:
                 raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
-            check_run_fields(run, src)
+            if not checked:  # run_study has validated the whole study already
+                check_run_fields(run, src)
             batch[run.name] = run
         deps = resolve_after(batch, src, known=self.states.keys())
         order = topological_order(deps, src)
@@ -345,11 +346,26 @@ class Fleet:
         pack_id = None if len(names) == 1 else f"{uuid.uuid4().hex}"
         label = names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}"
         fut = self.client.submit(execute, Specs(specs), self.store, self.study.name, pack_id, pure=False,
-                                 key=f"run-{label}-{uuid.uuid4().hex[:8]}", retries=0)
+                                 key=f"run-{label}-{uuid.uuid4().hex[:8]}", retries=0,
+                                 **self._placement(names))
         self.in_flight[fut] = names
         if probe:
             self.probes[fut] = self.states[names[0]].kr.fn_path
         fut.add_done_callback(self.finished_q.put)
+
+    def _placement(self, names: list[str]) -> dict:
+        """On batch clusters, only workers whose walltime leaves room for the task's expected
+        duration (mean of earlier runs of the same fn, seconds) may take it."""
+        workers_for = getattr(self.session, "workers_for", None)
+        stats = self.group_stats.get(self.states[names[0]].kr.fn_path)
+        if workers_for is None or not stats or not stats[0]:
+            return {}
+        expected_s = stats[1] / stats[0] * len(names)
+        try:
+            workers = workers_for(expected_s)
+        except Exception:  # noqa: BLE001 - placement is an optimisation, never a failure
+            return {}
+        return {"workers": workers, "allow_other_workers": False} if workers else {}
 
     def _finished_many(self, futures: list) -> None:
         """Process finished tasks; results of the successful ones are fetched in one round trip."""
@@ -582,7 +598,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
                   progress=prog, worker_env=env, source=study.source, preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
-        fleet.submit(study.runs.values())
+        fleet.submit(study.runs.values(), checked=True)
         for o in fleet.as_completed():
             if keep_outcomes:
                 outcomes[o.name] = o

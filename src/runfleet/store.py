@@ -211,13 +211,13 @@ class Store:
             raise InputError(f"store {self.url}: cannot be written ({reason})") from None
 
 
-def parse_storage_options(pairs: Iterable[str]) -> dict:
+def parse_storage_options(pairs: Iterable[str] | None) -> dict:
     """``["key=value", "client_kwargs.endpoint_url=http://..."]`` to a nested dict.
 
     Values ``true``/``false``/``null`` and numbers are converted; dotted keys nest.
     """
     out: dict = {}
-    for pair in pairs:
+    for pair in pairs or ():
         if "=" not in pair:
             raise InputError(f"--storage-option: expected key=value, got {pair.split('=')[0]!r}")
         key, _, raw = pair.partition("=")

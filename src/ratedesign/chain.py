@@ -1,0 +1,433 @@
+"""Expand platform scenario YAMLs into the run chain of each utility, as one runfleet study.
+
+One runfleet run per scenario entry (``ratedesign.study_runs:scenario_run``) plus one small run per
+derivation step (``ratedesign.study_runs:derive_run``) -- promoted ``*_calibrated.json`` tariffs,
+the subclass revenue requirement YAML, the HP seasonal tariff, the non-HP base tariff, the flex
+copy of a calibrated TOU tariff, and tariff maps that do not exist. Derived files live in the
+derivation run's directory in the store; the scenario runs that read them get their URLs through
+``ctx.upstream`` at run time (params name the upstream run and the file), never through a shared
+directory.
+
+Who produces an input (``docs/ratedesign-study.md`` has the full rules and the choices made):
+
+- ``X_calibrated.json`` <- promoted from the precalc run that calibrates ``X``;
+- ``..._flex...json`` (e.g. ``rie_hp_seasonalTOU_flex.json``) <- the calibrated tariff of the precalc
+  run that has the same stem without ``_flex`` (runs 9/10 -> 13/14);
+- the RR YAML of a subclass precalc run <- runs 1/2 (the first precalc runs without subclasses,
+  delivery and delivery+supply);
+- a subclass tariff whose stem says ``seasonal`` (not ``seasonalTOU``) <- seasonal derivation from
+  run 1 (delivery runs) or run 2 (supply runs), using the file (or ``<utility>_hp_seasonal.json``
+  beside it) as the template of periods when present;
+- any other tariff or tariff map: the file when it exists; a missing non-HP tariff is the reference
+  run's tariff under the new name; a missing map is derived from the utility assignment (and the
+  metadata's subclass column);
+- everything else must exist, or expansion fails with one line naming the file and field.
+
+With a pipeline file (``pipeline_<utility>.yaml`` beside the scenarios, or ``--pipeline``), the
+references come from it instead: calibrated runs promote from their quartet's precalc run
+(``promote:`` names the subgroup), precalc runs of a scenario with ``depends_on`` take that
+scenario's precalc runs as reference, and ``subgroups.<name>.structure`` (seasonal | base) decides
+how each subgroup's tariff is derived.
+
+Content keys: every run's params carry a content hash of each static input file it reads, so that
+changing a tariff file re-runs exactly the runs that read it and their dependents. Load parquet
+files are not hashed (thousands of files): a new dataset should use a new path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from ratedesign.errors import InputError
+from ratedesign.fsio import exists, get_fs, read_text
+from ratedesign.scenario import ScenarioConfig, load_scenario
+from ratedesign.tariff import tariff_key_from_path
+
+SCENARIO_FN = "ratedesign.study_runs:scenario_run"
+DERIVE_FN = "ratedesign.study_runs:derive_run"
+STATIC_FIELDS = ("path_tariff_maps_gas", "path_dist_and_sub_tx_mc", "path_bulk_tx_mc", "path_supply_energy_mc",
+                 "path_supply_capacity_mc", "path_supply_ancillary_mc", "path_electric_utility_stats",
+                 "path_resstock_metadata", "path_utility_assignment")
+
+
+@dataclass
+class Step:
+    """One run of the study: a scenario entry or a derivation step."""
+
+    name: str
+    fn: str
+    params: dict
+    after: list
+    kind: str                  # scenario | promote | copy | subclass-rr | seasonal | map
+    utility: str
+    index: int | None = None   # 1-based position of a scenario entry in its file
+    label: str = ""            # scenario entry key, or the file a derivation writes
+
+
+@dataclass
+class Chain:
+    """The runs of one scenario file (one utility), in expansion order."""
+
+    utility: str
+    source: str
+    steps: list = field(default_factory=list)
+
+    @property
+    def scenario_steps(self) -> list:
+        return [s for s in self.steps if s.kind == "scenario"]
+
+
+def sanitize(text: str) -> str:
+    """A runfleet-safe name part (letters, digits, ``.=+,@-``)."""
+    out = re.sub(r"[^A-Za-z0-9.=+,@-]+", "-", str(text)).strip("-.")
+    return out or "x"
+
+
+def parse_runs(spec: str | None, n: int, source: str) -> list[int] | None:
+    """``"1-16"`` / ``"1,3,5-8"`` -> sorted 1-based positions (None = all)."""
+    if spec in (None, "", "all"):
+        return None
+    out = set()
+    for part in str(spec).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise InputError(f"--runs {spec!r}: expected e.g. 1-16 or 1,3,5-8")
+        a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+        if a < 1 or b < a:
+            raise InputError(f"--runs {spec!r}: bad range {part!r}")
+        out.update(range(a, b + 1))
+    bad = [i for i in sorted(out) if i > n]
+    if bad:
+        raise InputError(f"--runs {spec!r}: {source} has only {n} runs (no run {bad[0]})")
+    return sorted(out)
+
+
+class _Hasher:
+    """Content hashes of input files (cached per path)."""
+
+    def __init__(self, so):
+        self.so, self.cache = so, {}
+
+    def __call__(self, path: str) -> str:
+        if path not in self.cache:
+            fs, p = get_fs(path, self.so)
+            h = hashlib.sha256()
+            if fs.isdir(p):
+                for f in sorted(fs.find(p)):
+                    if f.endswith((".json", ".csv", ".yaml")):
+                        h.update(f.rsplit("/", 1)[-1].encode())
+                        with fs.open(f, "rb") as fh:
+                            h.update(fh.read())
+            else:
+                with fs.open(p, "rb") as fh:
+                    h.update(fh.read())
+            self.cache[path] = h.hexdigest()[:16]
+        return self.cache[path]
+
+
+def _stem(path: str) -> str:
+    return tariff_key_from_path(path)
+
+
+def _sub_is_hp(sub: str) -> bool:
+    s = sub.lower()
+    return "hp" in s and not s.startswith(("non", "not"))
+
+
+def _load_doc(path: str, so) -> dict:
+    text = read_text(str(path), "scenario YAML", so)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise InputError(f"scenario {path}: not valid YAML ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
+        raise InputError(f"scenario {path}: expected a top-level 'runs:' mapping of run entries")
+    return doc
+
+
+def find_pipeline(scenario_path: str, utility: str, so=None) -> str | None:
+    """``pipeline_<utility>.yaml`` beside the scenario file, if present."""
+    if "://" in str(scenario_path):
+        cand = posixpath.join(posixpath.dirname(str(scenario_path)), f"pipeline_{utility}.yaml")
+    else:
+        cand = os.path.join(os.path.dirname(os.path.abspath(scenario_path)), f"pipeline_{utility}.yaml")
+    return cand if exists(cand, so) else None
+
+
+def _pipeline_refs(pipeline_path: str, cfgs: list, keys: list, so) -> dict:
+    """Per scenario index: {'promote': (j, src_stem) | None, 'ref_d': j, 'ref_s': j, 'structure': {sub: s}}."""
+    try:
+        doc = yaml.safe_load(read_text(pipeline_path, "pipeline file", so)) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"pipeline {pipeline_path}: not valid YAML ({e})") from None
+    scen = doc.get("scenarios")
+    if not isinstance(scen, dict) or not scen:
+        raise InputError(f"pipeline {pipeline_path}: field 'scenarios' is missing or empty")
+    state, utility = str(doc.get("state", "")).lower(), str(doc.get("utility", ""))
+    where = {}
+    pat = re.compile(rf"^{re.escape(state)}_{re.escape(utility)}_(.+)_(precalc|calibrated)_(delivery|supply)$")
+    for i, c in enumerate(cfgs):
+        m = pat.match(c.run_name)
+        if not m or m.group(1) not in scen:
+            raise InputError(f"pipeline {pipeline_path}: scenario run {keys[i]!r} (run_name {c.run_name!r}) is not "
+                             f"'{state}_{utility}_<scenario>_<precalc|calibrated>_<delivery|supply>' for a "
+                             f"scenario of the pipeline ({', '.join(scen)})")
+        where[(m.group(1), m.group(2), m.group(3))] = i
+    refs = {}
+    for (name, stage, variant), i in where.items():
+        sc = scen[name] or {}
+        r = {"promote": None, "ref_d": None, "ref_s": None, "structure": {}}
+        if stage == "calibrated":
+            j = where.get((name, "precalc", variant))
+            if j is None:
+                raise InputError(f"pipeline {pipeline_path}: scenario {name!r} has no {name}_precalc_{variant} run "
+                                 f"to promote the calibrated tariff of {keys[i]!r} from")
+            sub = sc.get("promote") or "all"
+            src = cfgs[j].path_tariffs_electric.get(sub) or next(iter(cfgs[j].path_tariffs_electric.values()))
+            r["promote"] = (j, _stem(src))
+        dep = sc.get("depends_on")
+        if dep:
+            if dep not in scen:
+                raise InputError(f"pipeline {pipeline_path}: scenarios.{name}.depends_on: no scenario {dep!r}")
+            r["ref_d"] = where.get((dep, "precalc", "delivery"))
+            r["ref_s"] = where.get((dep, "precalc", "supply"))
+        for sub, spec in ((sc.get("subclass_config") or {}).get("subgroups") or {}).items():
+            r["structure"][str(sub)] = (spec or {}).get("structure")
+        refs[i] = r
+    return refs
+
+
+def expand_file(path: str, *, runs: str | None = None, sample: int | None = None, sets=(), map_prefix=(),
+                pipeline: str | None | bool = None, prefix: str | None = None,
+                storage_options: dict | None = None) -> Chain:
+    """The chain of one scenario file (see module docstring). Raises InputError before anything runs."""
+    so = storage_options
+    doc = _load_doc(path, so)
+    keys = [str(k) for k in doc["runs"]]
+    sets = list(sets or []) + ([f"sample_size={int(sample)}"] if sample else [])
+    cfgs: list[ScenarioConfig] = [load_scenario(path, k, sets=sets, map_prefix=map_prefix, storage_options=so)
+                                  for k in keys]
+    utility = cfgs[0].utility
+    prefix = sanitize(prefix or utility)
+    hasher = _Hasher(so)
+    n = len(cfgs)
+    if pipeline is None:
+        pipeline = find_pipeline(path, utility, so)
+    refs = _pipeline_refs(pipeline, cfgs, keys, so) if pipeline else {}
+    stems = [{_stem(p): sub for sub, p in c.path_tariffs_electric.items()} for c in cfgs]
+
+    def first_ref(supply: bool, not_i: int):
+        for j, c in enumerate(cfgs):
+            if j != not_i and c.run_type == "precalc" and not c.run_includes_subclasses and c.run_includes_supply == supply:
+                return j
+        return None
+
+    def precalc_with_stem(stem: str, not_i: int):
+        for j, c in enumerate(cfgs):
+            if j != not_i and c.run_type == "precalc" and stem in stems[j]:
+                return j
+        return None
+
+    def run_name(i):
+        return f"{prefix}.run{i + 1:02d}"
+
+    steps: dict[str, Step] = {}
+    scen_inputs: dict[int, dict] = {}
+    scen_after: dict[int, set] = {}
+    needs_runs: dict[int, set] = {}   # scenario index -> scenario indexes it needs (for --runs closure)
+
+    def where(i, fld):
+        return f"scenario {path} (run {keys[i]}): field {fld!r}"
+
+    def add_step(kind, target, params, after_idx, static, label=None):
+        name = f"{prefix}.{label or kind}.{sanitize(posixpath.splitext(posixpath.basename(target))[0])}"
+        params = dict(params)
+        params["input_hashes"] = {p: hasher(p) for p in static}
+        if name not in steps:
+            steps[name] = Step(name=name, fn=DERIVE_FN, params={"kind": kind, **params},
+                               after=[run_name(j) for j in after_idx], kind=kind, utility=utility,
+                               label=posixpath.basename(target))
+        return name
+
+    for i, c in enumerate(cfgs):
+        r = refs.get(i, {})
+        inputs, after, need = {}, set(), set()
+        static = []
+        supply = c.run_includes_supply
+        ref_d = r.get("ref_d") if r.get("ref_d") is not None else first_ref(False, i)
+        ref_s = r.get("ref_s") if r.get("ref_s") is not None else first_ref(True, i)
+        ref = ref_s if supply else ref_d
+        sc = c.subclass_config or {}
+        group_col, selectors = sc.get("group_col"), sc.get("selectors") or {}
+        # ---------------------------------------------------------------- electric tariffs
+        for sub, p in c.path_tariffs_electric.items():
+            stem, fld = _stem(p), f"path_tariffs_electric.{sub}"
+            base = os.path.basename(p)
+            step = None
+            if r.get("promote") and sub == "all":
+                j, src = r["promote"]
+                step = add_step("promote", p, {"source_run": run_name(j), "tariff_key": src, "new_key": stem,
+                                               "file": base}, [j], [])
+                need.add(j)
+            elif stem.endswith("_calibrated") and precalc_with_stem(stem[: -len("_calibrated")], i) is not None:
+                j = precalc_with_stem(stem[: -len("_calibrated")], i)
+                step = add_step("promote", p, {"source_run": run_name(j), "tariff_key": stem[: -len("_calibrated")],
+                                               "new_key": stem, "file": base}, [j], [])
+                need.add(j)
+            elif "_flex" in stem and not stem.endswith("_calibrated") and \
+                    precalc_with_stem(stem.replace("_flex", ""), i) is not None:
+                j = precalc_with_stem(stem.replace("_flex", ""), i)
+                step = add_step("promote", p, {"source_run": run_name(j), "tariff_key": stem.replace("_flex", ""),
+                                               "new_key": stem, "file": base}, [j], [], label="flex")
+                need.add(j)
+            elif c.run_includes_subclasses and c.run_type == "precalc" and ref is not None and (
+                    r.get("structure", {}).get(sub) == "seasonal" or (
+                        not r.get("structure") and _sub_is_hp(sub) and "seasonal" in stem.lower()
+                        and "seasonaltou" not in stem.lower())):
+                template = p if exists(p, so) else None
+                if template is None:
+                    cand = posixpath.join(posixpath.dirname(p), f"{c.utility}_hp_seasonal{'_supply' if supply else ''}.json")
+                    template = cand if exists(cand, so) else None
+                ref_key = next(iter(stems[ref]))
+                step = add_step("seasonal", p, {"source_run": run_name(ref), "tariff_key": ref_key, "new_key": stem,
+                                                "file": base, "group_col": group_col, "selectors": selectors,
+                                                "subclass": sub, "template": template,
+                                                "method": c.residual_allocation_delivery}, [ref],
+                                [template] if template else [])
+                need.add(ref)
+            elif exists(p, so):
+                static.append(p)
+            elif c.run_includes_subclasses and ref is not None and (
+                    r.get("structure", {}).get(sub) == "base" or not _sub_is_hp(sub)):
+                src = next(iter(cfgs[ref].path_tariffs_electric.values()))
+                if not exists(src, so):
+                    raise InputError(f"{where(i, fld)}: file not found and the reference tariff {src} is missing too")
+                step = add_step("copy", p, {"source": src, "new_key": stem, "file": base}, [], [src])
+            else:
+                raise InputError(f"{where(i, fld)}: file not found and no run of the chain produces it: {p}")
+            if step:
+                inputs[fld] = [step, base]
+                after.add(step)
+        # ---------------------------------------------------------------- revenue requirement
+        rr = c.utility_revenue_requirement
+        if c.run_includes_subclasses and c.run_type == "precalc" and ref_d is not None:
+            if not group_col or not selectors:
+                raise InputError(f"{where(i, 'subclass_config')}: a subclass run needs group_col and selectors")
+            base_rr = cfgs[ref_d].utility_revenue_requirement
+            idx = [ref_d] + ([ref_s] if ref_s is not None else [])
+            step = add_step("subclass-rr", rr, {"delivery_run": run_name(ref_d),
+                                                "supply_run": run_name(ref_s) if ref_s is not None else None,
+                                                "group_col": group_col, "selectors": selectors, "base_rr": base_rr,
+                                                "file": os.path.basename(rr)}, idx, [base_rr])
+            inputs["utility_revenue_requirement"] = [step, os.path.basename(rr)]
+            after.add(step)
+            need.update(idx)
+        elif exists(rr, so):
+            static.append(rr)
+        else:
+            raise InputError(f"{where(i, 'utility_revenue_requirement')}: file not found and no run of the chain "
+                             f"produces it: {rr}")
+        # ---------------------------------------------------------------- electric tariff map
+        mp = c.path_tariff_maps_electric
+        if exists(mp, so):
+            static.append(mp)
+        else:
+            keys_by_sub = {sub: _stem(p) for sub, p in c.path_tariffs_electric.items()}
+            if "all" not in keys_by_sub and (not group_col or not selectors):
+                raise InputError(f"{where(i, 'path_tariff_maps_electric')}: file not found: {mp} (a map can be derived "
+                                 f"only for 'all' tariffs or with subclass_config)")
+            for pth, what in ((c.path_utility_assignment, "path_utility_assignment"),
+                              (c.path_resstock_metadata, "path_resstock_metadata")):
+                if not exists(pth, so):
+                    raise InputError(f"{where(i, what)}: file not found: {pth}")
+            step = add_step("map", mp, {"assignment": c.path_utility_assignment, "utility": c.utility,
+                                        "keys": keys_by_sub, "metadata": c.path_resstock_metadata,
+                                        "group_col": group_col, "selectors": selectors,
+                                        "file": os.path.basename(mp)}, [],
+                            [c.path_utility_assignment, c.path_resstock_metadata])
+            inputs["path_tariff_maps_electric"] = [step, os.path.basename(mp)]
+            after.add(step)
+        # ---------------------------------------------------------------- other static inputs
+        for fld in STATIC_FIELDS:
+            v = getattr(c, fld)
+            if v in (None, ""):
+                continue
+            if not exists(v, so):
+                raise InputError(f"{where(i, fld)}: file not found: {v}")
+            static.append(v)
+        if c.path_tariffs_gas:
+            if not exists(c.path_tariffs_gas, so):
+                raise InputError(f"{where(i, 'path_tariffs_gas')}: directory not found: {c.path_tariffs_gas}")
+            static.append(c.path_tariffs_gas)
+        if not exists(c.path_resstock_loads, so):
+            raise InputError(f"{where(i, 'path_resstock_loads')}: directory not found: {c.path_resstock_loads}")
+        params = {"scenario": c.to_params(), "inputs": inputs,
+                  "input_hashes": {p: hasher(p) for p in dict.fromkeys(static)},
+                  "index": i + 1, "key": keys[i], "utility": c.utility}
+        scen_inputs[i] = params
+        scen_after[i] = after
+        needs_runs[i] = need
+
+    selected = parse_runs(runs, n, str(path))
+    keep = set(range(n)) if selected is None else {k - 1 for k in selected}
+    todo = list(keep)
+    while todo:  # a selected run pulls in the runs its inputs derive from
+        j = todo.pop()
+        for k in needs_runs[j]:
+            if k not in keep:
+                keep.add(k)
+                todo.append(k)
+    chain = Chain(utility=utility, source=str(path))
+    for i in range(n):
+        if i not in keep:
+            continue
+        chain.steps.append(Step(name=run_name(i), fn=SCENARIO_FN, params=scen_inputs[i], after=sorted(scen_after[i]),
+                                kind="scenario", utility=utility, index=i + 1, label=keys[i]))
+    kept_names = {run_name(i) for i in keep}
+    used = {a for s in chain.steps for a in s.after}
+    for name, st in steps.items():
+        if name in used and all(a in kept_names for a in st.after):
+            chain.steps.append(st)
+    return chain
+
+
+def expand_files(paths, **kwargs) -> list[Chain]:
+    """Chains of several scenario files; name prefixes are made unique (``rie``, ``rie-2``)."""
+    chains, seen = [], {}
+    for p in paths:
+        ch = expand_file(p, **kwargs)
+        base = sanitize(ch.utility)
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            ch = expand_file(p, prefix=f"{base}-{seen[base]}", **kwargs)
+        chains.append(ch)
+    return chains
+
+
+def study_name(chains: list[Chain]) -> str:
+    """``rd-<utility>[-<utility>...]``; ``rd-<first>-and-<n-1>-more`` beyond four utilities."""
+    us = [sanitize(c.steps[0].name.split(".")[0]) if c.steps else sanitize(c.utility) for c in chains]
+    if len(us) > 4:
+        return f"rd-{us[0]}-and-{len(us) - 1}-more"
+    return "rd-" + "-".join(us)
+
+
+def build_study(chains: list[Chain], name: str, store: str, seed: int = 0, storage_options: dict | None = None,
+                retries: int = 1):
+    """A runfleet Study with every step of every chain."""
+    from runfleet import Run, Study
+
+    study = Study(name=name, store=store, seed=seed, defaults={"retries": retries, "backoff_s": 0.5},
+                  storage_options=storage_options, source=", ".join(c.source for c in chains))
+    for ch in chains:
+        for s in ch.steps:
+            study.add(Run(s.name, s.fn, params=s.params, after=list(s.after),
+                          pack=False if s.kind == "scenario" else None))
+    return study

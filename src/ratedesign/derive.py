@@ -1,0 +1,246 @@
+"""Mid-chain derivations between the runs of a utility (spec section 3, "Mid-run derivations").
+
+Each function reads the outputs of earlier runs (their output directories, local or s3://) and
+static inputs, and returns the bytes of one derived file; ``study_runs`` writes them under the
+derivation run's own directory in the store. Money in $, energy in kWh, rates in $/kWh.
+
+- ``promote_tariff``: a precalc run's ``tariff_final_config.json`` entry (PySAM shape) -> URDB JSON
+  (the ``*_calibrated.json`` a later default run reads; also the flex copy of a calibrated TOU tariff).
+- ``copy_tariff``: a tariff JSON under a new key (the non-HP "base" tariff of a subclass run).
+- ``subclass_revenue_requirements``: RR_k = sum_{i in k} w_i Annual_i - sum_{i in k} w_i BAT^x_i
+  from the delivery (run 1) and delivery+supply (run 2) precalc outputs.
+- ``seasonal_tariff``: HP seasonal rates, summer = Rev_summer / kWh_summer, winter =
+  (Rev_winter - CS) / kWh_winter with Rev = sum w (bill - fixed) and CS = sum w BAT over HP buildings.
+- ``tariff_map``: a ``bldg_id,tariff_key`` CSV for a run whose map file does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ratedesign.calendar import MONTH_NAMES
+from ratedesign.errors import InputError
+from ratedesign.fsio import join, read_json, read_parquet_df
+from ratedesign.tariff import MAX_USAGE_SENTINEL, load_tariff, parse_tariff, to_urdb
+
+log = logging.getLogger("ratedesign")
+
+#: residual method -> BAT column
+BAT_COLUMN = {"percustomer": "BAT_percustomer", "volumetric": "BAT_vol", "epmc": "BAT_epmc", "peak": "BAT_peak"}
+#: 0-based summer months of the built-in seasonal template (June-September)
+SUMMER = (5, 6, 7, 8)
+
+
+def _dump_json(obj) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def from_pysam(entry: dict, key: str, source: str = "tariff_final_config.json") -> dict:
+    """One ``tariff_final_config.json`` value (PySAM shape, 1-based) -> URDB ``{"items": [...]}``."""
+    try:
+        rows = entry["ur_ec_tou_mat"]
+        wk = (np.asarray(entry["ur_ec_sched_weekday"], dtype=int) - 1).tolist()
+        we = (np.asarray(entry["ur_ec_sched_weekend"], dtype=int) - 1).tolist()
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{source}: tariff {key!r} lacks ur_ec_tou_mat / ur_ec_sched_weekday / "
+                         f"ur_ec_sched_weekend") from None
+    n_p = int(max(r[0] for r in rows))
+    ers = [[] for _ in range(n_p)]
+    for r in sorted(rows, key=lambda r: (r[0], r[1])):
+        tier = {"rate": float(r[4]), "adj": float(r[5]), "unit": "kWh"}
+        if float(r[2]) < MAX_USAGE_SENTINEL:
+            tier["max"] = float(r[2])
+        ers[int(r[0]) - 1].append(tier)
+    item = {"label": key, "name": key, "energyratestructure": ers, "energyweekdayschedule": wk,
+            "energyweekendschedule": we, "fixedchargefirstmeter": float(entry.get("ur_monthly_fixed_charge", 0.0)),
+            "fixedchargeunits": "$/month", "mincharge": float(entry.get("ur_monthly_min_charge", 0.0)),
+            "minchargeunits": "$/month", "sector": "Residential", "servicetype": "Bundled"}
+    parse_tariff({"items": [item]}, key, source)  # validate
+    return {"items": [item]}
+
+
+def promote_tariff(run_out: str, tariff_key: str, new_key: str, storage_options: dict | None = None) -> bytes:
+    """The calibrated ``tariff_key`` of the precalc run in ``run_out`` as URDB JSON named ``new_key``."""
+    path = join(run_out, "tariff_final_config.json")
+    cfg = read_json(path, "calibrated tariffs (tariff_final_config.json)", storage_options)
+    if tariff_key not in cfg:
+        raise InputError(f"{path}: no tariff {tariff_key!r} (has {', '.join(sorted(cfg))})")
+    return _dump_json(from_pysam(cfg[tariff_key], new_key, path))
+
+
+def copy_tariff(path: str, new_key: str, storage_options: dict | None = None) -> bytes:
+    """Tariff JSON at ``path`` renamed to ``new_key`` (rates unchanged)."""
+    t = load_tariff(path, storage_options)
+    return _dump_json(to_urdb(t.with_rates(t.price, key=new_key)))
+
+
+def _load_ref(run_out: str, so) -> pd.DataFrame:
+    """Per-building Annual bill, weight, BAT columns and metadata of a finished run."""
+    bat = read_parquet_df(join(run_out, "cross_subsidization", "cross_subsidization_BAT_values.parquet"),
+                          "BAT values of the reference run", storage_options=so)
+    meta = read_parquet_df(join(run_out, "customer_metadata.parquet"), "customer metadata of the reference run",
+                           storage_options=so)
+    extra = [c for c in meta.columns if c not in bat.columns]
+    return bat.merge(meta[["bldg_id"] + extra], on="bldg_id", how="left")
+
+
+def subclass_masks(df: pd.DataFrame, group_col: str, selectors: dict, source: str) -> dict:
+    """{subclass: bool mask} from ``postprocess_group.<group_col>`` (values compared as lower-case text)."""
+    col = group_col if group_col in df.columns else f"postprocess_group.{group_col}"
+    if col not in df.columns:
+        raise InputError(f"{source}: subclass_config.group_col {group_col!r}: the reference run has no column {col!r}")
+    vals = df[col].astype(str).str.strip().str.lower()
+    out = {}
+    for name, sel in selectors.items():
+        choices = sel if isinstance(sel, (list, tuple)) else [sel]
+        out[str(name)] = vals.isin([str(c).strip().lower() for c in choices]).to_numpy()
+    return out
+
+
+def _rr_by_method(df: pd.DataFrame, masks: dict) -> dict:
+    w = df["weight"].to_numpy()
+    bill = df["Annual"].to_numpy()
+    out = {"passthrough": {k: float(w[m] @ bill[m]) for k, m in masks.items()}}
+    for method, col in BAT_COLUMN.items():
+        if col in df.columns:
+            bat = df[col].to_numpy()
+            out[method] = {k: float(w[m] @ bill[m] - w[m] @ bat[m]) for k, m in masks.items()}
+    return out
+
+
+def subclass_revenue_requirements(delivery_out: str, supply_out: str | None, group_col: str, selectors: dict,
+                                  base_rr: dict | None = None, storage_options: dict | None = None,
+                                  source_label: str = "") -> bytes:
+    """Subclass RR YAML from the delivery (and delivery+supply) precalc outputs.
+
+    ``delivery.<method>.<subclass>`` = sum w Annual - sum w BAT^method over the subclass (run 1);
+    ``passthrough`` = sum w Annual (the subclass keeps paying what it pays today, **[choice]**).
+    ``supply.<method>.<subclass>`` = the same amount from run 2 minus run 1 (the supply part).
+    ``test_year_customer_count`` and ``resstock_kwh_scale_factor`` are carried over from the
+    reference runs' RR YAML so that weights and load scaling match runs 1/2.
+    """
+    so = storage_options
+    d = _load_ref(delivery_out, so)
+    md = subclass_masks(d, group_col, selectors, delivery_out)
+    deliv = _rr_by_method(d, md)
+    doc = {"utility": (base_rr or {}).get("utility"), "group_col": group_col, "source_runs": source_label,
+           "total_delivery_revenue_requirement": float(d["weight"] @ d["Annual"])}
+    doc["subclass_revenue_requirements"] = {"delivery": deliv}
+    if supply_out:
+        s = _load_ref(supply_out, so)
+        ms = subclass_masks(s, group_col, selectors, supply_out)
+        both = _rr_by_method(s, ms)
+        doc["total_delivery_and_supply_revenue_requirement"] = float(s["weight"] @ s["Annual"])
+        doc["subclass_revenue_requirements"]["supply"] = {
+            m: {k: both[m][k] - deliv[m][k] for k in both[m]} for m in both if m in deliv}
+    for k in ("test_year_customer_count", "resstock_kwh_scale_factor"):
+        if base_rr and base_rr.get(k) is not None:
+            doc[k] = float(base_rr[k])
+    doc = {k: v for k, v in doc.items() if v is not None}
+    return yaml.safe_dump(doc, sort_keys=False).encode()
+
+
+def _month_period(schedule: np.ndarray) -> np.ndarray:
+    """(12,) period of each month (the most common period of the month's weekday hours)."""
+    return np.array([np.bincount(np.asarray(row, dtype=int)).argmax() for row in schedule])
+
+
+def seasonal_tariff(ref_out: str, new_key: str, tariff_key: str | None, group_col: str, selectors: dict,
+                    subclass: str = "hp", method: str = "percustomer", template: str | None = None,
+                    storage_options: dict | None = None) -> bytes:
+    """HP seasonal tariff from a flat precalc reference run (spec section 3).
+
+    Periods and months come from ``template`` (a seasonal tariff JSON) or, without one, two periods:
+    summer = June-September (period 0), winter = the other months (period 1). For each period p:
+    rate_p = (Rev_p - [p is the winter period] CS) / kWh_p, Rev_p = sum over HP buildings and the
+    period's months of w (bill - fixed), kWh_p the same for billed kWh, CS = sum w BAT^method over HP
+    buildings (0 for ``passthrough``). The winter period is the one billing January. Fixed charge:
+    the reference tariff's (``tariff_key`` in the run's ``tariff_final_config.json``).
+    """
+    so = storage_options
+    df = _load_ref(ref_out, so)
+    masks = subclass_masks(df, group_col, selectors, ref_out)
+    if subclass not in masks:
+        raise InputError(f"subclass_config.selectors has no subclass {subclass!r}")
+    hp = masks[subclass]
+    if not hp.any():
+        raise InputError(f"{ref_out}: no {subclass} buildings (group {group_col}) to derive seasonal rates from")
+    cfg = read_json(join(ref_out, "tariff_final_config.json"), "tariff_final_config.json", so)
+    ref = cfg.get(tariff_key) if tariff_key else next(iter(cfg.values()))
+    fixed = float((ref or {}).get("ur_monthly_fixed_charge", 0.0))
+    bills = read_parquet_df(join(ref_out, "bills", "elec_bills_year_run.parquet"), "bills of the reference run",
+                            storage_options=so)
+    kwh = read_parquet_df(join(ref_out, "billing_kwh_monthly.parquet"), "monthly kWh of the reference run",
+                          storage_options=so)
+    months = list(MONTH_NAMES[:12])
+    b = bills[bills["month"].isin(months)].pivot(index="bldg_id", columns="month", values="bill_level")[months]
+    b = b.reindex(df["bldg_id"]).to_numpy()
+    q = kwh.set_index("bldg_id").reindex(df["bldg_id"])[months].to_numpy()
+    w = df["weight"].to_numpy()
+    if template:
+        tt = load_tariff(template, so)
+        wk, we, item = tt.weekday_schedule, tt.weekend_schedule, dict(tt.item)
+        mp = _month_period(wk)
+    else:
+        mp = np.array([0 if m in SUMMER else 1 for m in range(12)])
+        wk = we = np.repeat(mp[:, None], 24, axis=1)
+        item = {}
+    winter = int(mp[0])
+    col = BAT_COLUMN.get(method)
+    cs = float(w[hp] @ df[col].to_numpy()[hp]) if (method != "passthrough" and col in df.columns) else 0.0
+    n_p = int(max(mp.max() + 1, np.asarray(wk).max() + 1))
+    rates = []
+    for p in range(n_p):
+        sel = mp == p
+        rev = float(w[hp] @ (b[hp][:, sel] - fixed).sum(axis=1)) if sel.any() else 0.0
+        kw = float(w[hp] @ q[hp][:, sel].sum(axis=1)) if sel.any() else 0.0
+        if p == winter:
+            rev -= cs
+        rates.append(rev / kw if kw > 0 else 0.0)
+    pos = [r for r in rates if r > 0]
+    floor = 0.1 * max(pos) if pos else 0.01
+    if any(r <= 0 for r in rates):
+        log.warning("seasonal derivation: a period's rate came out <= 0 (%s); floored at %.5f $/kWh", rates, floor)
+        rates = [r if r > 0 else floor for r in rates]
+    item.update(label=new_key, name=new_key, energyratestructure=[[{"rate": r, "adj": 0.0, "unit": "kWh"}] for r in rates],
+                energyweekdayschedule=np.asarray(wk).tolist(), energyweekendschedule=np.asarray(we).tolist(),
+                fixedchargefirstmeter=fixed, fixedchargeunits="$/month", mincharge=0.0, minchargeunits="$/month")
+    item.setdefault("sector", "Residential")
+    payload = {"items": [item]}
+    parse_tariff(payload, new_key, f"derived {new_key}")
+    return _dump_json(payload)
+
+
+def tariff_map(assignment_path: str, utility: str, keys: dict, metadata_path: str | None = None,
+               group_col: str | None = None, selectors: dict | None = None,
+               storage_options: dict | None = None) -> bytes:
+    """``bldg_id,tariff_key`` for every building of ``utility``.
+
+    ``keys`` = {"all": key} (every building) or {subclass: key} with ``selectors`` choosing each
+    building's subclass from ``postprocess_group.<group_col>`` of ``metadata_path``.
+    """
+    so = storage_options
+    ua = read_parquet_df(assignment_path, "utility assignment", ["bldg_id", "sb.electric_utility"], so)
+    ids = np.sort(ua.loc[ua["sb.electric_utility"].astype(str) == str(utility), "bldg_id"].astype(np.int64).to_numpy())
+    if "all" in keys:
+        out = pd.DataFrame({"bldg_id": ids, "tariff_key": keys["all"]})
+    else:
+        if not (metadata_path and group_col and selectors):
+            raise InputError("tariff map derivation: a subclass map needs subclass_config (group_col, selectors)")
+        md = read_parquet_df(metadata_path, "ResStock metadata", storage_options=so)
+        md = md[md["bldg_id"].astype(np.int64).isin(ids)].sort_values("bldg_id")
+        masks = subclass_masks(md.reset_index(drop=True), group_col, selectors, metadata_path)
+        key = np.array([None] * len(md), dtype=object)
+        for sub, m in masks.items():
+            if sub in keys:
+                key[m & (key == None)] = keys[sub]  # noqa: E711
+        if (key == None).any():  # noqa: E711
+            bad = md["bldg_id"].to_numpy()[key == None][:3].tolist()  # noqa: E711
+            raise InputError(f"tariff map derivation: buildings {bad} match no subclass selector of {group_col}")
+        out = pd.DataFrame({"bldg_id": md["bldg_id"].astype(np.int64).to_numpy(), "tariff_key": key})
+    return out.to_csv(index=False).encode()

@@ -1,0 +1,128 @@
+"""runfleet run functions of a ratedesign study: scenario runs and derivation steps.
+
+Both write only under ``ctx.out``. A scenario run gets the URLs of derived inputs from
+``ctx.upstream[<derivation run>]["out"]`` (params name the run and the file), so derived files
+are read from the store wherever the store is (local or s3://).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import yaml
+
+from ratedesign import derive
+from ratedesign.fsio import join, read_text, write_bytes
+from ratedesign.mappers import context_mapper
+from ratedesign.outputs import summarize, write_outputs
+from ratedesign.pipeline import run_scenario
+from ratedesign.scenario import ScenarioConfig
+
+log = logging.getLogger("ratedesign")
+
+
+def _upstream_out(ctx, run: str) -> str:
+    value = (ctx.upstream or {}).get(run)
+    if not isinstance(value, dict) or "out" not in value:
+        raise RuntimeError(f"{ctx.name}: upstream run {run!r} returned no output directory")
+    return value["out"]
+
+
+def _set_field(params: dict, fld: str, value: str) -> None:
+    top, _, sub = fld.partition(".")
+    if sub:
+        d = dict(params.get(top) or {})
+        d[sub] = value
+        params[top] = d
+    else:
+        params[top] = value
+
+
+def bat_by_group(res, column: str = "BAT_percustomer") -> dict:
+    """Weighted mean BAT ($/customer-year) of HP and non-HP buildings (``postprocess_group.has_hp``)."""
+    meta = res.customer_metadata
+    bat = res.bat
+    w = bat["weight"].to_numpy()
+    v = bat[column].to_numpy()
+    col = "postprocess_group.has_hp"
+    if col not in meta.columns:
+        return {}
+    hp = meta[col].astype(str).str.lower().isin(["true", "1", "yes"]).to_numpy()
+    out = {}
+    for name, m in (("hp", hp), ("non-hp", ~hp)):
+        out[name] = float(w[m] @ v[m] / w[m].sum()) if m.any() and w[m].sum() > 0 else None
+    return out
+
+
+def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: dict | None = None,
+                 index: int | None = None, key: str | None = None, utility: str | None = None) -> dict:
+    """One scenario entry: resolve derived inputs from upstream runs, run it, write CAIRO files to ctx.out.
+
+    ``input_hashes`` only feeds the content key (a changed input file changes the key).
+    """
+    params = dict(scenario)
+    derived = {}
+    for fld, (run, rel) in (inputs or {}).items():
+        url = join(_upstream_out(ctx, run), rel)
+        _set_field(params, fld, url)
+        derived[fld] = f"runs/{run}/{rel}"
+    if derived and not params.get("storage_options") and getattr(ctx, "storage_options", None):
+        params["storage_options"] = dict(ctx.storage_options)
+    cfg = ScenarioConfig.from_params(params, source=f"run {ctx.name}")
+    logger = getattr(ctx, "log", log)
+    logger.info("ratedesign: %s (%s) run %s of %s", cfg.run_name, cfg.run_type, index, utility)
+    res = run_scenario(cfg, context_mapper(ctx), n_slots=int(getattr(ctx, "n_slots", 1) or 1))
+    so = getattr(ctx, "storage_options", None)
+    files = write_outputs(res, ctx.out, so)
+    # settings with the logical paths of the scenario file + where derived inputs came from
+    # (study-relative, so the file is the same whatever the store's location)
+    settings = dict(scenario)
+    settings.pop("storage_options", None)
+    settings["derived_inputs"] = derived
+    write_bytes(join(ctx.out, "scenario_settings.json"), json.dumps(settings, indent=2, default=str).encode(), so)
+    summary = summarize(res)
+    summary.pop("timings", None)
+    summary.update(out=ctx.out, files=files, index=index, key=key, utility=utility,
+                   tariffs=sorted(res.calibrated), bat_by_hp=bat_by_group(res))
+    logger.info("ratedesign: %d buildings, RR %.0f $, TMC %.0f $", summary["n_buildings"],
+                summary["revenue_requirement"], summary["total_marginal_cost"])
+    return summary
+
+
+def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p) -> dict:
+    """One derivation step (``kind``: promote | copy | subclass-rr | seasonal | map); writes ``file``."""
+    so = getattr(ctx, "storage_options", None)
+    if kind == "promote":
+        data = derive.promote_tariff(_upstream_out(ctx, p["source_run"]), p["tariff_key"], p["new_key"], so)
+    elif kind == "copy":
+        data = derive.copy_tariff(p["source"], p["new_key"])
+    elif kind == "subclass-rr":
+        base = yaml.safe_load(read_text(p["base_rr"], "revenue requirement")) if p.get("base_rr") else None
+        supply = _upstream_out(ctx, p["supply_run"]) if p.get("supply_run") else None
+        label = f"runs/{p['delivery_run']}" + (f", runs/{p['supply_run']}" if p.get("supply_run") else "")
+        data = derive.subclass_revenue_requirements(_upstream_out(ctx, p["delivery_run"]), supply, p["group_col"],
+                                                    p["selectors"], base, so, source_label=label)
+    elif kind == "seasonal":
+        data = derive.seasonal_tariff(_upstream_out(ctx, p["source_run"]), p["new_key"], p.get("tariff_key"),
+                                      p["group_col"], p["selectors"], p.get("subclass", "hp"),
+                                      p.get("method") or "percustomer", p.get("template"), so)
+    elif kind == "map":
+        data = derive.tariff_map(p["assignment"], p["utility"], p["keys"], p.get("metadata"), p.get("group_col"),
+                                 p.get("selectors"))
+    else:
+        raise ValueError(f"unknown derivation kind {kind!r}")
+    write_bytes(join(ctx.out, file), data, so)
+    out = {"out": ctx.out, "file": file, "kind": kind, "bytes": len(data)}
+    if file.endswith(".json"):
+        item = json.loads(data)["items"][0]
+        out["rates"] = [[float(t["rate"]) for t in per] for per in item["energyratestructure"]]
+    elif file.endswith(".yaml"):
+        doc = yaml.safe_load(data)
+        out["subclass_revenue_requirements"] = doc.get("subclass_revenue_requirements")
+    ctx.log.info("derived %s (%s, %d bytes)", file, kind, len(data)) if hasattr(ctx, "log") else None
+    return out
+
+
+__all__ = ["scenario_run", "derive_run", "bat_by_group", "np"]
