@@ -256,9 +256,9 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
                                label=posixpath.basename(target))
         return name
 
-    for i, c in enumerate(cfgs):
+    def _expand_one(i, c, need):
         r = refs.get(i, {})
-        inputs, after, need = {}, set(), set()
+        inputs, after = {}, set()
         static = []
         supply = c.run_includes_supply
         ref_d = r.get("ref_d") if r.get("ref_d") is not None else first_ref(False, i)
@@ -373,9 +373,16 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
                   "index": i + 1, "key": keys[i], "utility": c.utility}
         scen_inputs[i] = params
         scen_after[i] = after
-        needs_runs[i] = need
 
     selected = parse_runs(runs, n, str(path))
+    errors: dict[int, InputError] = {}
+    for i, c in enumerate(cfgs):
+        needs_runs[i] = set()
+        try:
+            _expand_one(i, c, needs_runs[i])
+        except InputError as e:  # reported only when run i is selected (or needed by a selected run)
+            errors[i] = e
+
     keep = set(range(n)) if selected is None else {k - 1 for k in selected}
     todo = list(keep)
     while todo:  # a selected run pulls in the runs its inputs derive from
@@ -384,6 +391,9 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
             if k not in keep:
                 keep.add(k)
                 todo.append(k)
+    bad = sorted(i for i in errors if i in keep)
+    if bad:
+        raise errors[bad[0]]
     chain = Chain(utility=utility, source=str(path))
     for i in range(n):
         if i not in keep:

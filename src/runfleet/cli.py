@@ -82,41 +82,10 @@ def cmd_run(args) -> int:
     return summary.exit_code
 
 
-def study_status(study_url: str, storage_options: dict | None = None) -> list[dict]:
-    """One row per run of the study at ``study_url`` (``<store>/<name>``): name, status, attempts,
-    duration_s, error_class, finished, key."""
-    from .ledger import Ledger
-    from .store import Store
-
-    url = study_url.rstrip("/")
-    if "/" not in url.split("://")[-1]:
-        raise InputError(f"{study_url}: expected <store>/<study name>")
-    store_url, name = url.rsplit("/", 1)
-    ledger = Ledger(Store(store_url, storage_options), name)
-    doc = ledger.read_study()
-    if doc is None:
-        raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
-    records, _ = ledger.load()
-    rows = []
-    for run in doc.get("runs", []):
-        rec = records.get(run["name"])
-        row = {"name": run["name"], "status": "pending", "attempts": 0, "duration_s": None,
-               "error_class": None, "finished": None, "key": run.get("key")}
-        if rec is not None and rec.key == run.get("key"):
-            d = rec.data
-            row.update(status=rec.status, attempts=d.get("attempt", d.get("attempts", 0)),
-                       duration_s=d.get("duration_s"), error_class=d.get("error_class"),
-                       finished=d.get("finished"))
-            if rec.status == "failed":
-                row["error"] = (d.get("message") or "")[:500]
-            if rec.status == "skipped":
-                row["reason"] = d.get("reason")
-        rows.append(row)
-    return rows
-
-
 def cmd_status(args) -> int:
     from .store import parse_storage_options
+
+    from .status import study_status
 
     rows = study_status(args.study_url, parse_storage_options(args.storage_option))
     if args.json:

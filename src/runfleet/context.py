@@ -15,6 +15,8 @@ from .store import Store
 #: already started finish first and the pool does not fill with half-done runs.
 NESTED_PRIORITY = 10
 
+_FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+
 
 class RunContext:
     """What a run function receives as its first argument.
@@ -42,14 +44,24 @@ class RunContext:
         self._study_seed = study_seed
         self._serial = serial
         self._rng = None
-        self._store = Store(out, self.storage_options)
-        self._log_buffer = io.StringIO()
-        self._handler = logging.StreamHandler(self._log_buffer)
-        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        self.log = logging.getLogger(f"runfleet.run.{study}.{name}")
-        self.log.setLevel(logging.INFO)
-        self.log.propagate = False
-        self.log.handlers = [self._handler]
+        self._store = None
+        self._log = None
+        self._log_buffer = None
+
+    @property
+    def log(self) -> logging.Logger:
+        """A logger for this run only; its records go to ``<out>/_log.txt``.
+
+        Not registered in ``logging``'s global registry: a worker running 100,000 runs keeps no
+        logger per run, and creating one costs microseconds."""
+        if self._log is None:
+            self._log_buffer = io.StringIO()
+            handler = logging.StreamHandler(self._log_buffer)
+            handler.setFormatter(_FORMATTER)
+            self._log = logging.Logger(f"runfleet.run.{self.study}.{self.name}", logging.INFO)
+            self._log.propagate = False
+            self._log.addHandler(handler)
+        return self._log
 
     # -- randomness ------------------------------------------------------------------------------
     @property
@@ -64,8 +76,14 @@ class RunContext:
 
     # -- files -----------------------------------------------------------------------------------
     @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.out, self.storage_options)
+        return self._store
+
+    @property
     def fs(self):
-        return self._store.fs
+        return self.store.fs
 
     def path(self, *parts: str) -> str:
         return "/".join([self.out.rstrip("/")] + [p.strip("/") for p in parts if p])
@@ -74,16 +92,16 @@ class RunContext:
         path = self.path(relpath)
         if any(c in mode for c in "wax"):
             parent = path.rsplit("/", 1)[0]
-            self._store.makedirs(parent)
-        if self._store.is_local:
+            self.store.makedirs(parent)
+        if self.store.is_local:
             return open(path, mode, **kwargs)
         return self.fs.open(path, mode, **kwargs)
 
     def write_parquet(self, df, relpath: str, **kwargs) -> str:
         """Write a pandas DataFrame as parquet under ``out``; returns its URL."""
         path = self.path(relpath)
-        self._store.makedirs(path.rsplit("/", 1)[0])
-        df.to_parquet(path, storage_options=None if self._store.is_local else self.storage_options, **kwargs)
+        self.store.makedirs(path.rsplit("/", 1)[0])
+        df.to_parquet(path, storage_options=None if self.store.is_local else self.storage_options, **kwargs)
         return path
 
     # -- nested parallelism ----------------------------------------------------------------------
@@ -126,10 +144,11 @@ class RunContext:
 
     # -- helpers for the executor ----------------------------------------------------------------
     def _log_text(self) -> str:
-        return self._log_buffer.getvalue()
+        return self._log_buffer.getvalue() if self._log_buffer is not None else ""
 
     def _close(self) -> None:
-        self.log.handlers = []
+        if self._log is not None:
+            self._log.handlers = []
 
     @classmethod
     def local(cls, out_dir: str | os.PathLike, name: str = "debug", seed: int = 0,

@@ -108,7 +108,7 @@ class Fleet:
         self.outcomes: collections.deque[RunOutcome] = collections.deque()
         self.finished_q: queue.Queue = queue.Queue()
         self.counts = collections.Counter()
-        self.group_stats: dict[str, list[float]] = {}  # fn path -> [count, total seconds]
+        self.group_stats: dict[str, float] = {}  # fn path -> expected run duration (s, moving average)
         self.probing: collections.Counter = collections.Counter()  # fn path -> probe tasks in flight
         self.probes: dict[Any, str] = {}  # probe future -> fn path
         self._cluster_arg = cluster
@@ -282,10 +282,9 @@ class Fleet:
     def _pack_size(self, st: _State) -> int:
         if not st.packable or st.attempts > 0:
             return 1
-        stats = self.group_stats.get(st.kr.fn_path)
-        if not stats or stats[0] == 0:
+        mean = self.group_stats.get(st.kr.fn_path)
+        if mean is None:
             return 1
-        mean = stats[1] / stats[0]
         size = int(self.pack_target_s / max(mean, 1e-6))
         spread = math.ceil(len(self.ready) / max(self.slots(), 1))
         return max(1, min(size, MAX_PACK, spread))
@@ -295,8 +294,7 @@ class Fleet:
             name = self.ready[0]
             st = self.states[name]
             group = st.kr.fn_path
-            stats = self.group_stats.get(group)
-            if st.packable and st.attempts == 0 and not stats:
+            if st.packable and st.attempts == 0 and group not in self.group_stats:
                 # unknown duration: probe with one run per slot before packing the rest
                 if self.probing[group] >= max(1, self.slots()):
                     if not self._rotate_ready(group):
@@ -357,10 +355,10 @@ class Fleet:
         """On batch clusters, only workers whose walltime leaves room for the task's expected
         duration (mean of earlier runs of the same fn, seconds) may take it."""
         workers_for = getattr(self.session, "workers_for", None)
-        stats = self.group_stats.get(self.states[names[0]].kr.fn_path)
-        if workers_for is None or not stats or not stats[0]:
+        mean = self.group_stats.get(self.states[names[0]].kr.fn_path)
+        if workers_for is None or mean is None:
             return {}
-        expected_s = stats[1] / stats[0] * len(names)
+        expected_s = mean * len(names)
         try:
             workers = workers_for(expected_s)
         except Exception:  # noqa: BLE001 - placement is an optimisation, never a failure
@@ -411,9 +409,7 @@ class Fleet:
         st.value = row.get("value")
         self.counts["done"] += 1
         self.counts["executed"] += 1
-        stats = self.group_stats.setdefault(st.kr.fn_path, [0, 0.0])
-        stats[0] += 1
-        stats[1] += row.get("duration_s") or 0.0
+        self._observe(st.kr.fn_path, row.get("duration_s") or 0.0)
         self.outcomes.append(RunOutcome(name, "done", st.value, attempts=st.attempts,
                                         duration_s=row.get("duration_s")))
         for d in st.dependents:
@@ -469,13 +465,17 @@ class Fleet:
             self._skip(d, name)
 
     # -- bookkeeping -----------------------------------------------------------------------------
+    def _observe(self, fn_path: str, duration_s: float, weight: float = 0.3) -> None:
+        """Update the expected duration of a run of ``fn_path`` (seconds): an exponential moving
+        average, so a slow first call (imports, caches) stops counting after a few runs."""
+        old = self.group_stats.get(fn_path)
+        self.group_stats[fn_path] = duration_s if old is None else (1 - weight) * old + weight * duration_s
+
     def _seed_group_stats(self) -> None:
         """Durations of earlier runs of the same function (from the store) seed packing."""
         for rec in self.records.values():
             if rec.status == "done" and rec.data.get("fn") and rec.data.get("duration_s") is not None:
-                stats = self.group_stats.setdefault(rec.data["fn"], [0, 0.0])
-                stats[0] += 1
-                stats[1] += float(rec.data["duration_s"])
+                self._observe(rec.data["fn"], float(rec.data["duration_s"]))
 
     def running_count(self) -> int:
         return sum(len(v) for v in self.in_flight.values())

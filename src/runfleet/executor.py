@@ -196,7 +196,8 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
             row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
         rows.append(row)
     if pack_id is not None and markers:
-        store.write_json_atomic(ledger.pack_path(pack_id), {"markers": markers, "finished": now_iso()})
+        blob = json.dumps({"markers": markers, "finished": now_iso()}, separators=(",", ":"), default=str)
+        store.write_bytes_atomic(ledger.pack_path(pack_id), blob.encode("utf-8"))  # compact: C encoder
     return rows
 
 

@@ -59,9 +59,10 @@ def params_hash(params: dict) -> str:
     return digest(canonical_json(params))
 
 
-def run_key(fn: str, params: dict, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
-    """Content key of a run (hex): fn path, params, upstream keys, code token and study seed."""
-    return digest(canonical_json({"fn": fn, "params": params, "upstream": upstream_keys, "code": code,
+def run_key(fn: str, params_digest: str, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
+    """Content key of a run (hex): fn path, params (by their hash), upstream keys, code token and
+    study seed."""
+    return digest(canonical_json({"fn": fn, "params": params_digest, "upstream": upstream_keys, "code": code,
                                   "seed": seed}))
 
 

@@ -40,7 +40,7 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
         ph = params_hash(run.params)
-        key = run_key(run.fn_path, run.params, up_keys, code, study_seed)
+        key = run_key(run.fn_path, ph, up_keys, code, study_seed)
         keys[name] = key
         out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key)
     return out
