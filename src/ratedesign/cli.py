@@ -176,7 +176,9 @@ def format_table(chains, summary) -> str:
             bh = (v.get("bat_by_hp") or {}) if v.get("run_type") == "precalc" else {}
 
             def fmt(x):
-                return f"{x:9.1f}" if isinstance(x, (int, float)) else f"{'n/a':>9}"
+                if not isinstance(x, (int, float)):
+                    return f"{'n/a':>9}"
+                return f"{(0.0 if abs(x) < 0.05 else x):9.1f}"
             dur = "resumed" if o.resumed else (f"{o.duration_s:7.1f}" if o.duration_s is not None else "")
             lines.append(f"{st.name:<12} {v.get('run_type', ''):<8} {text:<58} {fmt(bh.get('hp'))} "
                          f"{fmt(bh.get('non-hp')):>10} {dur:>7}")
@@ -226,6 +228,8 @@ def cmd_demo(args) -> int:
     if examples.shared_available(args.shared):
         print(f"ratedesign demo: RI (rie), real tariffs/maps/revenue requirements from "
               f"{examples.ri_config_dir(args.shared)}; synthetic ResStock-format loads in {data_dir}", flush=True)
+        if not os.path.exists(os.path.join(data_dir, "ri", ".complete")):
+            print("ratedesign demo: generating synthetic loads for the 1,910 RI buildings (once; ~20-60 s)", flush=True)
         prep = examples.prepare_ri(data_dir, args.shared)
     else:
         print(f"ratedesign demo: ../shared not found ({examples.ri_config_dir(args.shared)}); running the built-in "

@@ -215,7 +215,7 @@ def prepare_synthetic_utility(data_dir: str, utility: str, n_buildings: int, *, 
         hp = ids[::step]
         synth_dataset(root, ids, state=state, utility=utility, upgrades=("00", "02"), seed=seed,
                       total_kwh=customers * 7000.0 / 0.87, customers=customers, hp_ids=hp,
-                      elec_tariff_key=f"{utility}_default")
+                      elec_tariff_key=f"{utility}_default", mc_budget_scale=customers / 451381.0)
         write_synthetic_tariffs(cfg, utility)
         rr = os.path.join(cfg, "rev_requirement")
         os.makedirs(rr, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 
-import numpy as np
 import yaml
 
 from ratedesign import derive
@@ -97,9 +96,9 @@ def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p)
     if kind == "promote":
         data = derive.promote_tariff(_upstream_out(ctx, p["source_run"]), p["tariff_key"], p["new_key"], so)
     elif kind == "copy":
-        data = derive.copy_tariff(p["source"], p["new_key"])
+        data = derive.copy_tariff(p["source"], p["new_key"], so)
     elif kind == "subclass-rr":
-        base = yaml.safe_load(read_text(p["base_rr"], "revenue requirement")) if p.get("base_rr") else None
+        base = yaml.safe_load(read_text(p["base_rr"], "revenue requirement", so)) if p.get("base_rr") else None
         supply = _upstream_out(ctx, p["supply_run"]) if p.get("supply_run") else None
         label = f"runs/{p['delivery_run']}" + (f", runs/{p['supply_run']}" if p.get("supply_run") else "")
         data = derive.subclass_revenue_requirements(_upstream_out(ctx, p["delivery_run"]), supply, p["group_col"],
@@ -110,7 +109,7 @@ def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p)
                                       p.get("method") or "percustomer", p.get("template"), so)
     elif kind == "map":
         data = derive.tariff_map(p["assignment"], p["utility"], p["keys"], p.get("metadata"), p.get("group_col"),
-                                 p.get("selectors"))
+                                 p.get("selectors"), so)
     else:
         raise ValueError(f"unknown derivation kind {kind!r}")
     write_bytes(join(ctx.out, file), data, so)
@@ -121,8 +120,8 @@ def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p)
     elif file.endswith(".yaml"):
         doc = yaml.safe_load(data)
         out["subclass_revenue_requirements"] = doc.get("subclass_revenue_requirements")
-    ctx.log.info("derived %s (%s, %d bytes)", file, kind, len(data)) if hasattr(ctx, "log") else None
+    getattr(ctx, "log", log).info("derived %s (%s, %d bytes)", file, kind, len(data))
     return out
 
 
-__all__ = ["scenario_run", "derive_run", "bat_by_group", "np"]
+__all__ = ["scenario_run", "derive_run", "bat_by_group"]

@@ -172,7 +172,8 @@ def _peak_prices(demand: np.ndarray, n_hours: int, budget: float) -> np.ndarray:
 def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie", upgrades=("00", "02"),
                   seed: int = 42, total_kwh: float = 3.17e9, resstock_customers: float | None = None,
                   customers: float = 451381.0, hp_ids=None, mc_year: int = 2025, other_utility_ids=(),
-                  elec_tariff_key: str = "rie_default", storage_options: dict | None = None) -> SynthPaths:
+                  elec_tariff_key: str = "rie_default", storage_options: dict | None = None,
+                  mc_budget_scale: float = 1.0) -> SynthPaths:
     """Write the dataset (see module docstring) and return its paths.
 
     Args:
@@ -181,6 +182,8 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
         resstock_customers: sum of ResStock weights (default 252.3 per building).
         customers: EIA-861 residential customers of the utility.
         hp_ids: buildings with a heat pump in the baseline (default: drawn, ~3%).
+        mc_budget_scale: multiplies the yearly $ budgets of the synthetic marginal costs (sized for a
+            ~450k-customer utility like RI); use customers / 451381 for other sizes.
     """
     so = storage_options
     ids = [int(b) for b in bldg_ids]
@@ -236,17 +239,17 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
     mc_base = join(data_sb, "switchbox", "marginal_costs", state.lower())
     part = f"utility={utility}"
     yr = f"year={mc_year}"
-    dist = _peak_prices(d25 * c, 100, 40e6)
+    dist = _peak_prices(d25 * c, 100, 40e6 * mc_budget_scale)
     _write_df(pd.DataFrame({"timestamp": ts, "mc_upstream_per_kwh": 0.4 * dist, "mc_dist_per_kwh": 0.6 * dist,
                             "mc_total_per_kwh": dist}), join(mc_base, "dist_and_sub_tx", part, yr, "data.parquet"), so)
-    _write_df(pd.DataFrame({"timestamp": ts, "bulk_tx_cost_enduse": _peak_prices(d25 * c, 50, 20e6)}),
+    _write_df(pd.DataFrame({"timestamp": ts, "bulk_tx_cost_enduse": _peak_prices(d25 * c, 50, 20e6 * mc_budget_scale)}),
               join(mc_base, "bulk_tx", part, yr, "data.parquet"), so)
     rel = d25 / d25.mean()
     rng = np.random.default_rng([seed, 13])
     energy = np.maximum(5.0, 38.0 + 22.0 * (rel - 1.0) + rng.normal(0, 3.0, HOURS_PER_YEAR))  # $/MWh
     _write_df(pd.DataFrame({"timestamp": ts, "energy_cost_enduse": energy}),
               join(mc_base, "supply", "energy", part, yr, "data.parquet"), so)
-    _write_df(pd.DataFrame({"timestamp": ts, "capacity_cost_enduse": 1000.0 * _peak_prices(d25 * c, 20, 15e6)}),
+    _write_df(pd.DataFrame({"timestamp": ts, "capacity_cost_enduse": 1000.0 * _peak_prices(d25 * c, 20, 15e6 * mc_budget_scale)}),
               join(mc_base, "supply", "capacity", part, yr, "data.parquet"), so)
     zero = pd.DataFrame({"timestamp": ts, "energy_cost_enduse": 0.0, "capacity_cost_enduse": 0.0})
     for kind in ("energy", "capacity"):

@@ -155,7 +155,8 @@ class Fleet:
             raise PreflightFailed("preflight failed on the cluster's workers:\n" + report.format_table()
                                   + "\n" + "\n".join(report.problems))
         if self.progress is not None:
-            self.progress.message(f"preflight: {len(report.workers)} worker(s) ok")
+            n = sum(1 for w in report.workers if w.address != "driver")
+            self.progress.message(f"preflight: {n} worker(s) ok (imports, versions, store, env)")
 
     @property
     def client(self):
@@ -352,8 +353,10 @@ class Fleet:
         fut.add_done_callback(self.finished_q.put)
 
     def _placement(self, names: list[str]) -> dict:
-        """On batch clusters, only workers whose walltime leaves room for the task's expected
-        duration (mean of earlier runs of the same fn, seconds) may take it."""
+        """On batch clusters, when some worker is too close to its walltime for the task's expected
+        duration (moving average of earlier runs of the same fn x runs in the task, seconds),
+        only the workers with room may take it. Otherwise no restriction, so that workers added
+        later by adapt also take queued tasks."""
         workers_for = getattr(self.session, "workers_for", None)
         mean = self.group_stats.get(self.states[names[0]].kr.fn_path)
         if workers_for is None or mean is None:
@@ -361,9 +364,15 @@ class Fleet:
         expected_s = mean * len(names)
         try:
             workers = workers_for(expected_s)
+            if not workers:
+                return {}
+            connected = self.client.scheduler_info(n_workers=-1).get("workers", {})
         except Exception:  # noqa: BLE001 - placement is an optimisation, never a failure
             return {}
-        return {"workers": workers, "allow_other_workers": False} if workers else {}
+        if len(workers) >= len(connected):
+            # every worker has room: no restriction, so workers that adapt adds later can take it
+            return {}
+        return {"workers": workers, "allow_other_workers": False}
 
     def _finished_many(self, futures: list) -> None:
         """Process finished tasks; results of the successful ones are fetched in one round trip."""
@@ -490,6 +499,9 @@ class Fleet:
     def snapshot(self) -> dict:
         c = self.counts
         running = self.running_count()
+        slots = self._slots if self._session is not None else 0
+        if slots:
+            running = min(running, slots)  # the rest of the window waits in the scheduler's queue
         return {"total": c["total"], "done": c["done"], "failed": c["failed"], "skipped": c["skipped"],
                 "running": running, "resumed": c["resumed"],
                 "pending": c["total"] - c["done"] - c["failed"] - c["skipped"] - running}
