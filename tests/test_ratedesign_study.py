@@ -337,3 +337,24 @@ def test_real_ri_file_with_its_pipeline(ri, rd_client, tmp_path):  # noqa: F811
     m = pd.read_csv(tmp_path / "store" / "rd-rie-real" / "runs" / "rie.map.rie-hp-seasonal-vs-non-hp-base" /
                     "rie_hp_seasonal_vs_non-hp_base.csv")
     assert set(m["tariff_key"]) == {"rie_hp_seasonal_percustomer_percustomer", "rie_non-hp_base_percustomer_percustomer"}
+
+
+def test_store_on_s3_derived_files_live_in_the_store(tmp_path, moto_s3, rd_client):  # noqa: F811
+    """Runs 3-4 pull in runs 1-2 and their promotions; the calibrated tariffs are written to and read
+    from the S3 store (a real moto server), never from a shared local directory."""
+    import s3fs
+
+    u = examples.prepare_synthetic_utility(str(tmp_path), "delta", 30, first_id=400001, hp_share=0.1)
+    so, bucket = moto_s3["storage_options"], moto_s3["bucket"]
+    chain = expand_file(u.scenario, runs="3-4")
+    assert sorted(s.name for s in chain.scenario_steps) == ["delta.run01", "delta.run02", "delta.run03", "delta.run04"]
+    s = run_chains([chain], "rd-delta", f"s3://{bucket}/runs", cluster=rd_client, so=so, progress=False)
+    assert s.exit_code == 0, {k: o.error for k, o in s.outcomes.items() if o.status != "done"}
+    fs = s3fs.S3FileSystem(**so)
+    root = f"{bucket}/runs/rd-delta/runs"
+    promoted = json.loads(fs.cat(f"{root}/delta.promote.delta-default-calibrated/delta_default_calibrated.json"))
+    r1 = s.outcomes["delta.run01"].value["rate_levels"]["delta_default"]
+    assert promoted["items"][0]["energyratestructure"][0][0]["rate"] == pytest.approx(r1, rel=1e-12)
+    cfg3 = json.loads(fs.cat(f"{root}/delta.run03/tariff_final_config.json"))
+    assert cfg3["delta_default_calibrated"]["ur_ec_tou_mat"][0][4] == pytest.approx(r1, rel=1e-12)
+    assert fs.exists(f"{root}/delta.run04/bills/elec_bills_year_target.csv")

@@ -136,6 +136,8 @@ class Fleet:
                                       f"dashboard: {self._session.dashboard_link or 'n/a'}")
             if self._preflight:
                 self._run_preflight()
+            if self.progress is not None:
+                self.progress.cluster_ready()
         return self._session
 
     def _run_preflight(self) -> None:
@@ -490,8 +492,10 @@ class Fleet:
         return sum(len(v) for v in self.in_flight.values())
 
     def _tick(self, force: bool = False) -> None:
+        """Refresh progress (rate-limited; the final line comes from ``close``) and, every few
+        seconds or when ``force``, the study record."""
         if self.progress is not None:
-            self.progress.update(self.snapshot(), force=force)
+            self.progress.update(self.snapshot())
         now = time.monotonic()
         if self._study_dirty and (force or now - self._study_flushed > 5.0):
             self.flush_study()

@@ -34,9 +34,13 @@ class Progress:
         self.interval_s = interval_s if interval_s is not None else float(
             os.environ.get("RUNFLEET_PROGRESS_INTERVAL", "10"))
         self.t0 = time.monotonic()
+        self.rate_t0 = self.t0  # the rate (and ETA) counts from when the cluster was ready
         self.last = 0.0
-        self.base_finished: int | None = None
         self._bar_open = False
+
+    def cluster_ready(self) -> None:
+        """Start the rate clock: cluster start-up is not run time."""
+        self.rate_t0 = time.monotonic()
 
     def message(self, text: str) -> None:
         if self.mode == "none":
@@ -48,10 +52,9 @@ class Progress:
         self.stream.flush()
 
     def _eta(self, c: dict) -> tuple[float, float | None]:
+        """Runs per second in this invocation, and seconds left at that rate."""
         finished = c["done"] + c["failed"] + c["skipped"] - c.get("resumed", 0)
-        if self.base_finished is None:
-            self.base_finished = 0
-        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        elapsed = max(time.monotonic() - self.rate_t0, 1e-9)
         rate = finished / elapsed
         remaining = c["total"] - c["done"] - c["failed"] - c["skipped"]
         eta = remaining / rate if rate > 0 else None
