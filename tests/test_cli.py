@@ -110,6 +110,12 @@ def test_run_status_dry_run_and_exit_codes(tmp_path):
     assert by["after-bad"]["status"] == "skipped" and by["after-bad"]["error_class"] is None
     table = run_cli("status", store / "cli").stdout
     assert "ValueError" in table and "1 done, 1 failed, 1 skipped" in table
+    report = tmp_path / "report.html"
+    assert run_cli("report", store / "cli", "--out", report).returncode == 0
+    page = report.read_text()
+    assert "1 done</span>" in page and "1 failed</span>" in page and "1 skipped</span>" in page
+    assert "ValueError" in page and "raise ValueError" in page  # the failure's traceback
+    assert "upstream &#x27;bad&#x27; failed" in page and "<svg" in page
     plan = run_cli("run", study, "--dry-run", cwd=tmp_path).stdout
     assert "done  ok" in plan and "run   bad" in plan and "failed before (ValueError)" in plan
     assert "skipped before" in plan and "2 of 3 runs would run" in plan

@@ -1,4 +1,4 @@
-"""``runfleet run | status | clusters | preflight``.
+"""``runfleet run | status | report | clusters | preflight``.
 
 Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
 stderr naming the file and field, no traceback, nothing written to the store), 3 preflight
@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("study_url", help="<store>/<study name>")
     s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+    rep = sub.add_parser("report", help="write a static HTML report (timeline, durations, failures)")
+    rep.add_argument("study_url", help="<store>/<study name>")
+    rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
+    rep.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
 
     from .cli_clusters import add_subcommands
 
@@ -106,7 +111,17 @@ def cmd_status(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status}
+def cmd_report(args) -> int:
+    from .report import write_report
+    from .store import parse_storage_options
+
+    name = args.study_url.rstrip("/").rsplit("/", 1)[-1]
+    out = write_report(args.study_url, args.out or f"{name}-report.html", parse_storage_options(args.storage_option))
+    print(out)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,6 +121,7 @@ class Fleet:
         self.progress = progress
         self._study_dirty = False
         self._study_flushed = 0.0
+        self._flush_interval_s = 5.0
         self._slots = 0
         self._slots_checked = 0.0
         self._seed_group_stats()
@@ -497,7 +498,7 @@ class Fleet:
         if self.progress is not None:
             self.progress.update(self.snapshot())
         now = time.monotonic()
-        if self._study_dirty and (force or now - self._study_flushed > 5.0):
+        if self._study_dirty and (force or now - self._study_flushed > self._flush_interval_s):
             self.flush_study()
 
     def snapshot(self) -> dict:
@@ -516,10 +517,13 @@ class Fleet:
             kr = st.kr
             runs.append({"name": name, "fn": kr.fn_path, "params": kr.run.params, "after": kr.upstream,
                          "key": kr.key, "retries": st.policy.retries, "timeout_s": st.policy.timeout_s})
+        t0 = time.monotonic()
         self.ledger.write_study({"name": self.study.name, "seed": self.study.seed, "store": self.store.url,
                                  "updated": now_iso(), "runs": runs})
         self._study_dirty = False
         self._study_flushed = time.monotonic()
+        # a big study record (10,000s of runs on S3) is rewritten less often: at most ~2% of the time
+        self._flush_interval_s = max(5.0, 50 * (self._study_flushed - t0))
 
     def close(self) -> None:
         if self._study_dirty:
