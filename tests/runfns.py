@@ -91,3 +91,9 @@ def write_s3(ctx, n: int = 10, **_):
     path = ctx.write_parquet(df, "data.parquet")
     back = pd.read_parquet(path, storage_options=ctx.storage_options)
     return {"path": path, "rows": len(back), "pid": os.getpid()}
+
+
+def blocked(ctx, seconds: float = 60.0, **_):
+    """Blocks in C (one long sleep): the timeout exception cannot interrupt it."""
+    time.sleep(seconds)
+    return {"slept": seconds}

@@ -164,3 +164,25 @@ def test_lost_worker_is_retried_then_recorded(tmp_path):
     err = json.loads((tmp_path / "store/lost/runs/die/_error.json").read_text())
     assert err["kind"] == "lost_worker"
     assert summary.outcomes["fine"].status == "done"
+
+
+def test_run_blocked_in_c_code_is_ended_after_grace(tmp_path):
+    """A run that ignores its timeout (blocked in C) has its worker ended after the grace period
+    and is recorded as a timeout, and the study goes on."""
+    from runfleet.clusters import start_local
+    from conftest import worker_env
+
+    env = {"PYTHONPATH": worker_env()["PYTHONPATH"], "RUNFLEET_TIMEOUT_GRACE_S": "1"}
+    session = start_local(workers=2, env=env, dashboard_address=":0")
+    try:
+        s = study(tmp_path, name="blocked")
+        s.add(Run("stuck", "runfns:blocked", params={"seconds": 120}, timeout_s=0.5))
+        s.add(Run("fine", "runfns:add", params={"x": 1.0}))
+        summary = run_study(s, cluster=session.client, progress=False)
+    finally:
+        session.close()
+    o = summary.outcomes["stuck"]
+    assert (o.status, o.error_class) == ("failed", "RunTimeout")
+    err = json.loads((tmp_path / "store/blocked/runs/stuck/_error.json").read_text())
+    assert err["kind"] == "timeout" and "did not stop" in err["message"]
+    assert summary.outcomes["fine"].status == "done"

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 from .clusters import ClusterSession, open_cluster
 from .errors import InputError
-from .executor import Specs, execute, now_iso
+from .executor import TIMEOUT_MARK, Specs, execute, now_iso
 from .ledger import Ledger, Record
 from .plan import KeyedRun, key_runs, rerun_reason
 from .progress import Progress
@@ -432,6 +432,12 @@ class Fleet:
 
     def _failed_attempt(self, name: str, err: dict) -> None:
         st = self.states[name]
+        if err.get("kind") == "lost_worker" and st.policy.timeout_s:
+            # the worker ended itself because the run ignored its timeout (blocked in C code)
+            if self.store.exists(f"{self.ledger.run_dir(name)}/{TIMEOUT_MARK}"):
+                err = {"kind": "timeout", "error_class": "RunTimeout", "traceback": "",
+                       "message": f"run exceeded its timeout of {st.policy.timeout_s} s and did not stop; "
+                                  "its worker process was ended"}
         st.last_error = err
         st.dirty = True
         if st.attempts <= st.policy.retries:

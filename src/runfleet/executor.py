@@ -66,12 +66,29 @@ def _resolve(fn) -> Callable:
     return cached
 
 
-class _Deadline:
-    """Raise RunTimeout in the calling thread after ``seconds`` (Python code only)."""
+TIMEOUT_MARK = "_timeout_kill"
 
-    def __init__(self, seconds: float | None):
+
+def timeout_grace_s() -> float:
+    """Seconds a run may keep running after its timeout before its worker process is ended
+    (``RUNFLEET_TIMEOUT_GRACE_S`` on the workers, default 30)."""
+    return float(os.environ.get("RUNFLEET_TIMEOUT_GRACE_S", "30"))
+
+
+class _Deadline:
+    """Raise RunTimeout in the calling thread after ``seconds``.
+
+    That interrupts Python code. Code blocked in C (a long sleep, a hung extension) does not see
+    it: if the run is still going ``timeout_grace_s()`` later, a mark is left in its directory
+    and the worker process exits, so the study is never held up forever; the nanny restarts the
+    worker and the driver records the run as timed out.
+    """
+
+    def __init__(self, seconds: float | None, mark_path: str | None = None, store: Store | None = None):
         self.seconds = seconds
-        self.timer = None
+        self.mark_path = mark_path
+        self.store = store
+        self.timers: list[threading.Timer] = []
         self.fired = False
 
     def __enter__(self):
@@ -82,14 +99,23 @@ class _Deadline:
                 self.fired = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RunTimeout))
 
-            self.timer = threading.Timer(self.seconds, fire)
-            self.timer.daemon = True
-            self.timer.start()
+            def kill():
+                try:
+                    if self.store is not None and self.mark_path:
+                        self.store.write_bytes_atomic(self.mark_path, b"timeout")
+                finally:
+                    os._exit(75)
+
+            for delay, action in ((self.seconds, fire), (self.seconds + timeout_grace_s(), kill)):
+                timer = threading.Timer(delay, action)
+                timer.daemon = True
+                timer.start()
+                self.timers.append(timer)
         return self
 
     def __exit__(self, *exc):
-        if self.timer is not None:
-            self.timer.cancel()
+        for timer in self.timers:
+            timer.cancel()
 
 
 def _attempt(spec: dict, ledger: Ledger, store: Store) -> tuple[dict, dict | None]:
@@ -104,7 +130,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store) -> tuple[dict, dict | Non
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
                            "host": socket.gethostname(), "pid": os.getpid()}
-    deadline = _Deadline(spec.get("timeout_s"))
+    deadline = _Deadline(spec.get("timeout_s"), f"{run_dir}/{TIMEOUT_MARK}", store)
     try:
         try:
             with deadline:
