@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine (see README.md):
-#   make demo   -> creates .venv/, installs runfleet, runs the demo study on the embedded local cluster
+#   make demo   -> creates .venv/, installs runfleet, runs the RI 16-run rate-design chain on the embedded local cluster
 #   make test   -> creates .venv/, installs runfleet with test extras and system test services, runs all tests
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps clean bench
+.PHONY: demo hello test install system-deps clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
+	$(BIN)/ratedesign demo
+
+# The small generic example study (chain, grid, seeds, parquet outputs).
+hello: install
 	$(BIN)/runfleet run examples/hello.yaml
 
 # System packages for the tests that need real SLURM and R (only as root; skipped with a reason elsewhere).
@@ -33,4 +37,4 @@ bench: install
 	$(BIN)/python benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs demo-data

@@ -358,3 +358,7 @@ def test_store_on_s3_derived_files_live_in_the_store(tmp_path, moto_s3, rd_clien
     cfg3 = json.loads(fs.cat(f"{root}/delta.run03/tariff_final_config.json"))
     assert cfg3["delta_default_calibrated"]["ur_ec_tou_mat"][0][4] == pytest.approx(r1, rel=1e-12)
     assert fs.exists(f"{root}/delta.run04/bills/elec_bills_year_target.csv")
+    # credentials never reach the store's records (study.json, markers, errors, settings)
+    for path in fs.find(f"{bucket}/runs/rd-delta"):
+        if path.endswith((".json", ".txt")):
+            assert so["secret"] not in fs.cat(path).decode(errors="replace"), path

@@ -44,12 +44,11 @@ def _run_with_runfleet(cfg, out: str, args, so) -> dict:
     store = args.store or (out.rstrip("/") + "/.runfleet")
     params = cfg.to_params()
     params["output_dir"] = out
-    params["output_storage_options"] = so
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in cfg.run_name) or "run"
-    study = Study(name=f"ratedesign-{name}", store=store, seed=0)
+    study = Study(name=f"ratedesign-{name}", store=store, seed=0, storage_options=so)
     study.add(Run(name, "ratedesign.runfn:cairo_run", params=params))
     cluster = None if args.cluster in (None, "local") else args.cluster
-    summary = run_study(study, cluster=cluster, store=store, storage_options=so if "://" in store else None,
+    summary = run_study(study, cluster=cluster, store=store,
                         workers=args.workers, progress=False)
     outcome = summary.outcomes.get(name)
     if summary.exit_code != 0 or outcome is None or outcome.status != "done":
@@ -150,7 +149,7 @@ def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=
 
     from ratedesign.chain import build_study
 
-    study = build_study(chains, name, store, storage_options=so if "://" in store else None)
+    study = build_study(chains, name, store, storage_options=so)
     return run_study(study, cluster=_cluster_arg(cluster), store=store, workers=workers, progress=progress)
 
 
@@ -198,7 +197,7 @@ def cmd_study(args) -> int:
     if args.dry_run:
         from runfleet import plan_study
 
-        study = build_study(chains, name, store, storage_options=so if "://" in store else None)
+        study = build_study(chains, name, store, storage_options=so)
         for row in plan_study(study, store=store):
             print(f"{row['action']:<5} {row['name']}  {row['reason']}")
         return 0

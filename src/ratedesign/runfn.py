@@ -15,14 +15,16 @@ log = logging.getLogger("ratedesign")
 def cairo_run(ctx, **params) -> dict:
     """Run one scenario (``params`` = ScenarioConfig fields) with chunks fanned out by ``ctx.map``.
 
-    Inputs are read with ``params['storage_options']``; outputs go under ``ctx.out`` with
+    Inputs are read with ``ctx.storage_options`` (credentials never travel in params); outputs go under ``ctx.out`` with
     ``ctx.storage_options``, or under ``params['output_dir']`` (with ``output_storage_options``)
     when given -- the CLI uses that so its ``--out`` directory receives the CAIRO files. Returns the small summary dict (``outputs.summarize``) plus the list
     of files written.
     """
     params = dict(params)
     out_dir = params.pop("output_dir", None)
-    out_so = params.pop("output_storage_options", None)
+    out_so = params.pop("output_storage_options", None) or getattr(ctx, "storage_options", None)
+    if not params.get("storage_options") and getattr(ctx, "storage_options", None):
+        params["storage_options"] = dict(ctx.storage_options)  # credentials: never in params
     cfg = ScenarioConfig.from_params(params, source=f"run {getattr(ctx, 'name', '?')}")
     n_slots = int(getattr(ctx, "n_slots", 1) or 1)
     logger = getattr(ctx, "log", log)

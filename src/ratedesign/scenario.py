@@ -90,8 +90,12 @@ class ScenarioConfig:
         return int(self.year_dollar_conversion if self.year_dollar_conversion is not None else self.year_run)
 
     def to_params(self) -> dict:
-        """JSON-able dict of all fields (the run function's params)."""
-        return dataclasses.asdict(self)
+        """JSON-able dict of the fields (the run function's params), without ``storage_options``:
+        params are recorded in the store (study.json, markers), credentials never are. Runs read
+        their inputs with ``ctx.storage_options`` (the study's storage options) instead."""
+        params = dataclasses.asdict(self)
+        params.pop("storage_options", None)
+        return params
 
     @classmethod
     def from_params(cls, params: dict, source: str = "<params>") -> "ScenarioConfig":

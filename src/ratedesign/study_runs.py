@@ -67,8 +67,8 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: 
         url = join(_upstream_out(ctx, run), rel)
         _set_field(params, fld, url)
         derived[fld] = f"runs/{run}/{rel}"
-    if derived and not params.get("storage_options") and getattr(ctx, "storage_options", None):
-        params["storage_options"] = dict(ctx.storage_options)
+    if not params.get("storage_options") and getattr(ctx, "storage_options", None):
+        params["storage_options"] = dict(ctx.storage_options)  # credentials: never in params
     cfg = ScenarioConfig.from_params(params, source=f"run {ctx.name}")
     logger = getattr(ctx, "log", log)
     logger.info("ratedesign: %s (%s) run %s of %s", cfg.run_name, cfg.run_type, index, utility)

@@ -55,7 +55,9 @@ class Store:
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
         if self._fs is None:
-            self._fs = fsspec.filesystem(self.protocol, **self.storage_options)
+            # a local store needs no options; they still reach runs as ctx.storage_options (inputs)
+            options = {} if self.is_local else self.storage_options
+            self._fs = fsspec.filesystem(self.protocol, **options)
         return self._fs
 
     def join(self, *parts: str) -> str:
