@@ -118,12 +118,7 @@ class Store:
     def write_bytes_atomic(self, path: str, data: bytes) -> None:
         """Write the whole file or nothing (temp + rename locally, one PUT on object stores)."""
         if self.is_local:
-            directory = os.path.dirname(path)
-            os.makedirs(directory, exist_ok=True)
-            tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            os.replace(_complete_temp_file(path, data), path)
         else:
             self.fs.pipe_file(path, data)
 
@@ -137,11 +132,7 @@ class Store:
         and then PUTs, which is exclusive except against a writer in the same instant.
         """
         if self.is_local:
-            directory = os.path.dirname(path)
-            os.makedirs(directory, exist_ok=True)
-            tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-            with open(tmp, "wb") as f:
-                f.write(data)
+            tmp = _complete_temp_file(path, data)
             try:
                 os.link(tmp, path)
                 return True
@@ -211,6 +202,17 @@ class Store:
         except Exception as e:  # noqa: BLE001 - any failure means "cannot write"
             reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {e}"
             raise InputError(f"store {self.url}: cannot be written ({reason})") from None
+
+
+def _complete_temp_file(path: str, data: bytes) -> str:
+    """Write ``data`` to a new temporary file beside ``path`` (same directory, so a rename or hard
+    link into place is atomic); returns the temporary file's path."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    return tmp
 
 
 def parse_storage_options(pairs: Iterable[str] | None) -> dict:
