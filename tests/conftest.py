@@ -105,5 +105,8 @@ def _isolated_dask_config():
         default_client().close()
     except ValueError:
         pass
-    dask.config.config.clear()
-    dask.config.config.update(saved)
+    # restore what existed before; keep sections that library imports added meanwhile (e.g.
+    # dask_jobqueue registers its 'jobqueue' defaults once, at import)
+    for key in list(dask.config.config):
+        if key in saved:
+            dask.config.config[key] = saved[key]

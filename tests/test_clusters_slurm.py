@@ -48,8 +48,10 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
         store = tmp_path / "store"
         study = Study(name="hpc", store=str(store), seed=3, defaults={"retries": 3})
         names = ["RF_SLURM_TOKEN", "RF_SLURM_PLAIN"]
+        # long enough (30 runs x 1.5 s on at most 2 one-core jobs) that adapt has the second job
+        # up well before the end, whatever the machine's speed
         study.add_many([Run(f"sq-{i:02d}", "cluster_fixtures:square_run",
-                            params={"i": i, "sleep_s": 1.0, "env_names": names}) for i in range(20)])
+                            params={"i": i, "sleep_s": 1.5, "env_names": names}) for i in range(30)])
 
         def cancel_one():
             jobs = _jobs()
@@ -59,12 +61,12 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
         summary = run_study(study, cluster=session.client, progress=False)
         assert fired.is_set(), "no worker job was cancelled mid-study"
         assert summary.exit_code == 0, summary.counts
-        assert summary.counts.get("done") == 20
+        assert summary.counts.get("done") == 30
         values = [o.value for o in summary.outcomes.values()]
         assert all(v["job"] for v in values)                       # ran inside SLURM jobs
         assert all(v["env"] == {"RF_SLURM_TOKEN": "slurm-secret-token-value", "RF_SLURM_PLAIN": "plain"}
                    for v in values)
-        for i in range(20):
+        for i in range(30):
             assert (store / "hpc" / "runs" / f"sq-{i:02d}" / "out.txt").read_text() == f"{i * i}\n"
 
         # walltime-aware scheduling helpers
