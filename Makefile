@@ -29,8 +29,11 @@ hello: install
 system-deps:
 	bash scripts/system_deps.sh
 
+# Tests that start system daemons (SLURM) or other interpreters (R) run in a pytest process of
+# their own, after the rest: they get a clean Dask state whatever ran before them.
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not root"
+	$(BIN)/python -m pytest -m root
 
 bench: install
 	$(BIN)/pip install -q ".[bench]"

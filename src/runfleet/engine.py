@@ -299,8 +299,10 @@ class Fleet:
             st = self.states[name]
             group = st.kr.fn_path
             if st.packable and st.attempts == 0 and group not in self.group_stats:
-                # unknown duration: probe with one run per slot before packing the rest
-                if self.probing[group] >= max(1, self.slots()):
+                # unknown duration: probe with one run per slot before packing the rest. A cluster
+                # at zero workers (adapt from 0) gets a full window of single runs instead, so
+                # its adaptive scaling sees the real queue and starts enough workers.
+                if self.probing[group] >= (self.slots() or self.max_in_flight):
                     if not self._rotate_ready(group):
                         return
                     continue
