@@ -46,7 +46,7 @@ import yaml
 
 from ratedesign.errors import InputError
 from ratedesign.fsio import exists, get_fs, read_text
-from ratedesign.scenario import ScenarioConfig, load_scenario
+from ratedesign.scenario import ScenarioConfig, load_scenario, load_scenario_doc
 from ratedesign.tariff import tariff_key_from_path
 
 SCENARIO_FN = "ratedesign.study_runs:scenario_run"
@@ -142,14 +142,7 @@ def _sub_is_hp(sub: str) -> bool:
 
 
 def _load_doc(path: str, so) -> dict:
-    text = read_text(str(path), "scenario YAML", so)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise InputError(f"scenario {path}: not valid YAML ({e})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
-        raise InputError(f"scenario {path}: expected a top-level 'runs:' mapping of run entries")
-    return doc
+    return load_scenario_doc(path, so)
 
 
 def find_pipeline(scenario_path: str, utility: str, so=None) -> str | None:

@@ -299,9 +299,8 @@ def select_run(runs: dict, run, source: str) -> tuple[str, dict]:
     return str(keys[n - 1]), runs[keys[n - 1]]
 
 
-def load_scenario(yaml_path: str, run, sets=None, map_prefix=None, storage_options: dict | None = None,
-                  extra: dict | None = None) -> ScenarioConfig:
-    """Parse one run of a scenario YAML, apply --set, resolve relative paths, apply --map-prefix."""
+def load_scenario_doc(yaml_path: str, storage_options: dict | None = None) -> dict:
+    """The parsed scenario YAML; InputError unless it has a non-empty top-level ``runs:`` mapping."""
     text = read_text(str(yaml_path), "scenario YAML", storage_options)
     try:
         doc = yaml.safe_load(text)
@@ -309,6 +308,13 @@ def load_scenario(yaml_path: str, run, sets=None, map_prefix=None, storage_optio
         raise InputError(f"scenario {yaml_path}: not valid YAML ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
         raise InputError(f"scenario {yaml_path}: expected a top-level 'runs:' mapping of run entries")
+    return doc
+
+
+def load_scenario(yaml_path: str, run, sets=None, map_prefix=None, storage_options: dict | None = None,
+                  extra: dict | None = None) -> ScenarioConfig:
+    """Parse one run of a scenario YAML, apply --set, resolve relative paths, apply --map-prefix."""
+    doc = load_scenario_doc(yaml_path, storage_options)
     key, entry = select_run(doc["runs"], run, str(yaml_path))
     if not isinstance(entry, dict):
         raise InputError(f"scenario {yaml_path}: run {key!r} must be a mapping of fields")
