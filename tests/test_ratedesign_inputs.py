@@ -104,6 +104,56 @@ def test_load_file_missing_column(tmp_path, synth_case):
         read_loads(str(dst), CASE_IDS[:1], "00")
 
 
+def _rewrite_load(case, tmp_path, fn, **write_kw):
+    """A copy of the loads where building CASE_IDS[2]'s file is ``fn(df)`` written with ``write_kw``."""
+    name = f"{CASE_IDS[2]}-0.parquet"
+    dst = _loads_copy(case, tmp_path, skip=name)
+    src = Path(case["paths"].resstock_base) / f"load_curve_hourly/state=RI/upgrade=00/{name}"
+    fn(pd.read_parquet(src)).to_parquet(dst / name, **write_kw)
+    return dst, src
+
+
+def test_load_year_without_parquet_statistics(tmp_path, synth_case):
+    """The source year comes from the timestamp statistics when present, else from the column:
+    both give the same year and the same (year-shifted) loads."""
+    def to_2017(df):
+        return df.assign(timestamp=df["timestamp"] - pd.Timedelta(days=365))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with_stats, _ = _rewrite_load(synth_case, tmp_path / "a", to_2017)
+    no_stats, _ = _rewrite_load(synth_case, tmp_path / "b", to_2017, write_statistics=False)
+    a = read_loads(str(with_stats), CASE_IDS[:4], "00", year_run=2025)
+    b = read_loads(str(no_stats), CASE_IDS[:4], "00", year_run=2025)
+    assert list(a.source_year) == list(b.source_year)
+    assert a.source_year[2] == 2017 and a.source_year[0] != 2017
+    np.testing.assert_array_equal(a.total, b.total)
+
+
+@pytest.mark.parametrize("stats", [True, False])
+def test_load_timestamp_with_missing_values(tmp_path, synth_case, stats):
+    def blank(df):
+        df = df.copy()
+        df.loc[100, "timestamp"] = pd.NaT
+        return df
+    dst, _ = _rewrite_load(synth_case, tmp_path, blank, write_statistics=stats)
+    with pytest.raises(InputError, match=rf"{CASE_IDS[2]}-0\.parquet: column 'timestamp' has missing values"):
+        read_loads(str(dst), CASE_IDS[:4], "00")
+
+
+def test_load_timestamp_not_datetimes(tmp_path, synth_case):
+    dst, _ = _rewrite_load(synth_case, tmp_path, lambda df: df.assign(timestamp="hour"))
+    with pytest.raises(InputError, match=rf"{CASE_IDS[2]}-0\.parquet: column 'timestamp' is 'hour'; expected datetimes"):
+        read_loads(str(dst), CASE_IDS[:4], "00")
+
+
+def test_load_file_not_parquet(tmp_path, synth_case):
+    name = f"{CASE_IDS[1]}-0.parquet"
+    dst = _loads_copy(synth_case, tmp_path, skip=name)
+    (dst / name).write_text("bldg_id,timestamp\n")
+    with pytest.raises(InputError, match=rf"load file .*{name}: not a readable parquet file"):
+        read_loads(str(dst), CASE_IDS[:4], "00")
+
+
 def test_scenario_errors(synth_case, tmp_path):
     with pytest.raises(InputError, match=r"--set 'no_such_field=1': unknown scenario field"):
         scenario(synth_case, 1, ["no_such_field=1"])

@@ -46,11 +46,21 @@ class _Writer:
         write_bytes(join(self.out, rel), data, self.so)
         self.written.append(rel)
 
-    def table(self, rel_csv: str, df: pd.DataFrame) -> None:
-        self.bytes(rel_csv, df.to_csv(index=False).encode())
+    def table(self, rel_csv: str, df: pd.DataFrame, csv_text: str | None = None) -> None:
+        """``df`` as CSV (``csv_text`` when the caller already has it) and as parquet beside it."""
+        self.bytes(rel_csv, (df.to_csv(index=False) if csv_text is None else csv_text).encode())
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
         self.bytes(rel_csv[:-4] + ".parquet", buf.getvalue())
+
+    def bills(self, kind: str, wide: pd.DataFrame, years: dict[str, int]) -> None:
+        """``bills/{kind}_bills_year_{label}.csv`` for each ``label: dollar_year``; the files differ
+        only in the constant last column, so the CSV body is formatted once."""
+        long = bills_long(wide, 0).drop(columns="dollar_year")
+        head, _, rows = long.to_csv(index=False, lineterminator="\n").partition("\n")
+        for label, year in years.items():
+            text = f"{head},dollar_year\n" + rows.replace("\n", f",{int(year)}\n")
+            self.table(f"bills/{kind}_bills_year_{label}.csv", long.assign(dollar_year=int(year)), text)
 
     def json(self, rel: str, obj) -> None:
         self.bytes(rel, json.dumps(obj, indent=2, default=_jsonable).encode())
@@ -106,8 +116,7 @@ def write_outputs(res, out: str, storage_options: dict | None = None) -> list[st
     cfg = res.inputs.cfg
     target, run = cfg.dollar_year, cfg.year_run
     for kind, wide in (("elec", res.elec_bills), ("gas", res.gas_bills), ("comb", res.comb_bills)):
-        w.table(f"bills/{kind}_bills_year_target.csv", bills_long(wide, target))
-        w.table(f"bills/{kind}_bills_year_run.csv", bills_long(wide, run))
+        w.bills(kind, wide, {"target": target, "run": run})
     w.table("cross_subsidization/cross_subsidization_BAT_values.csv", res.bat)
     w.table("cross_subsidization/cross_subsidization_BAT_stats_by_group.csv", res.group_stats)
     w.table("customer_metadata.csv", res.customer_metadata)

@@ -32,6 +32,7 @@ from .ledger import Ledger, Record
 from .plan import KeyedRun, key_runs, rerun_reason
 from .progress import Progress
 from .study import RetryPolicy, Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
+from .warmup import warm_imports
 
 TERMINAL = ("done", "failed", "skipped")
 
@@ -132,6 +133,7 @@ class Fleet:
         """The cluster, started on first need (a study that is already done starts none)."""
         if self._session is None:
             self._session = open_cluster(self._cluster_arg, workers=self._workers, env=self._worker_env)
+            warm_imports(self._session.client, {s.kr.fn_path for s in self.states.values()})
             if self.progress is not None:
                 self.progress.message(f"cluster: {self._session.kind} ({self._session.name}); "
                                       f"dashboard: {self._session.dashboard_link or 'n/a'}")
