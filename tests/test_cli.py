@@ -30,7 +30,7 @@ runs:
 """
 
 BAD_INPUTS = {
-    "malformed": ("name: s\nstore: STORE\nruns: [\n  - name: a\n", "malformed YAML at line"),
+    "malformed": ("name: s\nstore: STORE\nruns: [\n  - name: a\n", "not valid YAML at line"),
     "unknown_top": ("name: s\nstore: STORE\nrunz: []\n", "unknown field 'runz'"),
     "unknown_run_field": ("name: s\nstore: STORE\nruns:\n  - {name: a, fn: 'runfns:add', gird: {x: [1]}}\n",
                           "runs[0] (a): unknown field 'gird'"),

@@ -186,3 +186,24 @@ def test_run_blocked_in_c_code_is_ended_after_grace(tmp_path):
     err = json.loads((tmp_path / "store/blocked/runs/stuck/_error.json").read_text())
     assert err["kind"] == "timeout" and "did not stop" in err["message"]
     assert summary.outcomes["fine"].status == "done"
+
+
+def test_workers_warm_import_run_modules(client):
+    """WarmImports imports the listed modules on every worker in the background; a module that
+    cannot be imported is ignored (the run reports it) and the worker stays up."""
+    import sys
+    import time
+
+    from runfleet.warmup import WarmImports, warm_imports
+
+    def imported():
+        return "colorsys" in sys.modules
+
+    assert not any(client.run(imported).values())
+    warm_imports(client, ["colorsys:rgb_to_hls", "no_such_module_runfleet:f", "not a path"])
+    assert WarmImports(["a", "__main__", "a", ""]).modules == ("a",)
+    deadline = time.monotonic() + 20
+    while not all(client.run(imported).values()):
+        assert time.monotonic() < deadline, "colorsys was not imported on every worker"
+        time.sleep(0.1)
+    assert len(client.run(imported)) == 2

@@ -217,3 +217,23 @@ def test_cli_run_serial_writes_outputs(synth_case, tmp_path):
     assert len(bat) == len(CASE_IDS)
     assert float(np.dot(bat["weight"], bat["Annual"])) == pytest.approx(60.0e6, rel=1e-9)
     assert (out / "tariff_final_config.json").exists()
+
+
+@pytest.mark.parametrize("which", ["scenario", "revenue"])
+def test_cli_bad_yaml_is_one_line_with_the_line_number(synth_case, tmp_path, which):
+    """A scenario or revenue-requirement YAML that does not parse: exit 2, one line naming the file and line."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("runs:\n  a: {run_type: precalc\n" if which == "scenario" else "total_delivery_revenue_requirement: [1,\n")
+    scen = str(bad) if which == "scenario" else str(synth_case["yaml"])
+    cmd = [sys.executable, "-m", "ratedesign.cli", "run", scen, "--run", "2", "--out", str(tmp_path / "out"),
+           "--cluster", "serial"]
+    if which == "revenue":
+        cmd += ["--set", f"utility_revenue_requirement={bad}"]
+    for mp in synth_case["map_prefix"]:
+        cmd += ["--map-prefix", mp]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert f"{bad}: not valid YAML at line " in lines[0]
+    assert not (tmp_path / "out").exists()

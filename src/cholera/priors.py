@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import yaml
 from scipy import stats
 
 from cholera.errors import PriorsError
+from runfleet.yamlfile import read_yaml_file
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -364,12 +364,5 @@ def default_priors_path() -> Path:
 def load_priors(path: str | Path | None = None) -> Priors:
     """Read a priors YAML file (``None``: the packaged defaults). Errors name the file and field."""
     path = Path(path) if path is not None else default_priors_path()
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise PriorsError(f"{path}: cannot read priors file ({exc.strerror or exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PriorsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml_file(path, "priors file", PriorsError)
     return Priors.from_dict(copy.deepcopy(data), source=str(path))

@@ -42,10 +42,9 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-import yaml
 
 from ratedesign.errors import InputError
-from ratedesign.fsio import exists, get_fs, read_text
+from ratedesign.fsio import exists, get_fs, read_yaml
 from ratedesign.scenario import ScenarioConfig, load_scenario, load_scenario_doc
 from ratedesign.tariff import tariff_key_from_path
 
@@ -156,10 +155,7 @@ def find_pipeline(scenario_path: str, utility: str, so=None) -> str | None:
 
 def _pipeline_refs(pipeline_path: str, cfgs: list, keys: list, so) -> dict:
     """Per scenario index: {'promote': (j, src_stem) | None, 'ref_d': j, 'ref_s': j, 'structure': {sub: s}}."""
-    try:
-        doc = yaml.safe_load(read_text(pipeline_path, "pipeline file", so)) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"pipeline {pipeline_path}: not valid YAML ({e})") from None
+    doc = read_yaml(pipeline_path, "pipeline", so) or {}
     scen = doc.get("scenarios")
     if not isinstance(scen, dict) or not scen:
         raise InputError(f"pipeline {pipeline_path}: field 'scenarios' is missing or empty")

@@ -53,6 +53,20 @@ def read_text(path: str, what: str, storage_options: dict | None = None) -> str:
         raise InputError(f"{what}: file not found: {path}") from None
 
 
+def read_yaml(path: str, what: str, storage_options: dict | None = None) -> Any:
+    """Read a YAML file (local or remote); a parse error is one line naming the file, line and problem."""
+    import yaml
+
+    text = read_text(path, what, storage_options)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"{what} {path}: not valid YAML{where}: {problem}") from None
+
+
 def read_json(path: str, what: str, storage_options: dict | None = None) -> Any:
     """Read a JSON file; errors name the file."""
     text = read_text(path, what, storage_options)

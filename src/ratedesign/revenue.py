@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
 
 from ratedesign.errors import InputError
-from ratedesign.fsio import read_text
+from ratedesign.fsio import read_yaml
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,5 @@ def parse_revenue_requirement(data: dict, source: str, *, include_supply: bool =
 
 def load_revenue_requirement(path: str, storage_options: dict | None = None, **kwargs) -> RevenueRequirement:
     """Read and interpret an RR YAML (local or s3://); kwargs as ``parse_revenue_requirement``."""
-    text = read_text(path, "revenue requirement (utility_revenue_requirement)", storage_options)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise InputError(f"revenue requirement {path}: not valid YAML ({e})") from None
+    data = read_yaml(path, "revenue requirement (utility_revenue_requirement)", storage_options)
     return parse_revenue_requirement(data, str(path), **kwargs)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ratedesign.errors import InputError
-from ratedesign.fsio import read_text
+from ratedesign.fsio import read_yaml
 
 RUN_TYPES = ("precalc", "default")
 RESIDUAL_METHODS = ("percustomer", "volumetric", "epmc", "passthrough")
@@ -301,11 +301,7 @@ def select_run(runs: dict, run, source: str) -> tuple[str, dict]:
 
 def load_scenario_doc(yaml_path: str, storage_options: dict | None = None) -> dict:
     """The parsed scenario YAML; InputError unless it has a non-empty top-level ``runs:`` mapping."""
-    text = read_text(str(yaml_path), "scenario YAML", storage_options)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise InputError(f"scenario {yaml_path}: not valid YAML ({e})") from None
+    doc = read_yaml(str(yaml_path), "scenario", storage_options)
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
         raise InputError(f"scenario {yaml_path}: expected a top-level 'runs:' mapping of run entries")
     return doc

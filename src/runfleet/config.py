@@ -35,6 +35,7 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import InputError
+from .yamlfile import read_yaml_file
 
 CONFIG_ENV_VAR = "RUNFLEET_CONFIG"
 CONFIG_FILE_NAME = "runfleet.yaml"
@@ -395,16 +396,7 @@ def load_profiles(path: str | os.PathLike | None = None) -> dict[str, Profile]:
     if p is None:
         return profiles
     source = str(p)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ConfigError(f"{source}: cannot read ({e.strerror or e})") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}: not valid YAML{at}") from None
+    doc = read_yaml_file(p, "cluster profiles file", ConfigError)
     if doc is None:
         return profiles
     if not isinstance(doc, dict):

@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 
 from .errors import InputError
+from .yamlfile import read_yaml_file
 from .study import RetryPolicy, Run, Study, grid, zip_params
 
 TOP_FIELDS = ("name", "store", "seed", "version", "defaults", "storage_options", "description", "runs")
@@ -53,19 +53,7 @@ def load_study(path: str | os.PathLike) -> Study:
     """
     path = Path(path)
     src = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{src}: no such study file") from None
-    except OSError as e:
-        raise InputError(f"{src}: cannot read study file: {e.strerror or e}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(f"{src}: malformed YAML{where}: {problem}") from None
+    doc = read_yaml_file(path, "study file", InputError)
     if not isinstance(doc, dict):
         raise InputError(f"{src}: expected a mapping with 'name' and 'runs' at the top level")
     _check_fields(doc, TOP_FIELDS, src)

@@ -1,0 +1,38 @@
+"""Read a YAML file for a human: every failure is one line naming the file (and the line).
+
+Used by the study file, the cluster profiles and cholera's priors, so the three say the same
+thing the same way.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """``at line L, column C: <problem>`` (or the error's first line) of a YAML parse error."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: {problem}"
+
+
+def read_yaml_file(path: str | os.PathLike, what: str, error: type[Exception]) -> Any:
+    """The parsed document of ``path`` (None for an empty file).
+
+    what: the kind of file in messages ("study file", "priors file"); error: the exception
+    class raised, with messages ``<path>: cannot read <what> (<reason>)`` (e.g. "No such file or
+    directory") and ``<path>: not valid YAML at line L, column C: <problem>``.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise error(f"{p}: cannot read {what} ({e.strerror or e})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise error(f"{p}: not valid YAML{yaml_problem(e)}") from None
