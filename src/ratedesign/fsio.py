@@ -61,10 +61,9 @@ def read_yaml(path: str, what: str, storage_options: dict | None = None) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(f"{what} {path}: not valid YAML{where}: {problem}") from None
+        from runfleet.yamlfile import yaml_problem
+
+        raise InputError(f"{what} {path}: not valid YAML{yaml_problem(e)}") from None
 
 
 def read_json(path: str, what: str, storage_options: dict | None = None) -> Any:
