@@ -44,3 +44,31 @@ def test_status_cli_on_s3(moto_s3, tmp_path):
     rows = json.loads(run_cli("status", f"{store}/st", "--json", *opts).stdout)
     assert rows == [{"name": "a", "status": "done", "attempts": 1, "duration_s": rows[0]["duration_s"],
                      "error_class": None, "finished": rows[0]["finished"], "key": rows[0]["key"]}]
+
+
+def test_marker_commit_on_s3_is_exclusive_under_a_race(moto_s3):
+    """Eight writers commit the same marker at the same instant: the conditional PUT
+    (If-None-Match: *) lets exactly one create it, and the object holds that writer's bytes."""
+    import threading
+
+    from runfleet.store import Store
+
+    so = moto_s3["storage_options"]
+    for round_ in range(5):
+        path = f"{moto_s3['bucket']}/race/{round_}/_result.json"
+        stores = [Store(f"s3://{moto_s3['bucket']}/race", so) for _ in range(8)]
+        barrier = threading.Barrier(len(stores))
+        won = [None] * len(stores)
+
+        def commit(i):
+            barrier.wait()
+            won[i] = stores[i].create_exclusive(path, f"writer {i}".encode())
+
+        threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(stores))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert won.count(True) == 1, won
+        fs = s3fs.S3FileSystem(**so)
+        assert fs.cat_file(path).decode() == f"writer {won.index(True)}"

@@ -128,8 +128,10 @@ class Store:
     def create_exclusive(self, path: str, data: bytes) -> bool:
         """Write ``path`` only if it does not exist yet; True if this call created it.
 
-        Locally this is race-free (hard link of a complete temp file). On object stores it checks
-        and then PUTs, which is exclusive except against a writer in the same instant.
+        Locally this is race-free (hard link of a complete temp file). On S3 the PUT is conditional
+        (``If-None-Match: *``), so of two writers racing only one creates the object; the existence
+        check before it also keeps stores that ignore the condition from overwriting a committed
+        marker. Other object stores check and then PUT (exclusive except within the same instant).
         """
         if self.is_local:
             tmp = _complete_temp_file(path, data)
@@ -142,6 +144,12 @@ class Store:
                 os.unlink(tmp)
         if self.fs.exists(path):
             return False
+        if self.protocol in ("s3", "s3a"):
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                return False
+            return True
         self.fs.pipe_file(path, data)
         return True
 
