@@ -97,3 +97,10 @@ def blocked(ctx, seconds: float = 60.0, **_):
     """Blocks in C (one long sleep): the timeout exception cannot interrupt it."""
     time.sleep(seconds)
     return {"slept": seconds}
+
+
+def hog(ctx, mb: int = 800, hold_s: float = 30.0):
+    """Touch ``mb`` MB of memory and hold it (the nanny should restart the worker first)."""
+    block = np.ones(mb * 131072)  # 8 bytes each
+    time.sleep(hold_s)
+    return {"sum": float(block[:10].sum())}

@@ -166,6 +166,30 @@ def test_lost_worker_is_retried_then_recorded(tmp_path):
     assert summary.outcomes["fine"].status == "done"
 
 
+def test_worker_restarted_for_memory_is_recorded_as_out_of_memory(tmp_path):
+    """A run that outgrows its worker's memory limit: the nanny restarts the worker, and the run is
+    recorded as OutOfMemory (not a bare LostWorker) with the resident memory in the message. A run
+    queued on the same worker dies with it and, retried, completes."""
+    from runfleet.clusters import start_local
+    from conftest import worker_env
+
+    session = start_local(workers=1, memory_limit="600MB", env={"PYTHONPATH": worker_env()["PYTHONPATH"]},
+                          dashboard_address=":0")
+    try:
+        s = study(tmp_path, name="oom", defaults={"retries": 0})
+        s.add(Run("hog", "runfns:hog", params={"mb": 1200}))
+        s.add(Run("small", "runfns:add", params={"x": 1.0}, retries=1))
+        summary = run_study(s, cluster=session.client, progress=False)
+    finally:
+        session.close()
+    o = summary.outcomes["hog"]
+    assert (o.status, o.error_class) == ("failed", "OutOfMemory"), (o.error_class, o.error)
+    assert "too much memory" in o.error and " GB resident" in o.error
+    err = json.loads((tmp_path / "store/oom/runs/hog/_error.json").read_text())
+    assert err["error_class"] == "OutOfMemory" and err["kind"] == "lost_worker"
+    assert summary.outcomes["small"].status == "done", summary.outcomes["small"]
+
+
 def test_run_blocked_in_c_code_is_ended_after_grace(tmp_path):
     """A run that ignores its timeout (blocked in C) has its worker ended after the grace period
     and is recorded as a timeout, and the study goes on."""

@@ -19,7 +19,7 @@ import heapq
 import math
 import os
 import queue
-import sys
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -442,6 +442,8 @@ class Fleet:
                 err = {"kind": "timeout", "error_class": "RunTimeout", "traceback": "",
                        "message": f"run exceeded its timeout of {st.policy.timeout_s} s and did not stop; "
                                   "its worker process was ended"}
+        if err.get("error_class") == "LostWorker":
+            err = self._memory_kill(err) or err
         st.last_error = err
         st.dirty = True
         if st.attempts <= st.policy.retries:
@@ -465,6 +467,27 @@ class Fleet:
                                         duration_s=err.get("duration_s")))
         for d in st.dependents:
             self._skip(d, name)
+
+    def _memory_kill(self, err: dict) -> dict | None:
+        """An OutOfMemory error when the worker named in a LostWorker error was restarted by its
+        nanny for exceeding its memory budget (Dask's ``worker-restart-memory`` event), else None."""
+        addresses = set(_WORKER_ADDRESS.findall(err.get("message") or ""))
+        if not addresses or self._session is None:
+            return None
+        try:
+            events = self.client.get_events("worker-restart-memory")
+        except Exception:  # noqa: BLE001 - no events: keep LostWorker
+            return None
+        for _, event in reversed(events or ()):
+            if isinstance(event, dict) and event.get("worker") in addresses:
+                rss = event.get("rss") or 0
+                return {**err, "kind": "lost_worker", "error_class": "OutOfMemory",
+                        "message": f"the worker running it ({event['worker']}) was restarted for using too much "
+                                   f"memory ({rss / 1e9:.2f} GB resident, above its memory limit's terminate "
+                                   "threshold); this run or one beside it on that worker outgrew it: give "
+                                   "workers more memory (the profile's memory_limit or job memory) or make "
+                                   "the run use less"}
+        return None
 
     def _skip(self, name: str, because: str) -> None:
         st = self.states[name]
@@ -555,6 +578,10 @@ class Fleet:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+#: a Dask worker address in an error message ("... was tcp://127.0.0.1:38113.")
+_WORKER_ADDRESS = re.compile(r"\b((?:tcp|tls|ucx|inproc)://[\w.\-\[\]:/]*\d)")
 
 
 def _future_exception(fut) -> BaseException:
