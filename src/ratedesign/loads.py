@@ -84,7 +84,9 @@ def _first_year(pf: pq.ParquetFile, path: str) -> int:
         if all(s is not None and s.has_min_max and s.has_null_count for s in stats):
             if any(s.null_count for s in stats):
                 raise InputError(f"load file {path}: column 'timestamp' has missing values")
-            return _year_of(stats[0].min, path)
+            first = stats[0].min
+            if hasattr(first, "year"):  # a datetime; a raw integer would need the column's unit
+                return int(first.year)
     col = pf.read(columns=[TIMESTAMP], use_threads=False).column(TIMESTAMP)
     if col.null_count:
         raise InputError(f"load file {path}: column 'timestamp' has missing values")
