@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,12 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
         study.add_many([Run(f"sq-{i:02d}", "cluster_fixtures:square_run",
                             params={"i": i, "sleep_s": 1.5, "env_names": names}) for i in range(30)])
 
+        cancelled = []
+
         def cancel_one():
             jobs = _jobs()
             subprocess.run(["scancel", jobs[0]], check=True)
+            cancelled.append(jobs[0])
 
         fired = kill_when(lambda: committed(store, "hpc") >= 3 and len(_jobs()) >= 2, cancel_one, timeout=150)
         summary = run_study(study, cluster=session.client, progress=False)
@@ -70,6 +74,14 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
                    for v in values)
         for i in range(30):
             assert (store / "hpc" / "runs" / f"sq-{i:02d}" / "out.txt").read_text() == f"{i * i}\n"
+
+        # adapt replaces the cancelled job: two workers again, neither from the cancelled job
+        session.client.wait_for_workers(2, timeout=120)
+        deadline = time.monotonic() + 60
+        while cancelled[0] in _jobs():
+            assert time.monotonic() < deadline, f"cancelled job {cancelled[0]} still listed"
+            time.sleep(0.5)
+        assert len(_jobs()) == 2 and cancelled[0] not in _jobs()
 
         # walltime-aware scheduling helpers
         session.ensure_workers(1, timeout=60)
