@@ -37,4 +37,7 @@ def warm_imports(client, fn_paths) -> None:
     """Register WarmImports for the modules of ``fn_paths`` (``module:qualname`` strings)."""
     modules = {p.split(":", 1)[0] for p in fn_paths if isinstance(p, str) and ":" in p}
     if modules:
-        client.register_plugin(WarmImports(modules))
+        try:
+            client.register_plugin(WarmImports(modules))
+        except Exception:  # noqa: BLE001 - an optimisation: a cluster that refuses plugins still runs the study
+            pass
