@@ -182,7 +182,9 @@ def format_table(chains, summary) -> str:
             lines.append(f"{st.name:<12} {v.get('run_type', ''):<8} {text:<58} {fmt(bh.get('hp'))} "
                          f"{fmt(bh.get('non-hp')):>10} {dur:>7}")
     lines.append("BAT = weighted mean BAT_percustomer, $/customer-year (+ pays a subsidy, - receives one); "
-                 "n/a for default runs,\nwhose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9).")
+                 "n/a for default runs,\nwhose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9); "
+                 "0.0 where HP and non-HP customers each\nhave their own revenue requirement, which precalc "
+                 "calibrates each group to exactly.")
     return "\n".join(lines)
 
 
@@ -228,14 +230,15 @@ def cmd_demo(args) -> int:
         print(f"ratedesign demo: RI (rie), real tariffs/maps/revenue requirements from "
               f"{examples.ri_config_dir(args.shared)}; synthetic ResStock-format loads in {data_dir}", flush=True)
         if not os.path.exists(os.path.join(data_dir, "ri", ".complete")):
-            print("ratedesign demo: generating synthetic loads for the 1,910 RI buildings (once; ~20-60 s)", flush=True)
+            print("ratedesign demo: generating synthetic loads for the 1,910 RI buildings (once; ~15-60 s)", flush=True)
         prep = examples.prepare_ri(data_dir, args.shared)
     else:
         print(f"ratedesign demo: ../shared not found ({examples.ri_config_dir(args.shared)}); running the built-in "
               f"synthetic example instead (utility 'demo', {args.example_buildings} buildings)", flush=True)
         prep = examples.prepare_synthetic_utility(data_dir, "demo", args.example_buildings)
-    print(f"ratedesign demo: {'generated' if prep.generated else 'reusing'} loads for {prep.n_buildings:,} buildings "
-          f"(upgrades 00 and 02) in {time.perf_counter() - t0:.0f} s; scenario file {prep.scenario}", flush=True)
+    how = f"generated in {time.perf_counter() - t0:.0f} s" if prep.generated else "from an earlier run"
+    print(f"ratedesign demo: loads for {prep.n_buildings:,} buildings (upgrades 00 and 02) {how}; "
+          f"scenario file {prep.scenario}", flush=True)
     chain = expand_file(prep.scenario, map_prefix=prep.map_prefix, sample=args.sample, runs=args.runs)
     name = args.name or ("demo-" + study_name([chain]))
     print(f"study: {name}", flush=True)
@@ -243,7 +246,8 @@ def cmd_demo(args) -> int:
     summary = run_chains([chain], name, store, cluster=args.cluster, workers=args.workers)
     print(format_table([chain], summary))
     c = summary.counts
-    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped in "
+    resumed = f" ({c['resumed']} already in the store, not re-run)" if c.get("resumed") else ""
+    print(f"{name}: {c.get('done', 0)} done{resumed}, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped in "
           f"{time.perf_counter() - t1:.0f} s; CAIRO outputs under {summary.study_url}/runs/<run>/; "
           f"runfleet status {summary.study_url}")
     return summary.exit_code
