@@ -237,3 +237,37 @@ def test_cli_bad_yaml_is_one_line_with_the_line_number(synth_case, tmp_path, whi
     assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
     assert f"{bad}: not valid YAML at line " in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_unknown_cluster_profile_is_one_line_exit_2(synth_case, tmp_path):
+    """runfleet's own input errors (here: an unknown --cluster profile) also end as one line, exit 2."""
+    cmd = [sys.executable, "-m", "ratedesign.cli", "run", str(synth_case["yaml"]), "--run", "2", "--out",
+           str(tmp_path / "out"), "--cluster", "no_such_profile"]
+    for mp in synth_case["map_prefix"]:
+        cmd += ["--map-prefix", mp]
+    (tmp_path / "profiles.yaml").write_text("clusters:\n  laptop: {kind: local}\n")
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                       env={**os.environ, "RUNFLEET_CONFIG": str(tmp_path / "profiles.yaml")})
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert lines[0].startswith("ratedesign: error: ") and "no_such_profile" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_s3_input_without_credentials_is_one_line_exit_2(synth_case, tmp_path):
+    """An s3:// input that cannot be reached (no credentials anywhere) names the path; exit 2, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    url = "s3://runfleet-no-such-bucket/rr.yaml"
+    cmd = [sys.executable, "-m", "ratedesign.cli", "run", str(synth_case["yaml"]), "--run", "2", "--out",
+           str(tmp_path / "out"), "--cluster", "serial", "--set", f"utility_revenue_requirement={url}"]
+    for mp in synth_case["map_prefix"]:
+        cmd += ["--map-prefix", mp]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert f"cannot access {url}: NoCredentialsError" in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -168,17 +168,11 @@ def cmd_locations(_args) -> int:
     return 0
 
 
-def _runfleet_input_errors() -> tuple[type[BaseException], ...]:
-    from runfleet import InputError
+def _runfleet_input_errors() -> type[Exception]:
+    """runfleet's InputError (ConfigError for cluster profiles is one)."""
+    from runfleet.errors import InputError
 
-    errors: list[type[BaseException]] = [InputError]
-    try:
-        from runfleet.clusters import ConfigError
-
-        errors.append(ConfigError)
-    except ImportError:  # pragma: no cover - older runfleet
-        pass
-    return tuple(errors)
+    return InputError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -336,9 +336,21 @@ def main(argv=None) -> int:
     except InputError as e:
         print(f"ratedesign: error: {e}", file=sys.stderr)
         return 2
+    except _runfleet_input_error() as e:  # a bad --cluster profile or store (evaluated only on an exception)
+        print(f"ratedesign: error: {e}", file=sys.stderr)
+        return 2
     except RuntimeError as e:
         print(f"ratedesign: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ratedesign: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _runfleet_input_error() -> type[Exception]:
+    from runfleet.errors import InputError as RunfleetInputError
+
+    return RunfleetInputError
 
 
 if __name__ == "__main__":

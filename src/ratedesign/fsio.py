@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
 from typing import Any
@@ -29,10 +30,25 @@ def join(base: str, *parts: str) -> str:
     return posixpath.join(base.rstrip("/") if len(base) > 1 else base, *[str(p) for p in parts])
 
 
+@contextlib.contextmanager
+def access(path: str):
+    """Turn a failure to reach ``path`` (no credentials, access denied, unknown endpoint, ...) into
+    an InputError naming the path; a missing file and InputError pass through unchanged."""
+    try:
+        yield
+    except (FileNotFoundError, InputError):
+        raise
+    except Exception as e:  # noqa: BLE001 - botocore/aiohttp errors have no common base we can import
+        hint = " (give credentials: --storage-options or the usual AWS variables/profile)" if is_remote(path) else ""
+        raise InputError(f"cannot access {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                         f"{hint}") from None
+
+
 def exists(path: str, storage_options: dict | None = None) -> bool:
     """Whether ``path`` exists (local or remote)."""
-    fs, p = get_fs(path, storage_options)
-    return fs.exists(p)
+    with access(path):
+        fs, p = get_fs(path, storage_options)
+        return fs.exists(p)
 
 
 def require(path: str, what: str, storage_options: dict | None = None) -> None:
@@ -45,10 +61,11 @@ def require(path: str, what: str, storage_options: dict | None = None) -> None:
 
 def read_text(path: str, what: str, storage_options: dict | None = None) -> str:
     """Read a text file; a missing file raises InputError naming ``what``."""
-    fs, p = get_fs(path, storage_options)
     try:
-        with fs.open(p, "rt") as f:
-            return f.read()
+        with access(path):
+            fs, p = get_fs(path, storage_options)
+            with fs.open(p, "rt") as f:
+                return f.read()
     except FileNotFoundError:
         raise InputError(f"{what}: file not found: {path}") from None
 
@@ -87,7 +104,9 @@ def read_parquet_table(path: str, what: str, columns: list[str] | None = None,
     else:
         p = fs._strip_protocol(path)
     try:
-        with fs.open(p, "rb") as f:
+        with access(path):
+            f = fs.open(p, "rb")
+        with f:
             pf = pq.ParquetFile(f)
             names = pf.schema_arrow.names
             if columns is not None:
