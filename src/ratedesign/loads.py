@@ -70,7 +70,7 @@ def _year_of(value, path: str) -> int:
     return int(year)
 
 
-def _first_year(pf: pq.ParquetFile, path: str) -> int:
+def _first_year(pf: pq.ParquetFile, schema: pa.Schema, path: str) -> int:
     """Year of the file's first timestamp.
 
     Read from the row-group statistics when the writer stored them (the minimum of an hourly
@@ -78,8 +78,8 @@ def _first_year(pf: pq.ParquetFile, path: str) -> int:
     otherwise the column is read.
     """
     meta = pf.metadata
-    idx = pf.schema_arrow.get_field_index(TIMESTAMP)
-    if pa.types.is_timestamp(pf.schema_arrow.field(idx).type) and meta.num_row_groups:
+    idx = schema.get_field_index(TIMESTAMP)
+    if pa.types.is_timestamp(schema.field(idx).type) and meta.num_row_groups:
         stats = [meta.row_group(g).column(idx).statistics for g in range(meta.num_row_groups)]
         if all(s is not None and s.has_min_max and s.has_null_count for s in stats):
             if any(s.null_count for s in stats):
@@ -119,14 +119,14 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
             if isinstance(source, str) and not os.path.exists(source):
                 raise missing_file(i) from None
             raise InputError(f"load file {path}: not a readable parquet file ({e})") from None
-        names = pf.schema_arrow.names
-        missing = [c for c in LOAD_COLUMNS if c not in names]
+        schema = pf.schema_arrow  # built anew on each access: once per file
+        missing = [c for c in LOAD_COLUMNS if c not in schema.names]
         if missing:
             raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)})")
         rows = pf.metadata.num_rows
         if rows != n_hours:
             raise InputError(f"load file {path}: has {rows} rows; expected {n_hours} hourly rows")
-        year = _first_year(pf, path)
+        year = _first_year(pf, schema, path)
         table = pf.read(columns=list(VALUE_COLUMNS), use_threads=False)
         out.source_year[i] = year
         s = 24 * weekday_shift_days(year, year_run) % n_hours if year_run is not None else 0
