@@ -11,8 +11,7 @@ import json
 import os
 import sys
 
-from .engine import PreflightFailed
-from .errors import InputError
+from .errors import InputError, PreflightFailed
 
 
 class _Parser(argparse.ArgumentParser):

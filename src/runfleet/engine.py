@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from .clusters import ClusterSession, open_cluster
-from .errors import InputError
+from .errors import InputError, PreflightFailed
 from .executor import TIMEOUT_MARK, Specs, execute, now_iso
 from .ledger import Ledger, Record
 from .plan import KeyedRun, key_runs, rerun_reason
@@ -37,8 +37,6 @@ from .warmup import warm_imports
 TERMINAL = ("done", "failed", "skipped")
 
 
-class PreflightFailed(Exception):
-    """The workers cannot run the study (missing package, store not writable, env missing)."""
 MAX_PACK = 2000
 
 
