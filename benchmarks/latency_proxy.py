@@ -1,0 +1,150 @@
+"""A TCP proxy that adds latency to every HTTP request, for object-store benchmarks.
+
+Every byte still reaches the real server behind it (moto here): this is not a mock. Each request
+(a burst of client bytes after the server last answered, or the first bytes of a connection) is
+delayed by ``delay_s`` before it is forwarded, which is how a 20-50 ms round trip to S3 looks
+to a client. The proxy also counts requests by HTTP method, so a benchmark can report the
+object-store requests per run.
+
+Usage, in a benchmark::
+
+    proxy = LatencyProxy("127.0.0.1", moto_port, delay_s=0.030)
+    proxy.start()                     # background thread; proxy.port is the port to use
+    ...
+    print(proxy.counts)               # {"GET": 120, "PUT": 41, "HEAD": 30, ...}
+    proxy.stop()
+
+Or standalone: ``python benchmarks/latency_proxy.py --target 127.0.0.1:5000 --port 5001 --delay-ms 30``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import re
+import threading
+
+_METHOD = re.compile(rb"^(GET|PUT|POST|HEAD|DELETE|PATCH|OPTIONS) ")
+
+
+class LatencyProxy:
+    """Forward TCP connections from 127.0.0.1:``port`` to ``host:target_port``, delaying each request.
+
+    Parameters
+    ----------
+    host, target_port : str, int
+        The real server (e.g. a moto server on 127.0.0.1).
+    delay_s : float
+        Added delay per request, seconds (default 0.030: a typical in-region S3 round trip).
+    port : int
+        Port to listen on; 0 picks a free one (read :attr:`port` after :meth:`start`).
+    """
+
+    def __init__(self, host: str, target_port: int, delay_s: float = 0.030, port: int = 0):
+        self.host, self.target_port, self.delay_s = host, target_port, delay_s
+        self.port = port
+        self.counts: collections.Counter = collections.Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    async def _pipe_client(self, reader, writer, state):
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                if state["turn"] != "client":  # a new request (or a body after 100-continue): one round trip
+                    if state["turn"] != "continue":
+                        m = _METHOD.match(data)
+                        self.counts[m.group(1).decode() if m else "other"] += 1
+                    state["turn"] = "client"
+                    if self.delay_s > 0:
+                        await asyncio.sleep(self.delay_s)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _pipe_server(self, reader, writer, state):
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                state["turn"] = "continue" if data.startswith(b"HTTP/1.1 100") else "server"
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, c_reader, c_writer):
+        try:
+            s_reader, s_writer = await asyncio.open_connection(self.host, self.target_port)
+        except OSError:
+            c_writer.close()
+            return
+        state = {"turn": None}
+        await asyncio.gather(self._pipe_client(c_reader, s_writer, state),
+                             self._pipe_server(s_reader, c_writer, state))
+
+    async def _serve(self):
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._stopping = asyncio.Event()
+        self._ready.set()
+        async with self._server:
+            await self._stopping.wait()
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
+        await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}), return_exceptions=True)
+
+    def start(self) -> "LatencyProxy":
+        """Start serving in a daemon thread; returns self once :attr:`port` is bound."""
+        def run():
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self._serve())
+            except asyncio.CancelledError:
+                pass
+        self._thread = threading.Thread(target=run, daemon=True, name="latency-proxy")
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("latency proxy did not start")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (open connections are dropped)."""
+        if self._loop is not None and self._ready.is_set():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", required=True, help="host:port of the real server")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay-ms", type=float, default=30.0)
+    args = ap.parse_args()
+    host, port = args.target.rsplit(":", 1)
+    proxy = LatencyProxy(host, int(port), args.delay_ms / 1000, args.port).start()
+    print(f"proxy {proxy.url} -> {args.target}, +{args.delay_ms:g} ms per request; Ctrl-C to stop", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        proxy.stop()
+        print(dict(proxy.counts))
+
+
+if __name__ == "__main__":
+    main()
