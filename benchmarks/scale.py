@@ -1,0 +1,233 @@
+"""runfleet at scale: driver memory, throughput, store size and object-store requests per run.
+
+Each case runs in a subprocess of its own so that its driver peak RSS is its own.
+
+Cases (``--cases``, comma-separated; default: all but ``1m``):
+
+- ``trivial``: N trivial runs (``--runs``, default 100,000) on 2 workers with a local store: wall,
+  runs/s, driver peak RSS, ``study.json`` size, store bytes and objects, then the same N through
+  raw ``client.map`` + ``gather`` on the same cluster for the ratio; then resume of the finished
+  study (nothing to do), ``plan_study`` (dry run) and ``study_status`` of it.
+- ``1m``: the same at 1,000,000 runs, without the raw peer (it is known to choke there).
+- ``s3``: on a moto S3 server behind :mod:`latency_proxy` (every request reaches moto), with
+  and without ``--delay-ms`` (default 30) of latency per request: 2,000 trivial packed runs, and
+  200 runs of 50 ms that each write one parquet output. Prints wall times, the ratio with/without
+  latency and the object-store requests per run (by HTTP method).
+
+Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+# -- run functions (imported on workers as scale:...) -------------------------------------------
+def trivial_run(ctx, i):
+    return i
+
+
+def trivial_task(i):
+    return i
+
+
+def parquet_run(ctx, i, sleep_s=0.05):
+    import pandas as pd
+
+    time.sleep(sleep_s)
+    ctx.write_parquet(pd.DataFrame({"i": [i] * 100, "x": [float(i)] * 100}), "out.parquet")
+    return i
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tree_size(path: str) -> tuple[int, int]:
+    total = files = 0
+    for root, _, names in os.walk(path):
+        for n in names:
+            total += os.path.getsize(os.path.join(root, n))
+            files += 1
+    return total, files
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cluster(workers: int):
+    from runfleet.clusters import start_local
+
+    session = start_local(workers=workers, env={"PYTHONPATH": HERE}, dashboard_address=":0")
+    session.client.wait_for_workers(workers)
+    return session
+
+
+# -- cases (each in its own process) ------------------------------------------------------------
+def case_trivial(runs: int, workers: int, raw: bool) -> dict:
+    from runfleet import Study, grid, plan_study, run_study, study_status
+
+    session = _cluster(workers)
+    client = session.client
+    tmp = tempfile.mkdtemp(prefix="runfleet-scale-")
+    out: dict = {"case": "trivial", "runs": runs, "workers": workers}
+    try:
+        client.gather(client.map(trivial_task, range(10), pure=False))
+        rss0 = _peak_rss_mb()
+        study = Study("trivial", store=os.path.join(tmp, "store"), seed=0)
+        study.add_many(grid("t-{i}", "scale:trivial_run", {"i": list(range(runs))}))
+        out["rss_before_mb"] = rss0
+        t0 = time.perf_counter()
+        summary = run_study(study, cluster=client, progress=False, keep_outcomes=False)
+        out["wall_s"] = time.perf_counter() - t0
+        out["done"] = summary.counts["done"]
+        out["driver_peak_rss_mb"] = _peak_rss_mb()
+        root = os.path.join(tmp, "store", "trivial")
+        out["study_json_bytes"] = os.path.getsize(os.path.join(root, "study.json"))
+        out["store_bytes"], out["store_objects"] = _tree_size(root)
+        t0 = time.perf_counter()
+        again = run_study(study, cluster=client, progress=False, keep_outcomes=False)
+        out["resume_s"] = time.perf_counter() - t0
+        out["resume_executed"] = again.counts["done"] - again.counts.get("resumed", 0)
+        t0 = time.perf_counter()
+        rows = plan_study(study)
+        out["dry_run_s"] = time.perf_counter() - t0
+        out["dry_run_would_run"] = sum(1 for r in rows if r["action"] == "run")
+        t0 = time.perf_counter()
+        status = study_status(root)
+        out["status_s"] = time.perf_counter() - t0
+        out["status_rows"] = len(status)
+        if raw:
+            t0 = time.perf_counter()
+            client.gather(client.map(trivial_task, range(runs), pure=False))
+            out["raw_wall_s"] = time.perf_counter() - t0
+    finally:
+        session.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _moto():
+    port = _free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
+            return proc, port
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("moto_server did not start")
+
+
+def case_s3(delay_ms: float, workers: int) -> dict:
+    import s3fs
+
+    from latency_proxy import LatencyProxy
+    from runfleet import Study, grid, run_study
+
+    proc, port = _moto()
+    session = _cluster(workers)
+    out: dict = {"case": "s3", "workers": workers}
+    try:
+        s3fs.S3FileSystem(key="k", secret="s", client_kwargs={"endpoint_url": f"http://127.0.0.1:{port}"}).mkdir(
+            "bench")
+        for delay in (0.0, delay_ms):
+            proxy = LatencyProxy("127.0.0.1", port, delay / 1000).start()
+            so = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": proxy.url}}
+            for label, fn, n, params in (("trivial2000", "scale:trivial_run", 2000, {}),
+                                         ("parquet200", "scale:parquet_run", 200, {"sleep_s": [0.05]})):
+                study = Study(f"{label}-{int(delay)}ms", store="s3://bench/runs", seed=0, storage_options=so)
+                study.add_many(grid("r-{i}", fn, {"i": list(range(n)), **params}))
+                before = dict(proxy.counts)
+                t0 = time.perf_counter()
+                summary = run_study(study, cluster=session.client, progress=False, keep_outcomes=False)
+                wall = time.perf_counter() - t0
+                reqs = {k: v - before.get(k, 0) for k, v in proxy.counts.items() if v - before.get(k, 0)}
+                out[f"{label}_{int(delay)}ms"] = {"wall_s": wall, "done": summary.counts["done"],
+                                                  "requests": reqs,
+                                                  "requests_per_run": round(sum(reqs.values()) / n, 2)}
+            proxy.stop()
+    finally:
+        session.close()
+        proc.kill()
+    return out
+
+
+def _in_subprocess(args: list[str]) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--one", *args], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", "")))
+    if res.returncode != 0:
+        raise SystemExit(f"case {args} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _print_trivial(r: dict) -> None:
+    n = r["runs"]
+    print(f"trivial runs: {n:,} on {r['workers']} workers, local store")
+    print(f"  runfleet:   {r['wall_s']:8.2f} s  ({n / r['wall_s']:,.0f} runs/s); driver peak RSS "
+          f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB)")
+    print(f"  study.json: {r['study_json_bytes'] / 1e6:.1f} MB; store {r['store_bytes'] / 1e6:.1f} MB in "
+          f"{r['store_objects']:,} objects ({r['store_bytes'] / n:.0f} bytes per run)")
+    print(f"  resume (nothing to do): {r['resume_s']:.2f} s, executed {r['resume_executed']}; "
+          f"dry run {r['dry_run_s']:.2f} s ({r['dry_run_would_run']} would run); status {r['status_s']:.2f} s")
+    if "raw_wall_s" in r:
+        print(f"  raw client.map+gather: {r['raw_wall_s']:.2f} s ({n / r['raw_wall_s']:,.0f} tasks/s); "
+              f"runfleet is {r['raw_wall_s'] / r['wall_s']:.1f}x faster")
+
+
+def _print_s3(r: dict, delay_ms: float) -> None:
+    print(f"S3 store (moto behind a latency proxy, +{delay_ms:g} ms per request), {r['workers']} workers")
+    for label in ("trivial2000", "parquet200"):
+        a, b = r[f"{label}_0ms"], r[f"{label}_{int(delay_ms)}ms"]
+        print(f"  {label}: {a['wall_s']:.2f} s without latency, {b['wall_s']:.2f} s with "
+              f"({b['wall_s'] / a['wall_s']:.2f}x); requests per run {b['requests_per_run']} {b['requests']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default="trivial,s3")
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--delay-ms", type=float, default=30.0)
+    ap.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one is not None:
+        kind = args.one[0]
+        if kind == "trivial":
+            res = case_trivial(int(args.one[1]), args.workers, raw=args.one[2] == "raw")
+        else:
+            res = case_s3(float(args.one[1]), args.workers)
+        print(json.dumps(res))
+        return
+    for case in args.cases.split(","):
+        if case == "trivial":
+            _print_trivial(_in_subprocess(["trivial", str(args.runs), "raw", "--workers", str(args.workers)]))
+        elif case == "1m":
+            _print_trivial(_in_subprocess(["trivial", "1000000", "noraw", "--workers", str(args.workers)]))
+        elif case == "s3":
+            _print_s3(_in_subprocess(["s3", str(args.delay_ms), "--workers", str(args.workers)]), args.delay_ms)
+        else:
+            raise SystemExit(f"--cases: unknown case {case!r} (trivial, 1m, s3)")
+
+
+if __name__ == "__main__":
+    main()
