@@ -36,6 +36,9 @@ __all__ = [
     "available_locations",
     "observed_locations",
     "build_inputs",
+    "CALIBRATION_CONTROLLED",
+    "check_overrides",
+    "apply_overrides",
     "iteration_seeds",
     "run_iterations",
 ]
@@ -167,6 +170,92 @@ def build_inputs(locations: Sequence[str], days: int | None = None, base: Mappin
         observed_cases=_as_observed(params["reported_cases"]),
         observed_deaths=_as_observed(params["reported_deaths"]),
     )
+
+
+#: parameters the calibration sets itself; a ``config`` may not override them
+CALIBRATION_CONTROLLED = {
+    "location_name": "set by the calibrated locations",
+    "date_start": "the bundled start date is used",
+    "date_stop": "set by days",
+    "seed": "each iteration's seed derives from the calibration seed",
+    "reported_cases": "the observed data are the bundled surveillance series",
+    "reported_deaths": "the observed data are the bundled surveillance series",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def check_overrides(overrides: Mapping[str, Any], base: Mapping[str, Any], n_all: int, locations: Sequence[str],
+                    source: str = "config") -> None:
+    """Check laser-cholera parameter overrides against the bundled parameter set.
+
+    Parameters
+    ----------
+    overrides : mapping
+        Parameter name -> a number (scalar parameters; for a per-location parameter, the same
+        value everywhere) or a sequence of one number per calibrated location.
+    base : mapping
+        The bundled laser-cholera parameter set (all locations).
+    n_all : int
+        Number of locations in ``base``.
+    locations : sequence of str
+        Calibrated ISO3 codes.
+    source : str, optional
+        Name of the input in messages.
+
+    Raises
+    ------
+    CholeraError
+        One line naming ``<source>: <parameter>`` and what was expected; values are not echoed.
+    """
+    for name, value in (overrides or {}).items():
+        where = f"{source}: {name}"
+        if name in CALIBRATION_CONTROLLED:
+            raise CholeraError(f"{where}: cannot be set from a config ({CALIBRATION_CONTROLLED[name]})")
+        if name not in base:
+            raise CholeraError(f"{where}: not a laser-cholera parameter")
+        default = base[name]
+        per_location = (isinstance(default, list) and len(default) == n_all and name not in DAILY_SERIES
+                        and all(_is_number(v) for v in default))
+        scalar = _is_number(default)
+        if not (per_location or scalar):
+            raise CholeraError(f"{where}: only scalar and per-location parameters can be set from a config "
+                               f"(this one is a table or a location-by-day series)")
+        if scalar or not isinstance(value, (list, tuple, np.ndarray)):
+            if not _is_number(value):
+                raise CholeraError(f"{where}: expected a finite number" + (
+                    f" or {len(locations)} numbers (one per location)" if per_location else ""))
+            continue
+        if len(value) != len(locations) or not all(_is_number(v) for v in value):
+            raise CholeraError(f"{where}: expected {len(locations)} finite numbers (one per location: "
+                               f"{','.join(locations)}), got {len(value)} values")
+
+
+def apply_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict:
+    """A copy of a parameter dict (for the calibrated locations) with overrides applied.
+
+    Parameters
+    ----------
+    params : mapping
+        laser-cholera parameters for the calibrated locations (:attr:`ModelInputs.params`).
+    overrides : mapping or None
+        As checked by :func:`check_overrides`: a number on a per-location parameter sets every
+        location.
+
+    Returns
+    -------
+    dict
+        New parameter dict; ``params`` is not changed.
+    """
+    out = dict(params)
+    for name, value in (overrides or {}).items():
+        if isinstance(out[name], list) and not isinstance(value, (list, tuple)):
+            out[name] = [float(value)] * len(out[name])
+        else:
+            out[name] = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
+    return out
 
 
 def iteration_seeds(seed: int, n_iter: int) -> list[int]:

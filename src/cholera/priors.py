@@ -56,6 +56,7 @@ __all__ = [
     "PriorEntry",
     "Priors",
     "load_priors",
+    "resolve_priors",
     "default_priors_path",
 ]
 
@@ -366,3 +367,35 @@ def load_priors(path: str | Path | None = None) -> Priors:
     path = Path(path) if path is not None else default_priors_path()
     data = read_yaml_file(path, "priors file", PriorsError)
     return Priors.from_dict(copy.deepcopy(data), source=str(path))
+
+
+def resolve_priors(spec: str | Path | Mapping[str, Any] | None, locations: Sequence[str] = (),
+                   source: str = "priors") -> Priors:
+    """Priors from any of the forms a calibration accepts.
+
+    Parameters
+    ----------
+    spec : str or pathlib.Path or mapping or None
+        ``None``: the packaged defaults; a path: a priors YAML file; a mapping with
+        ``parameters``: the file's form; a mapping with ``parameters_global`` /
+        ``parameters_location``: MOSAIC's priors list (:mod:`cholera.mosaic`).
+    locations : sequence of str, optional
+        Calibrated ISO3 codes (MOSAIC location priors are selected for them).
+    source : str, optional
+        Name of a mapping input in messages.
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError, cholera.errors.ConfigError
+        One line naming the file (or ``source``) and the field.
+    """
+    if spec is None or isinstance(spec, (str, Path)):
+        return load_priors(spec)
+    from cholera.mosaic import is_mosaic_priors, priors_from_mosaic
+
+    data = priors_from_mosaic(spec, locations, source) if is_mosaic_priors(spec) else copy.deepcopy(dict(spec))
+    return Priors.from_dict(data, source=source)

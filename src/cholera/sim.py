@@ -33,7 +33,7 @@ import pandas as pd
 
 from cholera.errors import CholeraError
 from cholera.likelihood import LikelihoodSettings, iteration_loglik, log_mean_exp
-from cholera.model import ModelInputs, build_inputs, iteration_seeds, run_iterations
+from cholera.model import ModelInputs, apply_overrides, build_inputs, iteration_seeds, run_iterations
 from cholera.priors import Priors
 
 __all__ = ["simulate", "predict", "RESERVED_COLUMNS", "SIM_FILE", "SERIES_FILE"]
@@ -76,6 +76,7 @@ def simulate(
     likelihood: dict | None = None,
     sim_index: int | None = None,
     study_seed: int | None = None,
+    overrides: dict | None = None,
 ) -> dict[str, Any]:
     """One calibration simulation (a runfleet run function).
 
@@ -94,6 +95,8 @@ def simulate(
         sim_index: index of the simulation in the calibration (written to the row).
         study_seed: the calibration seed; only part of the run's identity (runfleet's content
             key), so a calibration with another seed never reuses these results.
+        overrides: laser-cholera parameter values replacing the bundled ones before the draw is
+            applied (:func:`cholera.model.apply_overrides`; from an R ``config``).
 
     Returns:
         ``{"ll": float, "log_prior": float, "params": {column: value}}``.
@@ -111,7 +114,7 @@ def simulate(
 
     draw = prior_set.sample(ctx.rng, locations)
     log_prior = prior_set.log_density(draw, locations)
-    params = prior_set.apply(draw, inputs.params, locations)
+    params = prior_set.apply(draw, apply_overrides(inputs.params, overrides), locations)
     seeds = iteration_seeds(ctx.seed, n_iter)
     ctx.log.info("sim %s seed %d draw %s", ctx.name, ctx.seed, draw)
 
@@ -156,6 +159,7 @@ def predict(
     likelihood: dict | None = None,
     source_sim: str | None = None,
     study_seed: int | None = None,
+    overrides: dict | None = None,
 ) -> dict[str, Any]:
     """One posterior-predictive draw (a runfleet run function).
 
@@ -173,7 +177,7 @@ def predict(
     missing = [c for c in prior_set.columns(locations) if c not in params]
     if missing:
         raise CholeraError(f"predict: parameter values missing for {missing}")
-    model_params = prior_set.apply(params, inputs.params, locations)
+    model_params = prior_set.apply(params, apply_overrides(inputs.params, overrides), locations)
     seeds = iteration_seeds(ctx.seed, n_iter)
     series = run_iterations(model_params, seeds)
     ll_iter = _score(inputs, series, LikelihoodSettings.from_dict(likelihood))
