@@ -12,6 +12,8 @@ import sys
 
 from cholera.config import DEFAULT_NAME, PROGRESS_MODES
 
+__all__ = ["build_parser", "main"]
+
 EXIT_BAD_INPUT = 2
 
 
@@ -45,6 +47,13 @@ def _count_flag(field: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``cholera`` argument parser (options documented in docs/cholera.md).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Its ``error`` raises instead of printing usage, so ``main`` prints one line.
+    """
     p = _Parser(prog="cholera", description="Calibrate the laser-cholera model on runfleet.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

@@ -164,7 +164,18 @@ class MosaicPriors(BaseModel):
 
 
 def is_mosaic_priors(data: Any) -> bool:
-    """True when ``data`` is shaped like MOSAIC's priors list rather than a priors file's mapping."""
+    """Whether ``data`` is shaped like MOSAIC's priors list rather than a priors file's mapping.
+
+    Parameters
+    ----------
+    data : object
+        A priors argument.
+
+    Returns
+    -------
+    bool
+        True for a mapping with ``parameters_global`` or ``parameters_location``.
+    """
     return isinstance(data, Mapping) and ("parameters_global" in data or "parameters_location" in data)
 
 

@@ -63,8 +63,16 @@ def choose_draws(weights, n: int, seed: int) -> list[int]:
 def ppc_band(series: pd.DataFrame) -> pd.DataFrame:
     """Daily 5/50/95 % simulated reported cases per location, with the observation.
 
-    ``series`` is the long table written by ``cholera.sim.predict`` (several draws concatenated,
-    with a ``draw`` column).
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        The long tables written by :func:`cholera.sim.predict`, several draws concatenated
+        (``location, date, iteration, sim_cases, obs_cases``, a ``draw`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location, date, q5, q50, q95, obs_cases`` (people/day).
     """
     grouped = series.groupby(["location", "date"], sort=True)
     band = grouped["sim_cases"].quantile([0.05, 0.5, 0.95]).unstack()
@@ -74,7 +82,19 @@ def ppc_band(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def ppc_summary(series: pd.DataFrame) -> pd.DataFrame:
-    """Per-location comparison of observed and posterior-predictive reported cases (see module)."""
+    """Per-location comparison of observed and posterior-predictive reported cases.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        As for :func:`ppc_band`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location, obs_days, obs_total, pred_q5, pred_q50, pred_q95, coverage_90`` (totals in
+        people over the observed days; coverage a fraction, see the module docstring).
+    """
     band = ppc_band(series)
     rows = []
     for iso, sub in band.groupby("location", sort=False):
@@ -100,7 +120,22 @@ def ppc_summary(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_ppc(series: pd.DataFrame, locations: Sequence[str], title: str = "") -> bytes:
-    """PNG of observed vs posterior-predictive daily reported cases, one panel per location."""
+    """PNG of observed vs posterior-predictive daily reported cases, one panel per location.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        As for :func:`ppc_band`.
+    locations : sequence of str
+        ISO3 codes, one panel each, in this order.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

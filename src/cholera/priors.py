@@ -134,7 +134,20 @@ _MODES = ("set", "multiply")
 
 @dataclass(frozen=True)
 class Distribution:
-    """One univariate distribution: its name and numeric arguments."""
+    """One univariate distribution: its name and numeric arguments.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DISTRIBUTIONS`.
+    args : mapping of str to float
+        Its arguments (see :data:`DISTRIBUTIONS` for each parameterisation).
+
+    Raises
+    ------
+    ValueError
+        Arguments out of range (e.g. ``high`` not above ``low``).
+    """
 
     name: str
     args: Mapping[str, float]
@@ -143,15 +156,39 @@ class Distribution:
         object.__setattr__(self, "_frozen", DISTRIBUTIONS[self.name][0](**self.args))
 
     def sample(self, rng: np.random.Generator, size: int | None = None):
-        """Draw from the distribution with ``rng`` (a float, or an array when ``size`` is given)."""
+        """Draw from the distribution.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator (a simulation's ``ctx.rng``).
+        size : int, optional
+            Number of draws.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float, or an array of ``size`` draws.
+        """
         value = self._frozen.rvs(size=size, random_state=rng)
         return float(value) if size is None else np.asarray(value, dtype=float)
 
     def logpdf(self, x) -> np.ndarray:
-        """Log density at ``x`` (natural log; ``-inf`` outside the support)."""
+        """Log density (natural log; ``-inf`` outside the support).
+
+        Parameters
+        ----------
+        x : float or array_like
+            Values in the parameter's unit.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return np.asarray(self._frozen.logpdf(x), dtype=float)
 
     def mean(self) -> float:
+        """Mean of the distribution (in the parameter's unit)."""
         return float(self._frozen.mean())
 
     def to_dict(self) -> dict:
@@ -160,7 +197,24 @@ class Distribution:
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any], where: str) -> "Distribution":
-        """Build from a mapping ``{dist: name, arg: value, ...}``; errors name ``where``."""
+        """Build from a mapping ``{dist: name, arg: value, ...}``.
+
+        Parameters
+        ----------
+        spec : mapping
+            The entry of a priors file.
+        where : str
+            ``<file>: parameters.<name>``, prefixed to error messages.
+
+        Returns
+        -------
+        Distribution
+
+        Raises
+        ------
+        PriorsError
+            One line naming ``where`` and the field.
+        """
         if "dist" not in spec:
             raise PriorsError(f"{where}.dist: missing (one of {', '.join(DISTRIBUTIONS)})")
         name = spec["dist"]
@@ -193,7 +247,23 @@ class Distribution:
 
 @dataclass(frozen=True)
 class PriorEntry:
-    """One named prior: a distribution acting on one or more model parameters."""
+    """One named prior: a distribution acting on one or more model parameters.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the outputs.
+    dist : Distribution
+        The prior (of every location unless ``by_location`` says otherwise).
+    targets : tuple of str
+        laser-cholera parameters it acts on.
+    mode : {"set", "multiply"}
+        Replace the target value, or scale the bundled value.
+    per_location : bool
+        One draw per calibrated location (columns ``name[ISO]``).
+    by_location : mapping of str to Distribution
+        Another prior for some locations.
+    """
 
     name: str
     dist: Distribution
@@ -203,17 +273,19 @@ class PriorEntry:
     by_location: Mapping[str, Distribution] = field(default_factory=dict)
 
     def columns(self, locations: Sequence[str]) -> list[str]:
-        """Output column names of this entry for the given locations."""
+        """Output column names of this entry (``name`` or ``name[ISO]`` per location)."""
         if self.per_location:
             return [f"{self.name}[{iso}]" for iso in locations]
         return [self.name]
 
     def dist_for(self, location: str | None) -> Distribution:
+        """The prior of ``location`` (``None``: the common one)."""
         if location is not None and location in self.by_location:
             return self.by_location[location]
         return self.dist
 
     def to_dict(self) -> dict:
+        """The entry in a priors file's mapping form."""
         out: dict[str, Any] = self.dist.to_dict()
         if self.targets != (self.name,):
             out["targets"] = list(self.targets)
@@ -228,7 +300,15 @@ class PriorEntry:
 
 @dataclass(frozen=True)
 class Priors:
-    """An ordered set of :class:`PriorEntry` read from a YAML file or a mapping."""
+    """An ordered set of :class:`PriorEntry` read from a YAML file or a mapping.
+
+    Parameters
+    ----------
+    entries : tuple of PriorEntry
+        In file order (the order of the draws).
+    source : str
+        Where they were read from (named in error messages).
+    """
 
     entries: tuple[PriorEntry, ...]
     source: str = "<priors>"
@@ -236,7 +316,24 @@ class Priors:
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<priors>") -> "Priors":
-        """Parse the mapping form of a priors file; errors name ``source`` and the field."""
+        """Parse the mapping form of a priors file.
+
+        Parameters
+        ----------
+        data : mapping
+            ``{"parameters": {name: entry}}``.
+        source : str, optional
+            Named in error messages.
+
+        Returns
+        -------
+        Priors
+
+        Raises
+        ------
+        PriorsError
+            One line naming ``source`` and the field.
+        """
         if not isinstance(data, Mapping) or "parameters" not in data:
             raise PriorsError(f"{source}: expected a mapping with a 'parameters' key")
         extra = set(data) - {"parameters", "description"}
@@ -289,6 +386,20 @@ class Priors:
         Every target must be a numeric model parameter; per-location entries may only target
         per-location vectors (length ``n_locations``). ``by_location`` keys must be among
         ``locations`` when those are given.
+
+        Parameters
+        ----------
+        base_params : mapping
+            The bundled laser-cholera parameter set.
+        n_locations : int
+            Number of locations in ``base_params``.
+        locations : sequence of str, optional
+            Calibrated ISO3 codes.
+
+        Raises
+        ------
+        PriorsError
+            One line naming the source and the entry.
         """
         for entry in self.entries:
             where = f"{self.source}: parameters.{entry.name}"
@@ -309,10 +420,24 @@ class Priors:
 
     # ---------------------------------------------------------------- sampling and density
     def columns(self, locations: Sequence[str]) -> list[str]:
+        """Output columns of every entry, in file order."""
         return [c for e in self.entries for c in e.columns(locations)]
 
     def sample(self, rng: np.random.Generator, locations: Sequence[str]) -> dict[str, float]:
-        """One joint draw: ``{column: value}`` in file order (see module docstring)."""
+        """One joint draw, in file order (see the module docstring).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The simulation's generator.
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        dict of str to float
+            ``{column: value}``.
+        """
         draw: dict[str, float] = {}
         for entry in self.entries:
             if entry.per_location:
@@ -323,7 +448,20 @@ class Priors:
         return draw
 
     def log_density(self, draw: Mapping[str, float], locations: Sequence[str]) -> float:
-        """Log prior density of a draw (sum over columns; ``-inf`` outside the support)."""
+        """Log prior density of a draw (natural log).
+
+        Parameters
+        ----------
+        draw : mapping of str to float
+            ``{column: value}`` as from :meth:`sample`.
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        float
+            Sum over columns; ``-inf`` outside the support.
+        """
         total = 0.0
         for entry in self.entries:
             if entry.per_location:
@@ -338,6 +476,20 @@ class Priors:
 
         ``set`` replaces the target value; ``multiply`` scales the default value. A global entry
         acting on a per-location vector applies the same value to every location.
+
+        Parameters
+        ----------
+        draw : mapping of str to float
+            ``{column: value}``.
+        params : dict
+            laser-cholera parameter dict for ``locations`` (not changed).
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        dict
+            The new parameter dict.
         """
         out = dict(params)
         for entry in self.entries:
@@ -363,7 +515,22 @@ def default_priors_path() -> Path:
 
 
 def load_priors(path: str | Path | None = None) -> Priors:
-    """Read a priors YAML file (``None``: the packaged defaults). Errors name the file and field."""
+    """Read a priors YAML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The file (``None``: the packaged defaults).
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError
+        Unreadable file or bad content; one line naming the file and the field.
+    """
     path = Path(path) if path is not None else default_priors_path()
     data = read_yaml_file(path, "priors file", PriorsError)
     return Priors.from_dict(copy.deepcopy(data), source=str(path))

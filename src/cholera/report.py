@@ -59,7 +59,19 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 def format_table(table: pd.DataFrame, digits: int = 4) -> str:
-    """A table as aligned text, floats with ``digits`` significant digits, no index."""
+    """A table as aligned text, floats with ``digits`` significant digits, no index.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table.
+    digits : int, optional
+        Significant digits of floats.
+
+    Returns
+    -------
+    str
+    """
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
         return table.to_string(index=False, float_format=lambda v: fmt(v, digits))
 

@@ -85,25 +85,42 @@ def simulate(
     (:func:`cholera.model.iteration_seeds`), scores each against the observed reported cases and
     deaths (:mod:`cholera.likelihood`) and collapses them by log-mean-exp.
 
-    Args:
-        ctx: the runfleet ``RunContext``.
-        locations: ISO3 codes to simulate.
-        priors: priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
-        n_iter: stochastic iterations per parameter set.
-        days: simulated days from the start of the bundled period (``None``: all).
-        likelihood: :class:`cholera.likelihood.LikelihoodSettings` as a mapping.
-        sim_index: index of the simulation in the calibration (written to the row).
-        study_seed: the calibration seed; only part of the run's identity (runfleet's content
-            key), so a calibration with another seed never reuses these results.
-        overrides: laser-cholera parameter values replacing the bundled ones before the draw is
-            applied (:func:`cholera.model.apply_overrides`; from an R ``config``).
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context (``rng``, ``seed``, ``write_parquet``, ``log``).
+    locations : sequence of str
+        ISO3 codes to simulate.
+    priors : dict
+        Priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
+    n_iter : int, optional
+        Stochastic iterations per parameter set.
+    days : int, optional
+        Simulated days from the start of the bundled period (``None``: all).
+    likelihood : dict, optional
+        :class:`cholera.likelihood.LikelihoodSettings` as a mapping.
+    sim_index : int, optional
+        Index of the simulation in the calibration (written to the row).
+    study_seed : int, optional
+        The calibration seed; only part of the run's identity (runfleet's content key), so a
+        calibration with another seed never reuses these results.
+    overrides : dict, optional
+        laser-cholera parameter values replacing the bundled ones before the draw is applied
+        (:func:`cholera.model.apply_overrides`; from an R ``config``).
 
-    Returns:
-        ``{"ll": float, "log_prior": float, "params": {column: value}}``.
+    Returns
+    -------
+    dict
+        ``{"ll": float, "log_prior": float, "params": {column: value}}`` (natural logs).
 
-    Raises:
-        Whatever laser-cholera raises for an invalid draw (runfleet records the run as failed),
-        and ``FloatingPointError`` when the log-likelihood is not finite.
+    Raises
+    ------
+    AssertionError
+        laser-cholera's parameter validation rejects the draw (e.g. ``rho`` > 1); runfleet
+        records the run as failed and the calibration continues. Other exceptions of the model
+        propagate the same way.
+    FloatingPointError
+        The log-likelihood is not finite.
     """
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -168,8 +185,31 @@ def predict(
     long form: ``location, date, iteration, sim_cases, sim_deaths, obs_cases, obs_deaths``
     (people/day; observations NaN where missing).
 
-    Returns:
-        ``{"ll": float, "source_sim": str, "sim_cases_total": {iso: mean over iterations}}``.
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context.
+    locations : sequence of str
+        ISO3 codes to simulate.
+    params : dict
+        Parameter values ``{column: value}`` of the simulation being re-run.
+    priors : dict
+        Priors in mapping form (to map columns onto model parameters).
+    n_iter, days, likelihood, study_seed, overrides
+        As in :func:`simulate`.
+    source_sim : str, optional
+        Name of the simulation the values come from (recorded).
+
+    Returns
+    -------
+    dict
+        ``{"ll": float, "source_sim": str, "sim_cases_total": {iso: mean over iterations}}``
+        (cases in people over the simulated period).
+
+    Raises
+    ------
+    CholeraError
+        ``params`` lacks a column of ``priors``.
     """
     locations = tuple(locations)
     inputs = _inputs(locations, days)

@@ -20,7 +20,19 @@ __all__ = ["one_line", "field_expected", "location"]
 
 
 def location(loc: tuple) -> str:
-    """A pydantic error location as a dotted field path (``parameters_global.rho.parameters``)."""
+    """A pydantic error location as a dotted field path.
+
+    Parameters
+    ----------
+    loc : tuple
+        pydantic's ``loc`` of one error.
+
+    Returns
+    -------
+    str
+        e.g. ``parameters_global.rho.parameters`` (validator tags such as ``function-after[...]``
+        left out).
+    """
     return ".".join(str(part) for part in loc if not (isinstance(part, str) and "[" in part and part.endswith("]")))
 
 
