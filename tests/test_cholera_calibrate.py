@@ -92,6 +92,12 @@ def test_failing_draws_and_ess_1_are_reported_honestly(client, tmp_path):
     assert not re.search(r"\d\.\d{5,}", text), text
     assert f"{store}/cholera/results/" in text and "cholera/cholera" not in text
 
+    # a calibration written before results/ existed (files in cholera/cholera/) still summarises
+    (store / "cholera" / "results").rename(store / "cholera" / "cholera")
+    legacy = run_cli("summary", store, exe="cholera")
+    assert legacy.returncode == 0, legacy.stderr
+    assert legacy.stdout.replace("/cholera/cholera/", "/cholera/results/") == text
+
 
 def test_calibration_writes_to_s3(client, moto_s3):
     import s3fs
