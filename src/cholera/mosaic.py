@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
