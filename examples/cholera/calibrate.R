@@ -21,7 +21,7 @@ cholera <- import("cholera.api")
 config <- list(
   location_name = c("ETH", "MOZ"),  # ISO3 codes; cholera$locations() lists the 40 available
   date_start = "2023-02-01",        # the bundled start (the only one allowed)
-  date_stop = "2023-02-20",         # 20 days: a quick example
+  date_stop = as.Date("2023-02-20"), # 20 days: a quick example (an R Date or "YYYY-MM-DD")
   rho_deaths = 0.6,                 # scalar parameter
   theta_j = c(0.5, 0.6)             # per-location parameter: one value per location_name
 )
