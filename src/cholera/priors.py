@@ -48,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from cholera.errors import PriorsError
+from cholera.priorspec import ENTRY_FIELDS, parse_dist, parse_entry
 from runfleet.yamlfile import read_yaml_file
 
 __all__ = [
@@ -128,8 +129,6 @@ DISTRIBUTIONS: dict[str, tuple[Callable[..., Any], tuple[str, ...], tuple[str, .
     "gamma": (_gamma, ("shape", "rate"), ()),
 }
 
-_ENTRY_KEYS = {"dist", "per_location", "by_location", "targets", "mode", "description"}
-_MODES = ("set", "multiply")
 
 
 @dataclass(frozen=True)
@@ -215,30 +214,7 @@ class Distribution:
         PriorsError
             One line naming ``where`` and the field.
         """
-        if "dist" not in spec:
-            raise PriorsError(f"{where}.dist: missing (one of {', '.join(DISTRIBUTIONS)})")
-        name = spec["dist"]
-        if name not in DISTRIBUTIONS:
-            raise PriorsError(f"{where}.dist: unknown distribution {name!r} (one of {', '.join(DISTRIBUTIONS)})")
-        _, required, optional = DISTRIBUTIONS[name]
-        args: dict[str, float] = {}
-        for key in required + optional:
-            if key not in spec:
-                if key in required:
-                    raise PriorsError(f"{where}.{key}: missing (required by {name})")
-                continue
-            value = spec[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                try:
-                    value = float(value)  # YAML reads "1e-6" (no dot) as a string
-                except (TypeError, ValueError):
-                    raise PriorsError(f"{where}.{key}: must be a number, got {spec[key]!r}") from None
-            if not math.isfinite(value) and not (key in optional and not math.isnan(value)):
-                raise PriorsError(f"{where}.{key}: must be a finite number, got {value}")
-            args[key] = float(value)
-        extra = set(spec) - set(required) - set(optional) - _ENTRY_KEYS
-        if extra:
-            raise PriorsError(f"{where}: unknown field(s) {sorted(extra)} for dist {name}")
+        name, args = parse_dist({k: v for k, v in spec.items() if k not in ENTRY_FIELDS}, where)
         try:
             return cls(name, args)
         except ValueError as exc:
@@ -346,32 +322,23 @@ class Priors:
         targets_seen: dict[str, str] = {}
         for name, spec in params.items():
             where = f"{source}: parameters.{name}"
-            if not isinstance(spec, Mapping):
-                raise PriorsError(f"{where}: expected a mapping with 'dist' and its arguments")
-            dist = Distribution.parse(spec, where)
-            targets = spec.get("targets", [name])
-            if isinstance(targets, str):
-                targets = [targets]
-            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-                raise PriorsError(f"{where}.targets: expected a list of model parameter names")
+            dist_name, args, entry = parse_entry(spec, where)
+            try:
+                dist = Distribution(dist_name, args)
+            except ValueError as exc:
+                raise PriorsError(f"{where}: {exc}") from None
+            targets = entry.targets or [str(name)]
             for target in targets:
                 if target in targets_seen:
                     raise PriorsError(f"{where}.targets: {target!r} is already set by parameters.{targets_seen[target]}")
                 targets_seen[target] = name
-            mode = spec.get("mode", "set")
-            if mode not in _MODES:
-                raise PriorsError(f"{where}.mode: expected one of {_MODES}, got {mode!r}")
-            per_location = spec.get("per_location", False)
-            if not isinstance(per_location, bool):
-                raise PriorsError(f"{where}.per_location: expected true or false, got {per_location!r}")
-            by_location_spec = spec.get("by_location", {}) or {}
-            if by_location_spec and not per_location:
-                raise PriorsError(f"{where}.by_location: only allowed with per_location: true")
-            if not isinstance(by_location_spec, Mapping):
-                raise PriorsError(f"{where}.by_location: expected a mapping ISO3 -> distribution")
-            by_location = {
-                str(iso): Distribution.parse(sub, f"{where}.by_location.{iso}") for iso, sub in by_location_spec.items()
-            }
+            mode, per_location = entry.mode, entry.per_location
+            by_location = {}
+            for iso, sub in (entry.by_location or {}).items():
+                try:
+                    by_location[str(iso)] = Distribution(sub.dist, sub.args())
+                except ValueError as exc:
+                    raise PriorsError(f"{where}.by_location.{iso}: {exc}") from None
             entries.append(PriorEntry(str(name), dist, tuple(targets), mode, per_location, by_location))
         return cls(tuple(entries), source)
 
