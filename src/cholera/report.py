@@ -118,7 +118,7 @@ def _ppc_lines(meta: Mapping[str, Any], ppc: pd.DataFrame | None) -> list[str]:
     info = meta.get("ppc") or {}
     requested = info.get("requested", meta.get("settings", {}).get("n_ppc", 0))
     if not requested:
-        return ["posterior predictive check: not requested (--ppc 0)"]
+        return ["posterior predictive check: not requested (--ppc 0 or n_ppc = 0)"]
     if info.get("error"):
         return [f"posterior predictive check: could not be made: {info['error']}"]
     sims = info.get("sims")
