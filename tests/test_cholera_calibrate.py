@@ -1,6 +1,7 @@
 """Adaptive calibration on the embedded local cluster, with short simulations."""
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from cholera.calibrate import calibrate
 from cholera.config import CalibrationConfig
 from cholera.errors import CholeraError
 from cholera.stopping import check_batch
+from conftest import run_cli
 
 SHORT = dict(locations=("ETH", "MOZ"), days=20, n_iter=2, progress="none")
 #: columns that depend on where and when a simulation ran, not on what it computed
@@ -27,12 +29,12 @@ def test_rows_equal_sims_and_same_seed_same_rows_with_1_or_2_workers(client, tmp
     assert two["stop_reason"] == "cap" and two["done"] == 6 and two["failed"] == 0
     files = sim_files(tmp_path / "two")
     assert len(files) == 6 and all(len(pd.read_parquet(f)) == 1 for f in files)
-    sims = pd.read_parquet(tmp_path / "two" / "cholera" / "cholera" / "sims.parquet")
+    sims = pd.read_parquet(tmp_path / "two" / "cholera" / "results" / "sims.parquet")
     assert list(sims["sim"]) == [f"sim-{i:06d}" for i in range(6)]
     assert sims["ll"].notna().all() and (sims["ll"] < 0).all()
 
     one = calibrate(CalibrationConfig(sims=6, batch=3, store=str(tmp_path / "one"), seed=5, n_ppc=0, workers=1, **SHORT))
-    sims_one = pd.read_parquet(tmp_path / "one" / "cholera" / "cholera" / "sims.parquet")
+    sims_one = pd.read_parquet(tmp_path / "one" / "cholera" / "results" / "sims.parquet")
     pd.testing.assert_frame_equal(sims.drop(columns=TIMING), sims_one.drop(columns=TIMING))
 
     # outputs a user reads: posterior table, predictive check and plot
@@ -45,28 +47,56 @@ def test_rows_equal_sims_and_same_seed_same_rows_with_1_or_2_workers(client, tmp
     ppc = pd.read_parquet(two["files"]["ppc"])
     assert list(ppc["location"]) == ["ETH", "MOZ"] and (ppc["obs_days"] == 20).all()
     assert Path(two["files"]["ppc_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    meta = json.loads((tmp_path / "two" / "cholera" / "cholera" / "calibration.json").read_text())
+    meta = json.loads((tmp_path / "two" / "cholera" / "results" / "calibration.json").read_text())
     assert [t["n_sims"] for t in meta["trace"]] == [3, 6]
 
 
-def test_failing_simulation_is_recorded_and_calibration_continues(client, tmp_path):
+def test_failing_draws_and_ess_1_are_reported_honestly(client, tmp_path):
     priors = tmp_path / "priors.yaml"
     # rho outside [0, 1] makes laser-cholera's parameter validation raise for about half the draws
     priors.write_text("parameters:\n  rho: {dist: uniform, low: 0.5, high: 1.5}\n")
     store = tmp_path / "store"
-    res = calibrate(CalibrationConfig(sims=8, batch=4, store=str(store), seed=2, priors=str(priors), n_ppc=1, **SHORT),
-                    client=client)
-    assert res["failed"] >= 1 and res["done"] >= 1 and res["done"] + res["failed"] == 8
-    assert res["stop_reason"] == "cap"
-    rows = pd.read_parquet(store / "cholera" / "cholera" / "sims.parquet")
+    # temperature 1e6 puts all the weight on the best simulation: the effective sample size is 1
+    res = calibrate(CalibrationConfig(sims=8, batch=4, store=str(store), seed=2, priors=str(priors), n_ppc=2,
+                                      temperature=1e6, **SHORT), client=client)
+    assert res["failed"] >= 1 and res["done"] >= 2 and res["done"] + res["failed"] == 8
+    assert res["stop_reason"] == "cap" and res["ess"] == pytest.approx(1.0)
+    rows = pd.read_parquet(store / "cholera" / "results" / "sims.parquet")
     assert len(rows) == res["done"] and (rows["rho"] <= 1).all()
     errors = sorted((store / "cholera" / "runs").glob("sim-*/_error.json"))
     assert len(errors) == res["failed"]
     err = json.loads(errors[0].read_text())
     assert err["status"] == "failed" and err["error_class"] == "AssertionError" and "rho" in err["message"]
-    meta = json.loads((store / "cholera" / "cholera" / "calibration.json").read_text())
+    meta = json.loads((store / "cholera" / "results" / "calibration.json").read_text())
     assert meta["errors"] == {"AssertionError": res["failed"]}
+    assert meta["failures"]["AssertionError"]["count"] == res["failed"]
+    assert "rho" in meta["failures"]["AssertionError"]["message"]
     assert meta["trace"][-1]["n_failed"] == res["failed"]
+    # the predictive check does not re-run one simulation twice: one simulation carries the weight
+    best = rows.loc[rows["ll"].idxmax(), "sim"]
+    assert meta["ppc"]["sims"] == [best] and res["ppc_sims"] == [best]
+
+    out = run_cli("summary", store, exe="cholera")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    # failures by error class, with an example message that says what was wrong
+    line = next(x for x in text.splitlines() if x.strip().startswith("AssertionError"))
+    assert f" {res['failed']} " in line and "e.g. sim-" in line and "rho" in line
+    assert f"{res['done']} done, {res['failed']} failed" in text
+    # ESS 1: a warning, no quantile table, the best simulation labelled as such
+    assert "WARNING: effective sample size 1 is below 10" in text
+    assert "q2.5" not in text and "q97.5" not in text and " sd " not in text
+    assert f"best-fitting simulation ({best}), not a posterior estimate" in text
+    assert f"2 distinct simulations requested, only 1 carries weight ({best})" in text
+    # no raw floats: every number in the text has at most 4 significant digits (log-likelihood 0.1)
+    assert not re.search(r"\d\.\d{5,}", text), text
+    assert f"{store}/cholera/results/" in text and "cholera/cholera" not in text
+
+    # a calibration written before results/ existed (files in cholera/cholera/) still summarises
+    (store / "cholera" / "results").rename(store / "cholera" / "cholera")
+    legacy = run_cli("summary", store, exe="cholera")
+    assert legacy.returncode == 0, legacy.stderr
+    assert legacy.stdout.replace("/cholera/cholera/", "/cholera/results/") == text
 
 
 def test_calibration_writes_to_s3(client, moto_s3):
@@ -78,7 +108,7 @@ def test_calibration_writes_to_s3(client, moto_s3):
     assert res["done"] == 2
     fs = s3fs.S3FileSystem(**moto_s3["storage_options"])
     assert len(fs.glob(f"{moto_s3['bucket']}/calib/cholera/runs/sim-*/sim.parquet")) == 2
-    with fs.open(f"{moto_s3['bucket']}/calib/cholera/cholera/sims.parquet", "rb") as fh:
+    with fs.open(f"{moto_s3['bucket']}/calib/cholera/results/sims.parquet", "rb") as fh:
         assert len(pd.read_parquet(io.BytesIO(fh.read()))) == 2
 
 

@@ -28,6 +28,11 @@ def cholera(*args, timeout=300):
         (["calibrate", "--locations", "ETH", "--sims", "2", "--store", "{tmp}", "--priors", "{tmp}/nofile.yaml"], "cannot read priors file"),
         (["calibrate", "--locations", "ETH", "--sims", "2", "--store", "{tmp}", "--storage-option", "novalue"], "--storage-option: expected key=value"),
         (["summary", "{tmp}/empty"], "no calibration 'cholera' in"),
+        (["summary", "{tmp}/empty", "--name", "other"], "no calibration 'other' in"),
+        (["calibrate", "--locations", "ETH", "--sims", "2", "--store", "{tmp}", "--ess-target", "0"],
+         "ess_target must be > 0, got 0"),
+        (["calibrate", "--locations", "ETH", "--sims", "2", "--store", "{tmp}", "--tol", "nan"],
+         "tol must be a finite number, got nan"),
         (["calibrate", "--sims", "2", "--store", "{tmp}"], "the following arguments are required: --locations"),
     ],
 )
@@ -82,5 +87,5 @@ def test_resume_after_killing_the_driver_reruns_no_completed_sim(tmp_path):
     assert {name: after[name] for name in before} == before
     assert result["resumed"] >= len(before)
     assert result["resumed"] + result["executed"] == 12 and result["done"] == 12
-    sims = pd.read_parquet(study / "cholera" / "sims.parquet")
+    sims = pd.read_parquet(study / "results" / "sims.parquet")
     assert len(sims) == 12 and sims["sim"].is_unique

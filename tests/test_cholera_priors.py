@@ -103,6 +103,13 @@ parameters:
         ("parameters:\n  rho: {dist: beta, a: 1, b: 2, per_location: maybe}\n", "parameters.rho.per_location"),
         ("parameters:\n  rho: {dist: beta, a: 1, b: 2, mode: add}\n", "parameters.rho.mode"),
         ("parameters:\n  rho: {dist: beta, a: 1, b: 2, scale: 3}\n", "unknown field(s) ['scale']"),
+        ("parameters:\n  b: {dist: loguniform, low: 1.0e-6, high: 1.0e-5, per_location: true,\n"
+         "      by_location: {ETH: {dist: loguniform, low: 1.0e-6}}}\n",
+         "parameters.b.by_location.ETH.high: missing (required by loguniform)"),
+        ("parameters:\n  b: {dist: uniform, low: 0, high: 1, per_location: true, by_location: {ETH: {dist: uniform, low: 2, high: 1}}}\n",
+         "parameters.b.by_location.ETH: high (1.0) must be > low (2.0)"),
+        ("parameters:\n  rho: {dist: beta, a: .nan, b: 1}\n", "parameters.rho.a: must be a finite number"),
+        ("parameters:\n  rho: {dist: beta, a: 1, b: 2, targets: []}\n", "parameters.rho.targets: expected a list"),
         ("nope: 1\n", "expected a mapping with a 'parameters' key"),
         ("parameters: [1, 2\n", "not valid YAML"),
     ],

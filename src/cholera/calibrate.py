@@ -31,11 +31,11 @@ from runfleet.progress import Progress
 
 from cholera.config import CalibrationConfig
 from cholera.errors import CholeraError
-from cholera.model import available_locations, build_inputs, default_parameters
+from cholera.model import available_locations, build_inputs, check_overrides, default_parameters
 from cholera.outputs import CalibrationFiles, read_parquet_rows
-from cholera.posterior import posterior_table, weights_summary
+from cholera.posterior import ESS_MIN, posterior_table, weights_summary
 from cholera.ppc import choose_draws, plot_ppc, ppc_summary
-from cholera.priors import Priors, load_priors
+from cholera.priors import Priors, resolve_priors
 from cholera.sim import RESERVED_COLUMNS, SERIES_FILE, SIM_FILE
 from cholera.stopping import BatchCheck, check_batch
 from cholera.weights import normalized_weights
@@ -47,14 +47,44 @@ PPC_FN = "cholera.sim:predict"
 
 
 def sim_name(index: int) -> str:
-    """Run name of simulation ``index``: ``sim-000123``."""
+    """Run name of simulation ``index``.
+
+    Parameters
+    ----------
+    index : int
+        0-based simulation index.
+
+    Returns
+    -------
+    str
+        ``sim-000123``.
+    """
     return f"sim-{index:06d}"
 
 
 def prepare(cfg: CalibrationConfig) -> tuple[Priors, Any]:
-    """Check locations, days and priors before anything starts; return (priors, model inputs)."""
+    """Check locations, days, model overrides and priors before anything starts.
+
+    Parameters
+    ----------
+    cfg : CalibrationConfig
+        The settings.
+
+    Returns
+    -------
+    priors : cholera.priors.Priors
+        The parsed priors (a YAML file, a mapping in the file's form, or MOSAIC-shaped).
+    inputs : cholera.model.ModelInputs
+        Model inputs for the calibrated locations and period.
+
+    Raises
+    ------
+    CholeraError
+        Unknown location, bad ``days``, bad priors or overrides (one line naming the field).
+    """
     inputs = build_inputs(cfg.locations, cfg.days)
-    priors = load_priors(cfg.priors)
+    check_overrides(cfg.model_overrides, default_parameters(), len(available_locations()), inputs.locations)
+    priors = resolve_priors(cfg.priors, inputs.locations)
     priors.check_against(default_parameters(), len(available_locations()), inputs.locations)
     clash = [c for c in priors.columns(inputs.locations) if c in RESERVED_COLUMNS]
     if clash:
@@ -80,6 +110,7 @@ class _Driver:
         self.stop: BatchCheck | None = None
         self.counts = {"done": 0, "failed": 0, "resumed": 0, "executed": 0, "skipped": 0}
         self.errors: dict[str, int] = {}
+        self.failures: dict[str, dict] = {}  # error class -> {count, sim, message} (first example)
         self.base_params = {
             "locations": list(cfg.locations),
             "priors": priors.to_dict(),
@@ -88,6 +119,8 @@ class _Driver:
             "likelihood": cfg.likelihood.to_dict(),
             "study_seed": cfg.seed,
         }
+        if cfg.model_overrides:  # only when set: calibrations without overrides keep their run identities
+            self.base_params["overrides"] = dict(cfg.model_overrides)
 
     def batch_runs(self, b: int) -> list[Run]:
         start, stop = b * self.batch, min((b + 1) * self.batch, self.cfg.sims)
@@ -114,6 +147,8 @@ class _Driver:
             self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
             key = outcome.error_class or outcome.status
             self.errors[key] = self.errors.get(key, 0) + 1
+            entry = self.failures.setdefault(key, {"count": 0, "sim": outcome.name, "message": outcome.error or ""})
+            entry["count"] += 1
         self.remaining[index // self.batch] -= 1
 
     def advance(self, fleet) -> None:
@@ -149,10 +184,15 @@ class _Driver:
         return min(self.submitted * self.batch, self.cfg.sims)
 
 
-def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, progress) -> dict:
-    """Submit the posterior-predictive runs, then summarise and plot them."""
+def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, progress) -> tuple[dict, dict]:
+    """Submit the posterior-predictive runs, then summarise and plot them.
+
+    Returns ``(files written, ppc record)``; the record (``requested``, ``sims`` used,
+    ``error``) goes to ``calibration.json`` so summaries can say what the check rests on.
+    """
+    info: dict = {"requested": cfg.n_ppc, "sims": []}
     if cfg.n_ppc == 0 or sims.empty:
-        return {}
+        return {}, info
     w = normalized_weights(sims["ll"].to_numpy(dtype=float), cfg.temperature)
     picks = choose_draws(w, cfg.n_ppc, cfg.seed)
     columns = priors.columns(cfg.locations)
@@ -160,29 +200,30 @@ def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, pr
     for j, i in enumerate(picks):
         row = sims.iloc[i]
         params = {c: float(row[c]) for c in columns}
-        runs.append(
-            Run(
-                f"ppc-{j:03d}",
-                PPC_FN,
-                params={
-                    "locations": list(cfg.locations),
-                    "params": params,
-                    "priors": priors.to_dict(),
-                    "n_iter": cfg.n_iter,
-                    "days": cfg.days,
-                    "likelihood": cfg.likelihood.to_dict(),
-                    "source_sim": str(row["sim"]),
-                    "study_seed": cfg.seed,
-                },
-                retries=1,
-                backoff_s=0.2,
-            )
-        )
-    progress.message(f"posterior predictive check: {len(runs)} draws from sims {sorted({r.params['source_sim'] for r in runs})}")
+        run_params = {
+            "locations": list(cfg.locations),
+            "params": params,
+            "priors": priors.to_dict(),
+            "n_iter": cfg.n_iter,
+            "days": cfg.days,
+            "likelihood": cfg.likelihood.to_dict(),
+            "source_sim": str(row["sim"]),
+            "study_seed": cfg.seed,
+        }
+        if cfg.model_overrides:
+            run_params["overrides"] = dict(cfg.model_overrides)
+        runs.append(Run(f"ppc-{j:03d}", PPC_FN, params=run_params, retries=1, backoff_s=0.2))
+    info["sims"] = [r.params["source_sim"] for r in runs]
+    if len(runs) < cfg.n_ppc:
+        progress.message(f"warning: posterior predictive check: {cfg.n_ppc} distinct simulations requested, only "
+                         f"{len(runs)} carry weight ({', '.join(info['sims'])})")
+    else:
+        progress.message(f"posterior predictive check: {len(runs)} draws from sims {info['sims']}")
     fleet.submit(runs)
     done = [o.name for o in fleet.as_completed() if o.status == "done"]
     if not done:
-        return {"ppc_error": "every posterior-predictive run failed"}
+        info["error"] = "every posterior-predictive run failed"
+        return {}, info
     series = []
     for name in sorted(done):
         frame = read_parquet_rows(files.store, [files.run_file(name, SERIES_FILE)])
@@ -191,25 +232,36 @@ def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, pr
     series = pd.concat(series, ignore_index=True)
     summary = ppc_summary(series)
     out = {"ppc": files.write_frame("ppc.parquet", summary), "ppc_csv": files.write_frame("ppc.csv", summary)}
-    title = f"{cfg.name}: observed vs posterior predictive ({len(done)} draws x {cfg.n_iter} iterations)"
+    title = f"{cfg.name}: observed vs posterior predictive ({len(done)} distinct draws x {cfg.n_iter} iterations)"
     out["ppc_png"] = files.write_bytes("ppc.png", plot_ppc(series, cfg.locations, title))
-    return out
+    return out, info
 
 
 def calibrate(cfg: CalibrationConfig, client=None) -> dict:
     """Run (or resume) a calibration; return a plain summary dict.
 
-    Args:
-        cfg: the settings.
-        client: an existing ``distributed.Client`` to run on (overrides ``cfg.cluster``).
+    Parameters
+    ----------
+    cfg : CalibrationConfig
+        The settings.
+    client : distributed.Client, optional
+        An existing client to run on (overrides ``cfg.cluster``; never closed here).
 
-    Returns:
-        ``{"study_url", "stop_reason", "sims_submitted", "done", "failed", "resumed", "executed",
-        "ess", "best_ll", "posterior" (list of row dicts), "files" ({name: url}), "trace",
-        "elapsed_s"}``.
+    Returns
+    -------
+    dict
+        ``study_url``, ``results_url`` (the ``results/`` directory), ``stop_reason``,
+        ``sims_submitted``, ``done``, ``failed``, ``resumed``, ``executed``, ``ess``
+        (effective sample size), ``best_ll`` (natural log), ``posterior`` (list of row dicts),
+        ``failures`` (error class -> count and one example), ``ppc_sims`` (distinct simulations
+        the predictive check used), ``files`` (name -> URL), ``trace`` and ``elapsed_s`` (s).
 
-    Raises:
-        CholeraError (and subclasses): bad locations, days, priors or settings, before any run.
+    Raises
+    ------
+    CholeraError
+        Bad locations, days, priors or settings, before any run (one line naming the field).
+    runfleet.InputError
+        Bad store, storage options or cluster profile.
     """
     t0 = time.perf_counter()
     priors, inputs = prepare(cfg)
@@ -251,6 +303,7 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
             "done_sims": done_sims,
             "counts": driver.counts,
             "errors": driver.errors,
+            "failures": driver.failures,
             "trace": [c.to_dict() for c in driver.history],
         }
         files_out["calibration"] = files.write_json("calibration.json", meta)
@@ -261,13 +314,15 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
             table = posterior_table(sims, priors, cfg.locations, cfg.temperature)
             files_out["posterior"] = files.write_frame("posterior.csv", table)
             files.write_frame("posterior.parquet", table)
-            files_out.update(_run_ppc(fleet, cfg, priors, sims, files, progress))
+            ppc_files, meta["ppc"] = _run_ppc(fleet, cfg, priors, sims, files, progress)
+            files_out.update(ppc_files)
         else:
             table = pd.DataFrame()
             progress.message("no simulation succeeded: no posterior")
     ws = weights_summary(sims["ll"] if not sims.empty else [], cfg.temperature)
     meta["files"] = {k: v for k, v in files_out.items() if k != "calibration"}
     meta["ess"] = ws["ess"]
+    meta["ess_min"] = ESS_MIN
     meta["best_ll"] = ws["best_ll"]
     meta["elapsed_s"] = time.perf_counter() - t0
     files.write_json("calibration.json", meta)
@@ -283,6 +338,9 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         "best_ll": ws["best_ll"],
         "posterior": table.to_dict(orient="records"),
         "files": files_out,
+        "results_url": files.dir,
+        "failures": driver.failures,
+        "ppc_sims": (meta.get("ppc") or {}).get("sims", []),
         "trace": meta["trace"],
         "elapsed_s": meta["elapsed_s"],
     }

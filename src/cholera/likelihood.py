@@ -54,12 +54,28 @@ __all__ = [
 class LikelihoodSettings:
     """Settings of the observation model.
 
-    Attributes:
-        k_cases: negative-binomial size for reported cases (dimensionless, > 0).
-        k_deaths: negative-binomial size for reported deaths (dimensionless, > 0).
-        weight_cases: multiplier of the cases log-likelihood (dimensionless, >= 0).
-        weight_deaths: multiplier of the deaths log-likelihood (dimensionless, >= 0).
-        mu_floor: lower bound applied to simulated daily counts (people/day, > 0).
+    Parameters
+    ----------
+    k_cases : float
+        Negative-binomial size for reported cases (dimensionless, > 0).
+    k_deaths : float
+        Negative-binomial size for reported deaths (dimensionless, > 0).
+    weight_cases : float
+        Multiplier of the cases log-likelihood (dimensionless, >= 0).
+    weight_deaths : float
+        Multiplier of the deaths log-likelihood (dimensionless, >= 0).
+    mu_floor : float
+        Lower bound applied to simulated daily counts (people/day, > 0).
+
+    Raises
+    ------
+    ValueError
+        A setting out of its range (the message names it).
+
+    References
+    ----------
+    Lindén, A. & Mäntyniemi, S. (2011). Using the negative binomial distribution to model
+    overdispersion in ecological count data. Ecology 92(7), 1414-1421.
     """
 
     k_cases: float = 5.0
@@ -79,6 +95,7 @@ class LikelihoodSettings:
                 raise ValueError(f"likelihood: {field} must be a non-negative number, got {value!r}")
 
     def to_dict(self) -> dict:
+        """The settings as a plain mapping of floats (JSON-able; :meth:`from_dict` reads it)."""
         return {
             "k_cases": float(self.k_cases),
             "k_deaths": float(self.k_deaths),
@@ -89,6 +106,22 @@ class LikelihoodSettings:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "LikelihoodSettings":
+        """Settings from a mapping (``None``: the defaults).
+
+        Parameters
+        ----------
+        data : dict or None
+            Field name -> number; missing fields keep their defaults.
+
+        Returns
+        -------
+        LikelihoodSettings
+
+        Raises
+        ------
+        ValueError
+            An unknown field or a value out of range.
+        """
         data = dict(data or {})
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
@@ -99,14 +132,25 @@ class LikelihoodSettings:
 def negbin_logpmf(y, mu, k: float, mu_floor: float = 1e-6) -> np.ndarray:
     """Element-wise negative-binomial log pmf ``log p(y | mu, k)`` (natural log).
 
-    Args:
-        y: observed counts (people/day); NaN marks a missing observation.
-        mu: simulated mean counts (people/day), broadcastable to ``y``; floored at ``mu_floor``.
-        k: size (dispersion) parameter, > 0.
-        mu_floor: lower bound for ``mu``.
+    Parameters
+    ----------
+    y : array_like
+        Observed counts (people/day); NaN marks a missing observation.
+    mu : array_like
+        Simulated mean counts (people/day), broadcastable to ``y``; floored at ``mu_floor``.
+    k : float
+        Size (dispersion) parameter, > 0.
+    mu_floor : float, optional
+        Lower bound for ``mu`` (people/day).
 
-    Returns:
-        Array of log probabilities with NaN where ``y`` is NaN.
+    Returns
+    -------
+    numpy.ndarray
+        Log probabilities, NaN where ``y`` is NaN.
+
+    References
+    ----------
+    R's ``dnbinom(y, size = k, mu = mu, log = TRUE)``.
     """
     y = np.asarray(y, dtype=float)
     mu = np.maximum(np.asarray(mu, dtype=float), mu_floor)
@@ -122,7 +166,18 @@ def negbin_logpmf(y, mu, k: float, mu_floor: float = 1e-6) -> np.ndarray:
 
 
 def negbin_loglik(y, mu, k: float, mu_floor: float = 1e-6) -> float:
-    """Sum of :func:`negbin_logpmf` over all non-missing observations (NaN in ``y`` skipped)."""
+    """Sum of :func:`negbin_logpmf` over all non-missing observations.
+
+    Parameters
+    ----------
+    y, mu, k, mu_floor
+        As in :func:`negbin_logpmf`; NaN entries of ``y`` are skipped.
+
+    Returns
+    -------
+    float
+        Log-likelihood (natural log).
+    """
     values = negbin_logpmf(y, mu, k, mu_floor)
     observed = ~np.isnan(np.asarray(y, dtype=float))
     return float(np.sum(values[np.broadcast_to(observed, values.shape)]))
@@ -137,14 +192,24 @@ def iteration_loglik(
 ) -> float:
     """Log-likelihood of one stochastic iteration (natural log).
 
-    Args:
-        obs_cases, obs_deaths: observed reported cases / deaths, shape (locations, days),
-            people/day, NaN where missing.
-        sim_cases, sim_deaths: simulated reported cases / deaths of the same shape.
-        settings: observation-model settings (defaults: :class:`LikelihoodSettings`).
+    Parameters
+    ----------
+    obs_cases, obs_deaths : array_like, shape (locations, days)
+        Observed reported cases / deaths (people/day), NaN where missing.
+    sim_cases, sim_deaths : array_like, shape (locations, days)
+        Simulated reported cases / deaths (people/day).
+    settings : LikelihoodSettings, optional
+        Observation-model settings (default: :class:`LikelihoodSettings`).
 
-    Returns:
+    Returns
+    -------
+    float
         ``weight_cases * LL(cases) + weight_deaths * LL(deaths)``.
+
+    Raises
+    ------
+    ValueError
+        Observed and simulated shapes differ.
     """
     s = settings or LikelihoodSettings()
     for name, obs, sim in (("cases", obs_cases, sim_cases), ("deaths", obs_deaths, sim_deaths)):
@@ -163,8 +228,27 @@ def log_mean_exp(values) -> float:
 
     Collapses the log-likelihoods of ``n`` stochastic iterations into the log of their mean
     likelihood. NaN entries (an iteration whose likelihood could not be computed) count as
-    ``-inf`` (zero likelihood) but still count in ``n``. Returns ``-inf`` when every entry is
-    ``-inf``/NaN; raises ``ValueError`` on an empty input.
+    ``-inf`` (zero likelihood) but still count in ``n``.
+
+    Parameters
+    ----------
+    values : array_like
+        Log-likelihoods (natural log).
+
+    Returns
+    -------
+    float
+        ``-inf`` when every entry is ``-inf`` or NaN.
+
+    Raises
+    ------
+    ValueError
+        ``values`` is empty.
+
+    References
+    ----------
+    Andrieu, C. & Roberts, G. O. (2009). The pseudo-marginal approach for efficient Monte Carlo
+    computations. Ann. Statist. 37(2), 697-725.
     """
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0:

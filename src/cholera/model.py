@@ -36,6 +36,9 @@ __all__ = [
     "available_locations",
     "observed_locations",
     "build_inputs",
+    "CALIBRATION_CONTROLLED",
+    "check_overrides",
+    "apply_overrides",
     "iteration_seeds",
     "run_iterations",
 ]
@@ -65,13 +68,28 @@ def default_parameters() -> Mapping[str, Any]:
     """The bundled laser-cholera parameter set (40 African countries, 2023-02-01..2026-03-31).
 
     Cached per process; callers must not mutate it (``build_inputs`` copies what it changes).
+
+    Returns
+    -------
+    mapping
+        laser-cholera 0.16.1's ``metapop/data/default_parameters.json``.
+
+    References
+    ----------
+    laser-cholera: https://pypi.org/project/laser-cholera/
     """
     with _default_parameters_path().open() as fh:
         return json.load(fh)
 
 
 def available_locations() -> list[str]:
-    """ISO3 codes of the locations in the bundled parameter set, in file order."""
+    """ISO3 codes of the locations in the bundled parameter set.
+
+    Returns
+    -------
+    list of str
+        In file order.
+    """
     return list(default_parameters()["location_name"])
 
 
@@ -81,7 +99,18 @@ def _as_observed(rows) -> np.ndarray:
 
 
 def observed_locations(locations: Sequence[str]) -> dict[str, int]:
-    """Number of days with an observed reported-case count, per location (whole bundled period)."""
+    """Number of days with an observed reported-case count, per location.
+
+    Parameters
+    ----------
+    locations : sequence of str
+        ISO3 codes.
+
+    Returns
+    -------
+    dict of str to int
+        Days with an observation over the whole bundled period.
+    """
     params = default_parameters()
     names = list(params["location_name"])
     return {iso: int(np.sum(~np.isnan(_as_observed([params["reported_cases"][names.index(iso)]])))) for iso in locations}
@@ -91,13 +120,20 @@ def observed_locations(locations: Sequence[str]) -> dict[str, int]:
 class ModelInputs:
     """Parameter set for a subset of locations and period, plus the observed series.
 
-    Attributes:
-        locations: ISO3 codes, in model order.
-        days: number of simulated days (ticks).
-        date_start: first simulated day.
-        params: laser-cholera parameter dict for these locations and days (JSON-able lists).
-        observed_cases: observed reported cases, shape (locations, days), people/day, NaN = missing.
-        observed_deaths: observed reported deaths, same shape and units.
+    Attributes
+    ----------
+    locations : tuple of str
+        ISO3 codes, in model order.
+    days : int
+        Number of simulated days (ticks).
+    date_start : datetime.date
+        First simulated day.
+    params : dict
+        laser-cholera parameter dict for these locations and days (JSON-able lists).
+    observed_cases : numpy.ndarray, shape (locations, days)
+        Observed reported cases (people/day), NaN where missing.
+    observed_deaths : numpy.ndarray, shape (locations, days)
+        Observed reported deaths (people/day), NaN where missing.
     """
 
     locations: tuple[str, ...]
@@ -115,14 +151,25 @@ class ModelInputs:
 def build_inputs(locations: Sequence[str], days: int | None = None, base: Mapping[str, Any] | None = None) -> ModelInputs:
     """Parameter dict for ``locations`` (ISO3 codes), trimmed to the first ``days`` days.
 
-    Args:
-        locations: ISO3 codes present in ``base["location_name"]``; order is kept; no duplicates.
-        days: number of days to simulate from ``date_start`` (``None``: the whole period).
-        base: laser-cholera parameter dict (default: the bundled one).
+    Parameters
+    ----------
+    locations : sequence of str
+        ISO3 codes present in ``base["location_name"]``; order is kept; no duplicates.
+    days : int, optional
+        Number of days to simulate from ``date_start`` (``None``: the whole period).
+    base : mapping, optional
+        laser-cholera parameter dict (default: the bundled one).
 
-    Raises:
-        UnknownLocationError: a code is not in the parameter set.
-        CholeraError: empty or duplicate locations, or ``days`` outside 1..(full period).
+    Returns
+    -------
+    ModelInputs
+
+    Raises
+    ------
+    UnknownLocationError
+        A code is not in the parameter set.
+    CholeraError
+        Empty or duplicate locations, or ``days`` outside 1..(full period).
     """
     base = base if base is not None else default_parameters()
     all_names = list(base["location_name"])
@@ -169,11 +216,114 @@ def build_inputs(locations: Sequence[str], days: int | None = None, base: Mappin
     )
 
 
+#: parameters the calibration sets itself; a ``config`` may not override them
+CALIBRATION_CONTROLLED = {
+    "location_name": "set by the calibrated locations",
+    "date_start": "the bundled start date is used",
+    "date_stop": "set by days",
+    "seed": "each iteration's seed derives from the calibration seed",
+    "reported_cases": "the observed data are the bundled surveillance series",
+    "reported_deaths": "the observed data are the bundled surveillance series",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def check_overrides(overrides: Mapping[str, Any], base: Mapping[str, Any], n_all: int, locations: Sequence[str],
+                    source: str = "config") -> None:
+    """Check laser-cholera parameter overrides against the bundled parameter set.
+
+    Parameters
+    ----------
+    overrides : mapping
+        Parameter name -> a number (scalar parameters; for a per-location parameter, the same
+        value everywhere) or a sequence of one number per calibrated location.
+    base : mapping
+        The bundled laser-cholera parameter set (all locations).
+    n_all : int
+        Number of locations in ``base``.
+    locations : sequence of str
+        Calibrated ISO3 codes.
+    source : str, optional
+        Name of the input in messages.
+
+    Raises
+    ------
+    CholeraError
+        One line naming ``<source>: <parameter>`` and what was expected; values are not echoed.
+    """
+    for name, value in (overrides or {}).items():
+        where = f"{source}: {name}"
+        if name in CALIBRATION_CONTROLLED:
+            raise CholeraError(f"{where}: cannot be set from a config ({CALIBRATION_CONTROLLED[name]})")
+        if name not in base:
+            raise CholeraError(f"{where}: not a laser-cholera parameter")
+        default = base[name]
+        per_location = (isinstance(default, list) and len(default) == n_all and name not in DAILY_SERIES
+                        and all(_is_number(v) for v in default))
+        scalar = _is_number(default)
+        if not (per_location or scalar):
+            raise CholeraError(f"{where}: only scalar and per-location parameters can be set from a config "
+                               f"(this one is a table or a location-by-day series)")
+        if scalar or not isinstance(value, (list, tuple, np.ndarray)):
+            if not _is_number(value):
+                raise CholeraError(f"{where}: expected a finite number" + (
+                    f" or {len(locations)} numbers (one per location)" if per_location else ""))
+            continue
+        if len(value) != len(locations) or not all(_is_number(v) for v in value):
+            raise CholeraError(f"{where}: expected {len(locations)} finite numbers (one per location: "
+                               f"{','.join(locations)}), got {len(value)} values")
+
+
+def apply_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict:
+    """A copy of a parameter dict (for the calibrated locations) with overrides applied.
+
+    Parameters
+    ----------
+    params : mapping
+        laser-cholera parameters for the calibrated locations (:attr:`ModelInputs.params`).
+    overrides : mapping or None
+        As checked by :func:`check_overrides`: a number on a per-location parameter sets every
+        location.
+
+    Returns
+    -------
+    dict
+        New parameter dict; ``params`` is not changed.
+    """
+    out = dict(params)
+    for name, value in (overrides or {}).items():
+        if isinstance(out[name], list) and not isinstance(value, (list, tuple)):
+            out[name] = [float(value)] * len(out[name])
+        else:
+            out[name] = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
+    return out
+
+
 def iteration_seeds(seed: int, n_iter: int) -> list[int]:
     """Seeds of ``n_iter`` stochastic iterations derived from one simulation seed.
 
     ``numpy.random.SeedSequence(seed).spawn(n_iter)``, each child reduced to one uint32 word:
     independent streams, a function of ``seed`` and the iteration index only.
+
+    Parameters
+    ----------
+    seed : int
+        The simulation's seed (``ctx.seed``).
+    n_iter : int
+        Number of iterations (>= 1).
+
+    Returns
+    -------
+    list of int
+        One uint32 seed per iteration.
+
+    Raises
+    ------
+    CholeraError
+        ``n_iter`` < 1.
     """
     if n_iter < 1:
         raise CholeraError(f"n_iter must be >= 1, got {n_iter}")
@@ -184,10 +334,14 @@ def iteration_seeds(seed: int, n_iter: int) -> list[int]:
 class SimulatedSeries:
     """Simulated reported counts of all iterations.
 
-    Attributes:
-        seeds: model seed of each iteration.
-        reported_cases: shape (iterations, locations, days), people/day (after ``rho`` and lag).
-        reported_deaths: same shape and units (after ``rho_deaths`` and lag).
+    Attributes
+    ----------
+    seeds : tuple of int
+        Model seed of each iteration.
+    reported_cases : numpy.ndarray, shape (iterations, locations, days)
+        Reported cases (people/day), after ``rho`` and the reporting lag.
+    reported_deaths : numpy.ndarray, shape (iterations, locations, days)
+        Reported deaths (people/day), after ``rho_deaths`` and the reporting lag.
     """
 
     seeds: tuple[int, ...]
@@ -211,8 +365,22 @@ def _run_once(params: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def run_iterations(params: dict, seeds: Sequence[int]) -> SimulatedSeries:
     """Run laser-cholera once per seed with the same parameter dict; return only arrays.
 
-    Exceptions of the model (e.g. a parameter draw outside its valid range, which laser-cholera
-    reports as ``AssertionError``) propagate unchanged.
+    Parameters
+    ----------
+    params : dict
+        laser-cholera parameter dict (:attr:`ModelInputs.params` with the draw applied).
+    seeds : sequence of int
+        One model seed per iteration.
+
+    Returns
+    -------
+    SimulatedSeries
+
+    Raises
+    ------
+    AssertionError
+        laser-cholera's parameter validation rejects ``params`` (e.g. a draw outside its valid
+        range); other exceptions of the model propagate unchanged too.
     """
     cases, deaths = [], []
     for seed in seeds:

@@ -1,9 +1,10 @@
 """Posterior predictive check: choose draws, summarise their simulated series, plot them.
 
-Draws are simulations resampled with probability equal to their importance weight, using a
-generator seeded from the calibration seed (so the same calibration picks the same draws). Each
-draw is re-run with new stochastic iterations (run ``ppc-NNN``); the check compares, per
-location:
+Draws are distinct simulations resampled with probability equal to their importance weight
+(:func:`choose_draws`), using a generator seeded from the calibration seed (so the same
+calibration picks the same draws). When the weight rests on fewer simulations than requested,
+fewer draws are made and the calibration says so. Each draw is re-run with new stochastic
+iterations (run ``ppc-NNN``); the check compares, per location:
 
 - ``obs_total``: observed reported cases summed over the days with an observation;
 - ``pred_q5 / pred_q50 / pred_q95``: 5/50/95 % quantiles, over draws x iterations, of the
@@ -20,25 +21,58 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["choose_draws", "ppc_summary", "ppc_band", "plot_ppc"]
+__all__ = ["DRAWS_PER_PICK", "choose_draws", "ppc_summary", "ppc_band", "plot_ppc"]
 
 _PPC_STREAM = 0x70706300  # "ppc" tag mixed into the calibration seed
 
 
+#: draws with replacement made per requested simulation when looking for distinct ones
+DRAWS_PER_PICK = 100
+
+
 def choose_draws(weights, n: int, seed: int) -> list[int]:
-    """Indices of ``n`` simulations resampled with replacement by weight (empty if all zero)."""
+    """Indices of up to ``n`` distinct simulations, resampled by importance weight.
+
+    Simulations are drawn with replacement with probability equal to their weight, at most
+    ``DRAWS_PER_PICK * n`` times, and the first ``n`` distinct ones are kept (in draw order).
+    When the weight rests on fewer simulations (effective sample size near 1), fewer than ``n``
+    come back: the caller must say so rather than re-run one simulation ``n`` times.
+
+    Parameters
+    ----------
+    weights : array_like, shape (n_sims,)
+        Importance weights (any scale; zero for failed simulations).
+    n : int
+        Distinct simulations wanted.
+    seed : int
+        Calibration seed; the same calibration picks the same simulations.
+
+    Returns
+    -------
+    list of int
+        Distinct indices into ``weights`` (empty when ``n <= 0`` or every weight is zero).
+    """
     w = np.asarray(weights, dtype=float)
     if n <= 0 or w.sum() <= 0:
         return []
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _PPC_STREAM]))
-    return [int(i) for i in rng.choice(w.size, size=n, replace=True, p=w / w.sum())]
+    draws = rng.choice(w.size, size=DRAWS_PER_PICK * n, replace=True, p=w / w.sum())
+    return list(dict.fromkeys(int(i) for i in draws))[:n]
 
 
 def ppc_band(series: pd.DataFrame) -> pd.DataFrame:
     """Daily 5/50/95 % simulated reported cases per location, with the observation.
 
-    ``series`` is the long table written by ``cholera.sim.predict`` (several draws concatenated,
-    with a ``draw`` column).
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        The long tables written by :func:`cholera.sim.predict`, several draws concatenated
+        (``location, date, iteration, sim_cases, obs_cases``, a ``draw`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location, date, q5, q50, q95, obs_cases`` (people/day).
     """
     grouped = series.groupby(["location", "date"], sort=True)
     band = grouped["sim_cases"].quantile([0.05, 0.5, 0.95]).unstack()
@@ -48,7 +82,19 @@ def ppc_band(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def ppc_summary(series: pd.DataFrame) -> pd.DataFrame:
-    """Per-location comparison of observed and posterior-predictive reported cases (see module)."""
+    """Per-location comparison of observed and posterior-predictive reported cases.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        As for :func:`ppc_band`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location, obs_days, obs_total, pred_q5, pred_q50, pred_q95, coverage_90`` (totals in
+        people over the observed days; coverage a fraction, see the module docstring).
+    """
     band = ppc_band(series)
     rows = []
     for iso, sub in band.groupby("location", sort=False):
@@ -74,7 +120,22 @@ def ppc_summary(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_ppc(series: pd.DataFrame, locations: Sequence[str], title: str = "") -> bytes:
-    """PNG of observed vs posterior-predictive daily reported cases, one panel per location."""
+    """PNG of observed vs posterior-predictive daily reported cases, one panel per location.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        As for :func:`ppc_band`.
+    locations : sequence of str
+        ISO3 codes, one panel each, in this order.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

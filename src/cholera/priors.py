@@ -48,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from cholera.errors import PriorsError
+from cholera.priorspec import ENTRY_FIELDS, parse_dist, parse_entry
 from runfleet.yamlfile import read_yaml_file
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "PriorEntry",
     "Priors",
     "load_priors",
+    "resolve_priors",
     "default_priors_path",
 ]
 
@@ -127,13 +129,24 @@ DISTRIBUTIONS: dict[str, tuple[Callable[..., Any], tuple[str, ...], tuple[str, .
     "gamma": (_gamma, ("shape", "rate"), ()),
 }
 
-_ENTRY_KEYS = {"dist", "per_location", "by_location", "targets", "mode", "description"}
-_MODES = ("set", "multiply")
 
 
 @dataclass(frozen=True)
 class Distribution:
-    """One univariate distribution: its name and numeric arguments."""
+    """One univariate distribution: its name and numeric arguments.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DISTRIBUTIONS`.
+    args : mapping of str to float
+        Its arguments (see :data:`DISTRIBUTIONS` for each parameterisation).
+
+    Raises
+    ------
+    ValueError
+        Arguments out of range (e.g. ``high`` not above ``low``).
+    """
 
     name: str
     args: Mapping[str, float]
@@ -142,15 +155,39 @@ class Distribution:
         object.__setattr__(self, "_frozen", DISTRIBUTIONS[self.name][0](**self.args))
 
     def sample(self, rng: np.random.Generator, size: int | None = None):
-        """Draw from the distribution with ``rng`` (a float, or an array when ``size`` is given)."""
+        """Draw from the distribution.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator (a simulation's ``ctx.rng``).
+        size : int, optional
+            Number of draws.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float, or an array of ``size`` draws.
+        """
         value = self._frozen.rvs(size=size, random_state=rng)
         return float(value) if size is None else np.asarray(value, dtype=float)
 
     def logpdf(self, x) -> np.ndarray:
-        """Log density at ``x`` (natural log; ``-inf`` outside the support)."""
+        """Log density (natural log; ``-inf`` outside the support).
+
+        Parameters
+        ----------
+        x : float or array_like
+            Values in the parameter's unit.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return np.asarray(self._frozen.logpdf(x), dtype=float)
 
     def mean(self) -> float:
+        """Mean of the distribution (in the parameter's unit)."""
         return float(self._frozen.mean())
 
     def to_dict(self) -> dict:
@@ -159,31 +196,25 @@ class Distribution:
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any], where: str) -> "Distribution":
-        """Build from a mapping ``{dist: name, arg: value, ...}``; errors name ``where``."""
-        if "dist" not in spec:
-            raise PriorsError(f"{where}.dist: missing (one of {', '.join(DISTRIBUTIONS)})")
-        name = spec["dist"]
-        if name not in DISTRIBUTIONS:
-            raise PriorsError(f"{where}.dist: unknown distribution {name!r} (one of {', '.join(DISTRIBUTIONS)})")
-        _, required, optional = DISTRIBUTIONS[name]
-        args: dict[str, float] = {}
-        for key in required + optional:
-            if key not in spec:
-                if key in required:
-                    raise PriorsError(f"{where}.{key}: missing (required by {name})")
-                continue
-            value = spec[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                try:
-                    value = float(value)  # YAML reads "1e-6" (no dot) as a string
-                except (TypeError, ValueError):
-                    raise PriorsError(f"{where}.{key}: must be a number, got {spec[key]!r}") from None
-            if not math.isfinite(value) and not (key in optional and not math.isnan(value)):
-                raise PriorsError(f"{where}.{key}: must be a finite number, got {value}")
-            args[key] = float(value)
-        extra = set(spec) - set(required) - set(optional) - _ENTRY_KEYS
-        if extra:
-            raise PriorsError(f"{where}: unknown field(s) {sorted(extra)} for dist {name}")
+        """Build from a mapping ``{dist: name, arg: value, ...}``.
+
+        Parameters
+        ----------
+        spec : mapping
+            The entry of a priors file.
+        where : str
+            ``<file>: parameters.<name>``, prefixed to error messages.
+
+        Returns
+        -------
+        Distribution
+
+        Raises
+        ------
+        PriorsError
+            One line naming ``where`` and the field.
+        """
+        name, args = parse_dist({k: v for k, v in spec.items() if k not in ENTRY_FIELDS}, where)
         try:
             return cls(name, args)
         except ValueError as exc:
@@ -192,7 +223,23 @@ class Distribution:
 
 @dataclass(frozen=True)
 class PriorEntry:
-    """One named prior: a distribution acting on one or more model parameters."""
+    """One named prior: a distribution acting on one or more model parameters.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the outputs.
+    dist : Distribution
+        The prior (of every location unless ``by_location`` says otherwise).
+    targets : tuple of str
+        laser-cholera parameters it acts on.
+    mode : {"set", "multiply"}
+        Replace the target value, or scale the bundled value.
+    per_location : bool
+        One draw per calibrated location (columns ``name[ISO]``).
+    by_location : mapping of str to Distribution
+        Another prior for some locations.
+    """
 
     name: str
     dist: Distribution
@@ -202,17 +249,19 @@ class PriorEntry:
     by_location: Mapping[str, Distribution] = field(default_factory=dict)
 
     def columns(self, locations: Sequence[str]) -> list[str]:
-        """Output column names of this entry for the given locations."""
+        """Output column names of this entry (``name`` or ``name[ISO]`` per location)."""
         if self.per_location:
             return [f"{self.name}[{iso}]" for iso in locations]
         return [self.name]
 
     def dist_for(self, location: str | None) -> Distribution:
+        """The prior of ``location`` (``None``: the common one)."""
         if location is not None and location in self.by_location:
             return self.by_location[location]
         return self.dist
 
     def to_dict(self) -> dict:
+        """The entry in a priors file's mapping form."""
         out: dict[str, Any] = self.dist.to_dict()
         if self.targets != (self.name,):
             out["targets"] = list(self.targets)
@@ -227,7 +276,15 @@ class PriorEntry:
 
 @dataclass(frozen=True)
 class Priors:
-    """An ordered set of :class:`PriorEntry` read from a YAML file or a mapping."""
+    """An ordered set of :class:`PriorEntry` read from a YAML file or a mapping.
+
+    Parameters
+    ----------
+    entries : tuple of PriorEntry
+        In file order (the order of the draws).
+    source : str
+        Where they were read from (named in error messages).
+    """
 
     entries: tuple[PriorEntry, ...]
     source: str = "<priors>"
@@ -235,7 +292,24 @@ class Priors:
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<priors>") -> "Priors":
-        """Parse the mapping form of a priors file; errors name ``source`` and the field."""
+        """Parse the mapping form of a priors file.
+
+        Parameters
+        ----------
+        data : mapping
+            ``{"parameters": {name: entry}}``.
+        source : str, optional
+            Named in error messages.
+
+        Returns
+        -------
+        Priors
+
+        Raises
+        ------
+        PriorsError
+            One line naming ``source`` and the field.
+        """
         if not isinstance(data, Mapping) or "parameters" not in data:
             raise PriorsError(f"{source}: expected a mapping with a 'parameters' key")
         extra = set(data) - {"parameters", "description"}
@@ -248,32 +322,23 @@ class Priors:
         targets_seen: dict[str, str] = {}
         for name, spec in params.items():
             where = f"{source}: parameters.{name}"
-            if not isinstance(spec, Mapping):
-                raise PriorsError(f"{where}: expected a mapping with 'dist' and its arguments")
-            dist = Distribution.parse(spec, where)
-            targets = spec.get("targets", [name])
-            if isinstance(targets, str):
-                targets = [targets]
-            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-                raise PriorsError(f"{where}.targets: expected a list of model parameter names")
+            dist_name, args, entry = parse_entry(spec, where)
+            try:
+                dist = Distribution(dist_name, args)
+            except ValueError as exc:
+                raise PriorsError(f"{where}: {exc}") from None
+            targets = entry.targets or [str(name)]
             for target in targets:
                 if target in targets_seen:
                     raise PriorsError(f"{where}.targets: {target!r} is already set by parameters.{targets_seen[target]}")
                 targets_seen[target] = name
-            mode = spec.get("mode", "set")
-            if mode not in _MODES:
-                raise PriorsError(f"{where}.mode: expected one of {_MODES}, got {mode!r}")
-            per_location = spec.get("per_location", False)
-            if not isinstance(per_location, bool):
-                raise PriorsError(f"{where}.per_location: expected true or false, got {per_location!r}")
-            by_location_spec = spec.get("by_location", {}) or {}
-            if by_location_spec and not per_location:
-                raise PriorsError(f"{where}.by_location: only allowed with per_location: true")
-            if not isinstance(by_location_spec, Mapping):
-                raise PriorsError(f"{where}.by_location: expected a mapping ISO3 -> distribution")
-            by_location = {
-                str(iso): Distribution.parse(sub, f"{where}.by_location.{iso}") for iso, sub in by_location_spec.items()
-            }
+            mode, per_location = entry.mode, entry.per_location
+            by_location = {}
+            for iso, sub in (entry.by_location or {}).items():
+                try:
+                    by_location[str(iso)] = Distribution(sub.dist, sub.args())
+                except ValueError as exc:
+                    raise PriorsError(f"{where}.by_location.{iso}: {exc}") from None
             entries.append(PriorEntry(str(name), dist, tuple(targets), mode, per_location, by_location))
         return cls(tuple(entries), source)
 
@@ -288,6 +353,20 @@ class Priors:
         Every target must be a numeric model parameter; per-location entries may only target
         per-location vectors (length ``n_locations``). ``by_location`` keys must be among
         ``locations`` when those are given.
+
+        Parameters
+        ----------
+        base_params : mapping
+            The bundled laser-cholera parameter set.
+        n_locations : int
+            Number of locations in ``base_params``.
+        locations : sequence of str, optional
+            Calibrated ISO3 codes.
+
+        Raises
+        ------
+        PriorsError
+            One line naming the source and the entry.
         """
         for entry in self.entries:
             where = f"{self.source}: parameters.{entry.name}"
@@ -308,10 +387,24 @@ class Priors:
 
     # ---------------------------------------------------------------- sampling and density
     def columns(self, locations: Sequence[str]) -> list[str]:
+        """Output columns of every entry, in file order."""
         return [c for e in self.entries for c in e.columns(locations)]
 
     def sample(self, rng: np.random.Generator, locations: Sequence[str]) -> dict[str, float]:
-        """One joint draw: ``{column: value}`` in file order (see module docstring)."""
+        """One joint draw, in file order (see the module docstring).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The simulation's generator.
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        dict of str to float
+            ``{column: value}``.
+        """
         draw: dict[str, float] = {}
         for entry in self.entries:
             if entry.per_location:
@@ -322,7 +415,20 @@ class Priors:
         return draw
 
     def log_density(self, draw: Mapping[str, float], locations: Sequence[str]) -> float:
-        """Log prior density of a draw (sum over columns; ``-inf`` outside the support)."""
+        """Log prior density of a draw (natural log).
+
+        Parameters
+        ----------
+        draw : mapping of str to float
+            ``{column: value}`` as from :meth:`sample`.
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        float
+            Sum over columns; ``-inf`` outside the support.
+        """
         total = 0.0
         for entry in self.entries:
             if entry.per_location:
@@ -337,6 +443,20 @@ class Priors:
 
         ``set`` replaces the target value; ``multiply`` scales the default value. A global entry
         acting on a per-location vector applies the same value to every location.
+
+        Parameters
+        ----------
+        draw : mapping of str to float
+            ``{column: value}``.
+        params : dict
+            laser-cholera parameter dict for ``locations`` (not changed).
+        locations : sequence of str
+            Calibrated ISO3 codes.
+
+        Returns
+        -------
+        dict
+            The new parameter dict.
         """
         out = dict(params)
         for entry in self.entries:
@@ -362,7 +482,54 @@ def default_priors_path() -> Path:
 
 
 def load_priors(path: str | Path | None = None) -> Priors:
-    """Read a priors YAML file (``None``: the packaged defaults). Errors name the file and field."""
+    """Read a priors YAML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The file (``None``: the packaged defaults).
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError
+        Unreadable file or bad content; one line naming the file and the field.
+    """
     path = Path(path) if path is not None else default_priors_path()
     data = read_yaml_file(path, "priors file", PriorsError)
     return Priors.from_dict(copy.deepcopy(data), source=str(path))
+
+
+def resolve_priors(spec: str | Path | Mapping[str, Any] | None, locations: Sequence[str] = (),
+                   source: str = "priors") -> Priors:
+    """Priors from any of the forms a calibration accepts.
+
+    Parameters
+    ----------
+    spec : str or pathlib.Path or mapping or None
+        ``None``: the packaged defaults; a path: a priors YAML file; a mapping with
+        ``parameters``: the file's form; a mapping with ``parameters_global`` /
+        ``parameters_location``: MOSAIC's priors list (:mod:`cholera.mosaic`).
+    locations : sequence of str, optional
+        Calibrated ISO3 codes (MOSAIC location priors are selected for them).
+    source : str, optional
+        Name of a mapping input in messages.
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError, cholera.errors.ConfigError
+        One line naming the file (or ``source``) and the field.
+    """
+    if spec is None or isinstance(spec, (str, Path)):
+        return load_priors(spec)
+    from cholera.mosaic import is_mosaic_priors, priors_from_mosaic
+
+    data = priors_from_mosaic(spec, locations, source) if is_mosaic_priors(spec) else copy.deepcopy(dict(spec))
+    return Priors.from_dict(data, source=source)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from cholera.errors import CholeraError
 from cholera.likelihood import LikelihoodSettings, iteration_loglik, log_mean_exp
-from cholera.model import ModelInputs, build_inputs, iteration_seeds, run_iterations
+from cholera.model import ModelInputs, apply_overrides, build_inputs, iteration_seeds, run_iterations
 from cholera.priors import Priors
 
 __all__ = ["simulate", "predict", "RESERVED_COLUMNS", "SIM_FILE", "SERIES_FILE"]
@@ -76,6 +76,7 @@ def simulate(
     likelihood: dict | None = None,
     sim_index: int | None = None,
     study_seed: int | None = None,
+    overrides: dict | None = None,
 ) -> dict[str, Any]:
     """One calibration simulation (a runfleet run function).
 
@@ -84,23 +85,42 @@ def simulate(
     (:func:`cholera.model.iteration_seeds`), scores each against the observed reported cases and
     deaths (:mod:`cholera.likelihood`) and collapses them by log-mean-exp.
 
-    Args:
-        ctx: the runfleet ``RunContext``.
-        locations: ISO3 codes to simulate.
-        priors: priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
-        n_iter: stochastic iterations per parameter set.
-        days: simulated days from the start of the bundled period (``None``: all).
-        likelihood: :class:`cholera.likelihood.LikelihoodSettings` as a mapping.
-        sim_index: index of the simulation in the calibration (written to the row).
-        study_seed: the calibration seed; only part of the run's identity (runfleet's content
-            key), so a calibration with another seed never reuses these results.
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context (``rng``, ``seed``, ``write_parquet``, ``log``).
+    locations : sequence of str
+        ISO3 codes to simulate.
+    priors : dict
+        Priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
+    n_iter : int, optional
+        Stochastic iterations per parameter set.
+    days : int, optional
+        Simulated days from the start of the bundled period (``None``: all).
+    likelihood : dict, optional
+        :class:`cholera.likelihood.LikelihoodSettings` as a mapping.
+    sim_index : int, optional
+        Index of the simulation in the calibration (written to the row).
+    study_seed : int, optional
+        The calibration seed; only part of the run's identity (runfleet's content key), so a
+        calibration with another seed never reuses these results.
+    overrides : dict, optional
+        laser-cholera parameter values replacing the bundled ones before the draw is applied
+        (:func:`cholera.model.apply_overrides`; from an R ``config``).
 
-    Returns:
-        ``{"ll": float, "log_prior": float, "params": {column: value}}``.
+    Returns
+    -------
+    dict
+        ``{"ll": float, "log_prior": float, "params": {column: value}}`` (natural logs).
 
-    Raises:
-        Whatever laser-cholera raises for an invalid draw (runfleet records the run as failed),
-        and ``FloatingPointError`` when the log-likelihood is not finite.
+    Raises
+    ------
+    AssertionError
+        laser-cholera's parameter validation rejects the draw (e.g. ``rho`` > 1); runfleet
+        records the run as failed and the calibration continues. Other exceptions of the model
+        propagate the same way.
+    FloatingPointError
+        The log-likelihood is not finite.
     """
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -111,7 +131,7 @@ def simulate(
 
     draw = prior_set.sample(ctx.rng, locations)
     log_prior = prior_set.log_density(draw, locations)
-    params = prior_set.apply(draw, inputs.params, locations)
+    params = prior_set.apply(draw, apply_overrides(inputs.params, overrides), locations)
     seeds = iteration_seeds(ctx.seed, n_iter)
     ctx.log.info("sim %s seed %d draw %s", ctx.name, ctx.seed, draw)
 
@@ -156,6 +176,7 @@ def predict(
     likelihood: dict | None = None,
     source_sim: str | None = None,
     study_seed: int | None = None,
+    overrides: dict | None = None,
 ) -> dict[str, Any]:
     """One posterior-predictive draw (a runfleet run function).
 
@@ -164,8 +185,31 @@ def predict(
     long form: ``location, date, iteration, sim_cases, sim_deaths, obs_cases, obs_deaths``
     (people/day; observations NaN where missing).
 
-    Returns:
-        ``{"ll": float, "source_sim": str, "sim_cases_total": {iso: mean over iterations}}``.
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context.
+    locations : sequence of str
+        ISO3 codes to simulate.
+    params : dict
+        Parameter values ``{column: value}`` of the simulation being re-run.
+    priors : dict
+        Priors in mapping form (to map columns onto model parameters).
+    n_iter, days, likelihood, study_seed, overrides
+        As in :func:`simulate`.
+    source_sim : str, optional
+        Name of the simulation the values come from (recorded).
+
+    Returns
+    -------
+    dict
+        ``{"ll": float, "source_sim": str, "sim_cases_total": {iso: mean over iterations}}``
+        (cases in people over the simulated period).
+
+    Raises
+    ------
+    CholeraError
+        ``params`` lacks a column of ``priors``.
     """
     locations = tuple(locations)
     inputs = _inputs(locations, days)
@@ -173,7 +217,7 @@ def predict(
     missing = [c for c in prior_set.columns(locations) if c not in params]
     if missing:
         raise CholeraError(f"predict: parameter values missing for {missing}")
-    model_params = prior_set.apply(params, inputs.params, locations)
+    model_params = prior_set.apply(params, apply_overrides(inputs.params, overrides), locations)
     seeds = iteration_seeds(ctx.seed, n_iter)
     series = run_iterations(model_params, seeds)
     ll_iter = _score(inputs, series, LikelihoodSettings.from_dict(likelihood))

@@ -27,7 +27,25 @@ __all__ = ["BatchCheck", "check_batch"]
 
 @dataclass(frozen=True)
 class BatchCheck:
-    """The rule's view after one batch boundary."""
+    """The rule's view after one batch boundary.
+
+    Attributes
+    ----------
+    batch : int
+        0-based batch index.
+    n_sims : int
+        Simulations in batches ``0..batch``.
+    n_failed : int
+        Failed simulations among them.
+    ess : float
+        Effective sample size of the importance weights.
+    top_k_mean : float
+        Mean log-likelihood of the best-fit set (natural log).
+    best_ll : float
+        Highest log-likelihood (NaN when none succeeded).
+    stop : {"ess", "plateau", "cap"} or None
+        The rule that holds, if any.
+    """
 
     batch: int
     n_sims: int
@@ -38,6 +56,7 @@ class BatchCheck:
     stop: str | None  # "ess" | "plateau" | "cap" | None
 
     def to_dict(self) -> dict:
+        """Plain mapping for ``calibration.json`` (non-finite numbers as ``None``)."""
         out = asdict(self)
         for key in ("ess", "top_k_mean", "best_ll"):
             out[key] = None if not np.isfinite(out[key]) else float(out[key])
@@ -56,7 +75,34 @@ def check_batch(
     tol: float,
     temperature: float = 1.0,
 ) -> BatchCheck:
-    """Evaluate the rule on the log-likelihoods ``ll`` of batches ``0..batch`` (NaN/-inf = failed)."""
+    """Evaluate the stopping rule after batch ``batch`` (see the module docstring).
+
+    Parameters
+    ----------
+    batch : int
+        0-based index of the batch that completed the prefix.
+    ll : numpy.ndarray, shape (n_sims,)
+        Log-likelihoods of batches ``0..batch`` in simulation order (NaN / -inf: failed).
+    history : list of BatchCheck
+        Checks of the earlier batches (for the plateau rule).
+    cap : int
+        Cap on the number of simulations.
+    ess_target : float
+        Effective sample size that stops the calibration.
+    top_k : int
+        Size of the best-fit set.
+    patience : int
+        Batches over which the best-fit set must improve by ``tol`` (0: rule off).
+    tol : float
+        Improvement threshold (natural-log units).
+    temperature : float, optional
+        Likelihood power of the weights.
+
+    Returns
+    -------
+    BatchCheck
+        With ``stop`` set when a rule holds.
+    """
     ll = np.asarray(ll, dtype=float)
     finite = np.isfinite(ll)
     ess = effective_sample_size(normalized_weights(ll, temperature))
