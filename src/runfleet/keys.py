@@ -55,8 +55,81 @@ def code_token(fn: Callable, version: str | None) -> str:
         return "path:" + fn_path(fn)
 
 
-def params_hash(params: dict) -> str:
-    return digest(canonical_json(params))
+def params_hash(params: dict, inputs: tuple[str, ...] | list[str] = (), hashes: dict | None = None) -> str:
+    """Hash of a run's parameters (canonical JSON) and, when it names input files, of their
+    content identities (:func:`input_identity`). Without inputs it is the hash of the params alone,
+    as in stores written before inputs existed."""
+    if not inputs:
+        return digest(canonical_json(params))
+    files = (hashes or {}).get(INPUTS_FIELD) or inputs_hash(inputs)
+    return digest(canonical_json({"params": params, "inputs": files}))
+
+
+#: name under which the input files' hash appears in ``param_hashes``
+INPUTS_FIELD = "inputs"
+
+
+def param_hashes(params: dict, inputs: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+    """``{top-level parameter: hash of its canonical JSON}``, plus ``inputs`` (the hash of the
+    input files' identities) when the run names input files. Stored in markers so a re-run can
+    say which parameters changed."""
+    out = {k: digest(canonical_json(v)) for k, v in params.items()}
+    if inputs:
+        out[INPUTS_FIELD] = inputs_hash(inputs)
+    return out
+
+
+def inputs_hash(inputs, storage_options: dict | None = None) -> str:
+    """Hash of the identities of ``inputs`` (in the given order); see :func:`input_identity`."""
+    return digest(canonical_json([[p, input_identity(p, storage_options)] for p in inputs]))
+
+
+_IDENTITY_CACHE: dict[tuple, str] = {}
+
+
+def input_identity(path: str, storage_options: dict | None = None) -> str:
+    """Content identity of an input file.
+
+    Parameters
+    ----------
+    path : str
+        Local path (relative to the current directory) or fsspec URL (``s3://bucket/key``).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    str
+        ``sha256:<hex>`` of a local file's bytes (cached by path, size and modification time);
+        for object stores ``etag:<ETag>:<size>`` (or ``size:<n>:mtime:<t>`` when there is no ETag).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist (the engine turns it into an InputError naming the run).
+    """
+    import os
+
+    if "://" not in path or path.startswith("file://"):
+        local = os.path.abspath(os.path.expanduser(path.split("://", 1)[-1]))
+        st = os.stat(local)
+        cache_key = (local, st.st_size, st.st_mtime_ns)
+        got = _IDENTITY_CACHE.get(cache_key)
+        if got is None:
+            h = hashlib.sha256()
+            with open(local, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            got = _IDENTITY_CACHE[cache_key] = "sha256:" + h.hexdigest()
+        return got
+    import fsspec
+
+    fs, _, (p,) = fsspec.get_fs_token_paths(path, storage_options=storage_options or {})
+    info = fs.info(p)
+    etag = info.get("ETag") or info.get("etag")
+    if etag:
+        return f"etag:{str(etag).strip(chr(34))}:{info.get('size')}"
+    return f"size:{info.get('size')}:mtime:{info.get('LastModified') or info.get('mtime')}"
 
 
 def run_key(fn: str, params_digest: str, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
