@@ -86,7 +86,7 @@ def _format_table(table) -> str:
 
 
 def cmd_calibrate(args) -> int:
-    from runfleet.store import parse_storage_options
+    from runfleet import parse_storage_options
 
     from cholera.calibrate import calibrate
     from cholera.config import CalibrationConfig
@@ -125,7 +125,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_summary(args) -> int:
     import pandas as pd
-    from runfleet.store import parse_storage_options
+    from runfleet import parse_storage_options
 
     from cholera.outputs import load_calibration
     from cholera.posterior import posterior_table, weights_summary
@@ -170,7 +170,7 @@ def cmd_locations(_args) -> int:
 
 def _runfleet_input_errors() -> type[Exception]:
     """runfleet's InputError (ConfigError for cluster profiles is one)."""
-    from runfleet.errors import InputError
+    from runfleet import InputError
 
     return InputError
 

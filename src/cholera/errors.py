@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from runfleet import InputError
 
-class CholeraError(ValueError):
+
+class CholeraError(InputError, ValueError):
     """Bad input to the cholera calibration: a priors file, a location, a setting."""
 
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from runfleet import Store
+from runfleet import Store, run_dir
 
 from cholera.errors import CholeraError
 
@@ -41,7 +41,7 @@ class CalibrationFiles:
         self.dir = store.join(name, SUBDIR)
 
     def run_file(self, run: str, filename: str) -> str:
-        return f"{self.study_url}/runs/{run}/{filename}"
+        return f"{run_dir(self.store, self.name, run)}/{filename}"
 
     def path(self, filename: str) -> str:
         return f"{self.dir}/{filename}"

@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats
 
 from cholera.errors import PriorsError
-from runfleet.yamlfile import read_yaml_file
+from runfleet import read_yaml_file
 
 __all__ = [
     "DISTRIBUTIONS",

@@ -224,7 +224,7 @@ class Ledger:
     # -- layout --------------------------------------------------------------------------------
     def run_dir(self, name: str) -> str:
         """Directory (path or URL) of run ``name``'s outputs: ``<store>/<study>/runs/<name>``."""
-        return f"{self.root}/{RUNS}/{name}"
+        return f"{self.root}/{run_relpath(name)}"
 
     def marker_path(self, name: str) -> str:
         """Path of run ``name``'s individual commit marker."""
@@ -334,6 +334,12 @@ class Ledger:
         return record
 
 
+def run_relpath(name: str) -> str:
+    """Directory of run ``name`` relative to its study's directory: ``runs/<name>`` (for labels
+    that must not depend on where the store is)."""
+    return f"{RUNS}/{name}"
+
+
 def run_dir(store, study: str, name: str, storage_options: dict | None = None) -> str:
     """Directory of a run's outputs in a store: ``<store>/<study>/runs/<name>``.
 
@@ -361,4 +367,4 @@ def run_dir(store, study: str, name: str, storage_options: dict | None = None) -
 
 
 __all__ = ["ERROR", "LOG", "Ledger", "MARKER", "PACKS", "RUNS", "Record", "RunRecord", "STUDY", "TIMEOUT_MARK",
-           "attempt_entry", "now_iso", "run_dir"]
+           "attempt_entry", "now_iso", "run_dir", "run_relpath"]
