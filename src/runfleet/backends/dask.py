@@ -23,7 +23,7 @@ class DaskBackend(ExecutionBackend):
     Parameters
     ----------
     cluster : None, str, runfleet.config.Profile or distributed.Client
-        ``None`` or ``"local"``: the embedded LocalCluster; a profile name; or an existing
+        ``None``: the embedded LocalCluster; a profile name (``"local"`` included); or an existing
         client (used as is, never closed).
     workers : int, optional
         Worker count for backends that start workers.
@@ -37,7 +37,7 @@ class DaskBackend(ExecutionBackend):
 
     def __init__(self, cluster=None, *, workers: int | None = None, env: dict | None = None, store=None,
                  study: str = ""):
-        self._cluster_arg = None if cluster == "local" else cluster
+        self._cluster_arg = cluster
         self._workers = workers
         self._env = env
         self.store = store
