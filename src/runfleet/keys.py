@@ -18,11 +18,27 @@ KEY_LENGTH = 32  # hex characters kept from sha256
 
 
 def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace; raises TypeError/ValueError if not JSON-able."""
+    """JSON with sorted keys and no whitespace.
+
+    Parameters
+    ----------
+    obj : Any
+        A JSON-able object (no NaN or infinity).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``obj`` is not JSON-able.
+    """
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def digest(text: str) -> str:
+    """The first 32 hex characters of the sha256 of ``text`` (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_LENGTH]
 
 
@@ -133,8 +149,26 @@ def input_identity(path: str, storage_options: dict | None = None) -> str:
 
 
 def run_key(fn: str, params_digest: str, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
-    """Content key of a run (hex): fn path, params (by their hash), upstream keys, code token and
-    study seed."""
+    """Content key of a run.
+
+    Parameters
+    ----------
+    fn : str
+        The function's path (``module:qualname``).
+    params_digest : str
+        :func:`params_hash` of its params (and input files).
+    upstream_keys : dict
+        ``{upstream run name: key}``.
+    code : str
+        :func:`code_token`.
+    seed : int
+        The study seed.
+
+    Returns
+    -------
+    str
+        32 hex characters.
+    """
     return digest(canonical_json({"fn": fn, "params": params_digest, "upstream": upstream_keys, "code": code,
                                   "seed": seed}))
 
