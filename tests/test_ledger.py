@@ -122,11 +122,12 @@ def test_open_then_write_nothing_written_when_the_cluster_cannot_be_had(tmp_path
 
 
 def test_record_types_round_trip():
-    ident = {"name": "a", "key": "k", "fn": "m:f", "params_hash": "p", "upstream": {}, "code": "c",
-             "param_hashes": {"x": "h"}}
+    from runfleet.keys import canonical_json, digest
+
+    ident = {"name": "a", "key": "k", "fn": "m:f", "params_hash": "p", "upstream": {}, "code": "c"}
     rec = RunRecord.done(ident, value=1, attempt=1, started="t0", finished="t1", duration_s=0.5, host="h", pid=1,
-                         seed=2, versions={})
+                         seed=2, versions={}, params={"x": [1, 2]})
     assert (rec.status, rec.key, rec.value, rec.duration_s, rec.attempts) == ("done", "k", 1, 0.5, 1)
-    assert rec.data["param_hashes"] == {"x": "h"} and "attempts_history" not in rec.data
+    assert rec.data["param_hashes"] == {"x": digest(canonical_json([1, 2]))} and "attempts_history" not in rec.data
     skip = RunRecord.skipped(ident, "upstream 'b' failed")
     assert skip.status == "skipped" and skip.data["reason"] == "upstream 'b' failed" and skip.attempts == 0

@@ -408,7 +408,8 @@ class Fleet:
             return
         self.runs.move(name, S.FAILED)
         self.counts["failed"] += 1
-        self.ledger.record_failure(entry.kr.identity(), failure, attempts=entry.attempts, history=entry.history)
+        self.ledger.record_failure(entry.kr.identity(), failure, attempts=entry.attempts, history=entry.history,
+                                   params=entry.kr.run.params)
         self.outcomes.append(RunOutcome(name, "failed", error_class=failure.get("error_class"),
                                         error=failure.get("message"), attempts=entry.attempts,
                                         duration_s=failure.get("duration_s")))
@@ -424,7 +425,7 @@ class Fleet:
         self.runs.move(name, S.SKIPPED)
         self.counts["skipped"] += 1
         reason = f"upstream {because!r} {self.runs[because].state.value}"
-        self.ledger.record_skip(entry.kr.identity(), reason)
+        self.ledger.record_skip(entry.kr.identity(), reason, params=entry.kr.run.params)
         self.outcomes.append(RunOutcome(name, "skipped", error=reason))
         for d in entry.dependents:
             self._skip(d, name)

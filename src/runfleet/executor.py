@@ -162,7 +162,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
     finished = now_iso()
     record = RunRecord.done(spec["identity"], value=value, attempt=spec["attempt"], started=started,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
-                            seed=ctx.seed, versions=versions(), history=spec.get("history"))
+                            seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"])
     row.update(status="done", value=value, duration_s=duration, finished=finished)
     return row, record
 

@@ -16,6 +16,9 @@ import numpy as np
 
 KEY_LENGTH = 32  # hex characters kept from sha256
 
+#: one encoder for every key (``json.dumps`` with these options builds a new one per call)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace.
@@ -34,7 +37,7 @@ def canonical_json(obj: Any) -> str:
     TypeError, ValueError
         When ``obj`` is not JSON-able.
     """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(obj)
 
 
 def digest(text: str) -> str:
@@ -71,27 +74,27 @@ def code_token(fn: Callable, version: str | None) -> str:
         return "path:" + fn_path(fn)
 
 
-def params_hash(params: dict, inputs: tuple[str, ...] | list[str] = (), hashes: dict | None = None) -> str:
+def params_hash(params: dict, files_hash: str | None = None) -> str:
     """Hash of a run's parameters (canonical JSON) and, when it names input files, of their
-    content identities (:func:`input_identity`). Without inputs it is the hash of the params alone,
-    as in stores written before inputs existed."""
-    if not inputs:
+    content identities (``files_hash``, from :func:`inputs_hash`). Without inputs it is the hash
+    of the params alone, as in stores written before inputs existed."""
+    if not files_hash:
         return digest(canonical_json(params))
-    files = (hashes or {}).get(INPUTS_FIELD) or inputs_hash(inputs)
-    return digest(canonical_json({"params": params, "inputs": files}))
+    return digest(canonical_json({"params": params, "inputs": files_hash}))
 
 
 #: name under which the input files' hash appears in ``param_hashes``
 INPUTS_FIELD = "inputs"
 
 
-def param_hashes(params: dict, inputs: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
-    """``{top-level parameter: hash of its canonical JSON}``, plus ``inputs`` (the hash of the
-    input files' identities) when the run names input files. Stored in markers so a re-run can
-    say which parameters changed."""
+def param_hashes(params: dict, files_hash: str | None = None) -> dict[str, str]:
+    """``{top-level parameter: hash of its canonical JSON}``, plus ``inputs`` (``files_hash``, the
+    hash of the input files' identities) when the run names input files. Stored in records so a
+    re-run can say which parameters changed; computed where the record is made (the worker, for
+    markers), not by the driver for every run."""
     out = {k: digest(canonical_json(v)) for k, v in params.items()}
-    if inputs:
-        out[INPUTS_FIELD] = inputs_hash(inputs)
+    if files_hash:
+        out[INPUTS_FIELD] = files_hash
     return out
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .keys import param_hashes
+
 MARKER = "_result.json"
 ERROR = "_error.json"
 LOG = "_log.txt"
@@ -141,14 +143,15 @@ class RunRecord:
     # -- building ----------------------------------------------------------------------------
     @classmethod
     def done(cls, identity: dict, *, value: Any, attempt: int, started: str, finished: str, duration_s: float,
-             host: str, pid: int, seed: int, versions: dict, history: list[dict] | None = None) -> "RunRecord":
+             host: str, pid: int, seed: int, versions: dict, history: list[dict] | None = None,
+             params: dict | None = None) -> "RunRecord":
         """A commit marker.
 
         Parameters
         ----------
         identity : dict
-            ``name``, ``key``, ``fn``, ``params_hash``, ``upstream``, ``code`` and optionally
-            ``param_hashes`` (:meth:`runfleet.plan.KeyedRun.identity`).
+            ``name``, ``key``, ``fn``, ``params_hash``, ``upstream``, ``code`` and, for runs with
+            input files, ``files_hash`` (:meth:`runfleet.plan.KeyedRun.identity`).
         value : Any
             The JSON-able value the run returned.
         attempt : int
@@ -161,24 +164,27 @@ class RunRecord:
             Where it ran, its seed, package versions.
         history : list of dict, optional
             Failed earlier attempts; when given, ``attempts_history`` is written (them + this one).
+        params : dict, optional
+            The run's params: ``param_hashes`` is written from them.
         """
         data = {"name": identity["name"], "status": "done", "key": identity["key"], "fn": identity["fn"],
                 "params_hash": identity["params_hash"], "upstream": identity["upstream"], "code": identity["code"],
                 "value": value, "attempt": attempt, "started": started, "finished": finished,
                 "duration_s": duration_s, "host": host, "pid": pid, "seed": seed, "versions": versions,
                 "commit_id": uuid.uuid4().hex}
-        if identity.get("param_hashes") is not None:
-            data["param_hashes"] = identity["param_hashes"]
+        if params is not None:
+            data["param_hashes"] = param_hashes(params, identity.get("files_hash"))
         if history:
             data["attempts_history"] = list(history) + [attempt_entry(attempt, started=started, finished=finished,
                                                                       host=host)]
         return cls(identity["name"], "done", data)
 
     @classmethod
-    def failed(cls, identity: dict, failure: dict, *, attempts: int, history: list[dict]) -> "RunRecord":
+    def failed(cls, identity: dict, failure: dict, *, attempts: int, history: list[dict],
+               params: dict | None = None) -> "RunRecord":
         """A failure record: the last attempt's ``failure`` (kind, error_class, message, traceback,
         duration_s, host), ``attempts`` made and every attempt in ``history``."""
-        data = {**_identity_fields(identity), "status": "failed", "kind": failure.get("kind"),
+        data = {**_identity_fields(identity, params), "status": "failed", "kind": failure.get("kind"),
                 "error_class": failure.get("error_class"), "message": failure.get("message"),
                 "traceback": failure.get("traceback", ""), "attempts": attempts,
                 "duration_s": failure.get("duration_s"), "host": failure.get("host"), "finished": now_iso(),
@@ -186,18 +192,18 @@ class RunRecord:
         return cls(identity["name"], "failed", data)
 
     @classmethod
-    def skipped(cls, identity: dict, reason: str) -> "RunRecord":
+    def skipped(cls, identity: dict, reason: str, params: dict | None = None) -> "RunRecord":
         """A skip record: the run did not execute because of ``reason`` (an upstream failed)."""
-        data = {**_identity_fields(identity), "status": "skipped", "reason": reason, "error_class": None,
+        data = {**_identity_fields(identity, params), "status": "skipped", "reason": reason, "error_class": None,
                 "attempts": 0, "finished": now_iso()}
         return cls(identity["name"], "skipped", data)
 
 
-def _identity_fields(identity: dict) -> dict:
+def _identity_fields(identity: dict, params: dict | None) -> dict:
     out = {"name": identity["name"], "key": identity["key"], "fn": identity["fn"],
            "params_hash": identity["params_hash"], "code": identity["code"], "upstream": identity["upstream"]}
-    if identity.get("param_hashes") is not None:
-        out["param_hashes"] = identity["param_hashes"]
+    if params is not None:
+        out["param_hashes"] = param_hashes(params, identity.get("files_hash"))
     return out
 
 
@@ -320,16 +326,17 @@ class Ledger:
         data = json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8")
         self.store.write_bytes_atomic(f"{self.root}/{STUDY}", data)
 
-    def record_failure(self, identity: dict, failure: dict, *, attempts: int, history: list[dict]) -> RunRecord:
+    def record_failure(self, identity: dict, failure: dict, *, attempts: int, history: list[dict],
+                       params: dict | None = None) -> RunRecord:
         """Write and return the failure record of a run that is out of attempts (see
         :meth:`RunRecord.failed`)."""
-        record = RunRecord.failed(identity, failure, attempts=attempts, history=history)
+        record = RunRecord.failed(identity, failure, attempts=attempts, history=history, params=params)
         self.store.write_json_atomic(self.error_path(record.name), record.data)
         return record
 
-    def record_skip(self, identity: dict, reason: str) -> RunRecord:
+    def record_skip(self, identity: dict, reason: str, params: dict | None = None) -> RunRecord:
         """Write and return the skip record of a run whose upstream failed or was skipped."""
-        record = RunRecord.skipped(identity, reason)
+        record = RunRecord.skipped(identity, reason, params)
         self.store.write_json_atomic(self.error_path(record.name), record.data)
         return record
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import InputError
-from .keys import code_token, param_hashes, params_hash, run_key
+from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
 from .ledger import RunRecord
 from .study import Run
 
@@ -33,8 +33,8 @@ class KeyedRun:
         ``{upstream name: key}``.
     key : str
         The content key.
-    param_hashes : dict
-        ``{top-level parameter: hash}``: names what changed when the key changes.
+    files_hash : str or None
+        Hash of the identities of the run's input files (None without inputs).
     """
 
     run: Run
@@ -45,16 +45,28 @@ class KeyedRun:
     code: str
     upstream_keys: dict[str, str]
     key: str
-    param_hashes: dict[str, str] | None = None
+    files_hash: str | None = None
 
     @property
     def name(self) -> str:
         return self.run.name
 
+    @property
+    def param_hashes(self) -> dict[str, str]:
+        """``{top-level parameter: hash}`` (and ``inputs``): names what changed when the key changes."""
+        return param_hashes(self.run.params, self.files_hash)
+
     def identity(self) -> dict:
-        """The key parts every record of the run carries (see :class:`runfleet.ledger.RunRecord`)."""
-        return {"name": self.run.name, "key": self.key, "fn": self.fn_path, "params_hash": self.params_hash,
-                "upstream": self.upstream_keys, "code": self.code, "param_hashes": self.param_hashes}
+        """The key parts every record of the run carries (see :class:`runfleet.ledger.RunRecord`);
+        built once, treat as read-only."""
+        ident = self.__dict__.get("_identity")
+        if ident is None:
+            ident = self.__dict__["_identity"] = {
+                "name": self.run.name, "key": self.key, "fn": self.fn_path, "params_hash": self.params_hash,
+                "upstream": self.upstream_keys, "code": self.code}
+            if self.files_hash:
+                ident["files_hash"] = self.files_hash
+        return ident
 
 
 def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Callable],
@@ -72,14 +84,14 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
         try:
-            hashes = param_hashes(run.params, run.inputs)
+            files = inputs_hash(run.inputs) if run.inputs else None
         except OSError as e:
             raise InputError(f"{source}: run {name!r}: inputs: cannot read {getattr(e, 'filename', None) or e}"
                              f" ({e.strerror or type(e).__name__})") from None
-        ph = params_hash(run.params, run.inputs, hashes)
+        ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
         keys[name] = key
-        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, hashes)
+        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files)
     return out
 
 

@@ -37,6 +37,10 @@ class RunState(enum.Enum):
     FAILED = "failed"  #: out of attempts; its record is in the store
     SKIPPED = "skipped"  #: an upstream run failed or was skipped
 
+    # members are singletons compared by identity: hash them in C (Enum's own __hash__ is Python
+    # code, and the engine hashes a state several times per run)
+    __hash__ = object.__hash__
+
     @property
     def terminal(self) -> bool:
         """True for DONE, FAILED and SKIPPED: nothing more happens to the run in this invocation."""
