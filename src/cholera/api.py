@@ -76,7 +76,7 @@ def _resolve_inputs(config: Mapping[str, Any] | None, locations, days) -> dict[s
 def _connect(scheduler: str):
     """A ``distributed.Client`` of a running scheduler, or ClusterUnavailable (exit 3) in one line."""
     from distributed import Client
-    from runfleet.errors import ClusterUnavailable
+    from runfleet import ClusterUnavailable
 
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise ConfigError("scheduler: expected a scheduler address such as tcp://10.0.0.1:8786")

@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from runfleet import Run, Store, open_fleet
-from runfleet.progress import Progress
+from runfleet import Progress, Run, Store, open_fleet
 
 from cholera.config import CalibrationConfig
 from cholera.errors import CholeraError

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_calibrate(args) -> int:
-    from runfleet.store import parse_storage_options
+    from runfleet import parse_storage_options
 
     from cholera.calibrate import calibrate
     from cholera.config import CalibrationConfig
@@ -134,7 +134,7 @@ def _summary_text(store: str, name: str, options: dict) -> str:
 
 
 def cmd_summary(args) -> int:
-    from runfleet.store import parse_storage_options
+    from runfleet import parse_storage_options
 
     options = parse_storage_options(args.storage_option)
     if args.csv:
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         0 done; 2 bad input (one line ``cholera: error: ...`` on stderr); 3 no cluster; 4
         infrastructure lost (runfleet's exit codes).
     """
-    from runfleet.errors import RunfleetError
+    from runfleet import RunfleetError
 
     try:
         args = build_parser().parse_args(argv)

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from runfleet import Store
+from runfleet import Store, run_dir
 
 from cholera.errors import CholeraError
 
@@ -56,7 +56,7 @@ class CalibrationFiles:
 
     def run_file(self, run: str, filename: str) -> str:
         """URL of ``filename`` in run ``run``'s directory (``<study>/runs/<run>/<filename>``)."""
-        return f"{self.study_url}/runs/{run}/{filename}"
+        return f"{run_dir(self.store, self.name, run)}/{filename}"
 
     def path(self, filename: str) -> str:
         """URL of one of the calibration's own files (``<study>/results/<filename>``)."""

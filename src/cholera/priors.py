@@ -49,7 +49,7 @@ from scipy import stats
 
 from cholera.errors import PriorsError
 from cholera.priorspec import ENTRY_FIELDS, parse_dist, parse_entry
-from runfleet.yamlfile import read_yaml_file
+from runfleet import read_yaml_file
 
 __all__ = [
     "DISTRIBUTIONS",

@@ -348,7 +348,7 @@ def main(argv=None) -> int:
 
 
 def _runfleet_input_error() -> type[Exception]:
-    from runfleet.errors import InputError as RunfleetInputError
+    from runfleet import InputError as RunfleetInputError
 
     return RunfleetInputError
 

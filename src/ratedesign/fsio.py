@@ -78,7 +78,7 @@ def read_yaml(path: str, what: str, storage_options: dict | None = None) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
-        from runfleet.yamlfile import yaml_problem
+        from runfleet import yaml_problem
 
         raise InputError(f"{what} {path}: not valid YAML{yaml_problem(e)}") from None
 

@@ -11,6 +11,7 @@ import json
 import logging
 
 import yaml
+from runfleet import run_relpath
 
 from ratedesign import derive
 from ratedesign.fsio import join, read_text, write_bytes
@@ -66,7 +67,7 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: 
     for fld, (run, rel) in (inputs or {}).items():
         url = join(_upstream_out(ctx, run), rel)
         _set_field(params, fld, url)
-        derived[fld] = f"runs/{run}/{rel}"
+        derived[fld] = f"{run_relpath(run)}/{rel}"
     if not params.get("storage_options") and getattr(ctx, "storage_options", None):
         params["storage_options"] = dict(ctx.storage_options)  # credentials: never in params
     cfg = ScenarioConfig.from_params(params, source=f"run {ctx.name}")
@@ -100,7 +101,7 @@ def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p)
     elif kind == "subclass-rr":
         base = yaml.safe_load(read_text(p["base_rr"], "revenue requirement", so)) if p.get("base_rr") else None
         supply = _upstream_out(ctx, p["supply_run"]) if p.get("supply_run") else None
-        label = f"runs/{p['delivery_run']}" + (f", runs/{p['supply_run']}" if p.get("supply_run") else "")
+        label = run_relpath(p["delivery_run"]) + (f", {run_relpath(p['supply_run'])}" if p.get("supply_run") else "")
         data = derive.subclass_revenue_requirements(_upstream_out(ctx, p["delivery_run"]), supply, p["group_col"],
                                                     p["selectors"], base, so, source_label=label)
     elif kind == "seasonal":

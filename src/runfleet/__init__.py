@@ -1,17 +1,34 @@
 """runfleet: run fleets of chained scenario runs and simulations on Dask, resumable from the store.
 
-Public API (see docs/core-api.md): Study, Run, grid, zip_params, load_study, run_study,
-plan_study, open_fleet, Fleet, RunOutcome, RunContext, Store, InputError, study_status.
+The public API (docs/core-api.md) is what this package exports; workloads (``ratedesign``,
+``cholera``) import from ``runfleet`` only, never from its submodules (tests/test_layers.py).
+
+- Studies: :class:`Study`, :class:`Run`, :func:`grid`, :func:`zip_params`, :func:`load_study`,
+  :class:`RetryPolicy`.
+- Running: :func:`run_study`, :func:`plan_study`, :func:`open_fleet`, :class:`Fleet`,
+  :class:`RunOutcome`, :class:`StudySummary`, :class:`RunContext`, :class:`Progress`.
+- The store: :class:`Store`, :func:`parse_storage_options`, :func:`run_dir`, :class:`RunRecord`,
+  :func:`study_status`.
+- Files: :func:`read_yaml_file`, :func:`yaml_problem`.
+- Errors: :class:`RunfleetError` and its subclasses (:mod:`runfleet.errors`).
 """
 from .context import RunContext
 from .engine import Fleet, RunOutcome, StudySummary, open_fleet, plan_study, run_study
-from .errors import InputError
+from .errors import (ClusterUnavailable, CommandFailed, InfrastructureLost, InputError, LostWorker, OutOfMemory,
+                     PreflightFailed, RunError, RunfleetError, RunTimeout, SchedulerLost, StoreUnavailable,
+                     UnstorableResult)
+from .ledger import RunRecord, run_dir, run_relpath
+from .progress import Progress
 from .status import study_status
-from .store import Store
+from .store import Store, parse_storage_options
 from .study import RetryPolicy, Run, Study, grid, zip_params
 from .studyfile import load_study
+from .yamlfile import read_yaml_file, yaml_problem
 
 __version__ = "0.1.0"
 
-__all__ = ["Fleet", "InputError", "RetryPolicy", "Run", "RunContext", "RunOutcome", "Store", "Study",
-           "StudySummary", "grid", "load_study", "study_status", "open_fleet", "plan_study", "run_study", "zip_params"]
+__all__ = ["ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
+           "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
+           "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
+           "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "open_fleet", "parse_storage_options",
+           "plan_study", "read_yaml_file", "run_dir", "run_relpath", "run_study", "study_status", "yaml_problem", "zip_params"]

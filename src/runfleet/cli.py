@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--store", help="store URL or directory (overrides the study's 'store:')")
     r.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
                    help="fsspec storage option (repeatable; dotted keys nest: client_kwargs.endpoint_url=...)")
-    r.add_argument("--cluster", help="cluster profile name (default: embedded local cluster)")
+    r.add_argument("--cluster", help="cluster profile name, or 'serial' to run in this process one run at a time "
+                   "(default: embedded local cluster)")
     r.add_argument("--workers", type=int, help="worker processes for the local cluster (default: one per core)")
     r.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
     r.add_argument("--max-in-flight", type=int, help="tasks in the scheduler at once")

@@ -93,15 +93,13 @@ class RunContext:
         if any(c in mode for c in "wax"):
             parent = path.rsplit("/", 1)[0]
             self.store.makedirs(parent)
-        if self.store.is_local:
-            return open(path, mode, **kwargs)
-        return self.fs.open(path, mode, **kwargs)
+        return self.store.open(path, mode, **kwargs)
 
     def write_parquet(self, df, relpath: str, **kwargs) -> str:
         """Write a pandas DataFrame as parquet under ``out``; returns its URL."""
         path = self.path(relpath)
         self.store.makedirs(path.rsplit("/", 1)[0])
-        df.to_parquet(path, storage_options=None if self.store.is_local else self.storage_options, **kwargs)
+        df.to_parquet(path, storage_options=self.store.pandas_storage_options(), **kwargs)
         return path
 
     # -- nested parallelism ----------------------------------------------------------------------

@@ -1,54 +1,68 @@
-"""The engine: submits ready runs to a Dask client, bounded in flight, retries, skips dependents.
+"""The engine: runs a fleet's ready runs on an execution backend, bounded in flight, with retries.
 
 One mechanism serves both static studies and dynamic submission: a :class:`Fleet` accepts runs
 at any time (``submit``) and reports each run's end (``as_completed``). ``run_study`` submits a
-whole study and drains it.
+whole study and drains it. The engine is the loop; each decision lives in its own module:
 
-- Bounded submission: at most ``max_in_flight`` tasks are in the scheduler at once; the window
+- :mod:`runfleet.runstate` - the run state machine (one transition method, counts per state);
+- :mod:`runfleet.packing` - how many short runs share a task;
+- :mod:`runfleet.failures` - which error class an attempt's exception is;
+- :mod:`runfleet.backends` - where tasks execute (Dask cluster, or serially in this process);
+- :mod:`runfleet.ledger` - the records in the store (markers, failures, skips).
+
+Behaviour:
+
+- Bounded submission: at most ``max_in_flight`` tasks are in the backend at once; the window
   is topped up as tasks finish, so 100,000 runs never become one giant graph.
-- Packing: runs of the same function that take less than ``pack_target_s`` are executed several
-  to a task (their markers committed together), so per-run overhead stays small.
 - Failure is a row: a run that raises, loses its worker or times out is retried by its policy,
   then recorded with class and traceback; only its dependents are skipped.
 - The driver holds only small status rows; results stay in the store.
+- Open, then write: the backend (cluster) is started, and preflight passed, before the fleet
+  writes anything to the store.
 """
 from __future__ import annotations
 
 import collections
 import heapq
-import math
 import os
-import queue
-import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from .clusters import ClusterSession, open_cluster
-from .errors import InputError, PreflightFailed
-from .executor import TIMEOUT_MARK, Specs, execute, now_iso
-from .ledger import Ledger, Record
+from .backends import ExecutionBackend, Task, make_backend
+from .errors import InputError
+from .failures import task_failure, timeout_failure
+from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
+from .packing import MAX_PACK, PackingPolicy
 from .plan import KeyedRun, key_runs, rerun_reason
 from .progress import Progress
-from .study import RetryPolicy, Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
-from .warmup import warm_imports
+from .runstate import RunEntry, RunState, RunTable
+from .study import Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
 
-TERMINAL = ("done", "failed", "skipped")
-
-
-MAX_PACK = 2000
+S = RunState
 
 
 @dataclass
 class RunOutcome:
     """How a run ended in this invocation.
 
-    status: ``done`` | ``failed`` | ``skipped``. value: the returned value when done.
-    error_class / error: the last error (failed) or the reason (skipped).
-    attempts: attempts made in this invocation (0 when resumed from the store).
-    duration_s: the successful (or last) attempt's duration in seconds.
-    resumed: True when the run was already done in the store and did not execute.
+    Attributes
+    ----------
+    name : str
+        The run.
+    status : str
+        ``done`` | ``failed`` | ``skipped``.
+    value : Any
+        The returned value when done.
+    error_class, error : str or None
+        The last error's class and message (failed), or the reason (skipped, in ``error``).
+    attempts : int
+        Attempts made in this invocation (0 when resumed from the store).
+    duration_s : float or None
+        The successful (or last) attempt's duration in seconds.
+    resumed : bool
+        True when the run was already done in the store and did not execute.
     """
 
     name: str
@@ -61,121 +75,103 @@ class RunOutcome:
     resumed: bool = False
 
 
-@dataclass
-class _State:
-    kr: KeyedRun
-    policy: RetryPolicy
-    packable: bool
-    state: str = "waiting"  # waiting | ready | running | backoff | done | failed | skipped
-    attempts: int = 0
-    value: Any = None
-    dirty: bool = False
-    dependents: list[str] = field(default_factory=list)
-    last_error: dict | None = None
-
-
 class Fleet:
     """A live study: runs can be submitted at any time; ``as_completed`` yields their outcomes.
 
-    name: study name (its records live under ``<store>/<name>/``). store: directory or URL.
-    seed: study seed. defaults: retry policy fields. cluster: None (embedded local), a profile
-    name or a ``distributed.Client``. workers: worker count for backends that start workers.
-    max_in_flight: tasks in the scheduler at once (default: max(32, 4 x worker threads)).
-    pack_target_s: runs shorter than this (seconds, from earlier durations) are packed.
+    Build one with :func:`open_fleet` (dynamic submission) or let :func:`run_study` do it.
+
+    Parameters
+    ----------
+    study : Study
+        The study, its header validated (name, seed); its runs, if any, are not submitted here.
+    store : runfleet.store.Store
+        The resolved store (checked writable by the entry point).
+    cluster : None, str, runfleet.config.Profile or distributed.Client
+        ``"serial"`` (in this process), None/``"local"`` (embedded LocalCluster), a profile name
+        or an existing client.
+    workers : int, optional
+        Worker count for backends that start workers.
+    max_in_flight : int, optional
+        Tasks in the backend at once (default: max(32, 4 x worker threads)).
+    pack_target_s : float
+        Runs shorter than this (seconds, from earlier durations) are packed several to a task.
+    progress : Progress, optional
+        Where counts are reported.
+    worker_env : dict, optional
+        Extra environment for worker processes.
+    preflight : bool
+        Check the workers (imports, versions, store, env) when the backend starts.
+    backend : ExecutionBackend, optional
+        Use this backend instead of the one ``cluster`` selects.
     """
 
-    def __init__(self, name: str, store: str, *, seed: int = 0, storage_options: dict | None = None,
-                 cluster=None, workers: int | None = None, defaults: dict | None = None,
-                 version: str | None = None, max_in_flight: int | None = None, pack_target_s: float = 0.2,
-                 progress: Progress | None = None, worker_env: dict | None = None, source: str = "fleet",
-                 check_store: bool = True, preflight: bool = False):
-        from .store import Store
-
-        self.study = Study(name=name, store=store, seed=seed, defaults=defaults, version=version,
-                           storage_options=storage_options, source=source)
-        if not isinstance(name, str) or not name:
-            raise InputError(f"{source}: name: expected a study name")
-        self.store = Store(store, storage_options)
-        if check_store:
-            self.store.check_writable()
-        self.ledger = Ledger(self.store, name)
+    def __init__(self, study: Study, store, *, cluster=None, workers: int | None = None,
+                 max_in_flight: int | None = None, pack_target_s: float = 0.2, progress: Progress | None = None,
+                 worker_env: dict | None = None, preflight: bool = False, backend: ExecutionBackend | None = None):
+        self.study = study
+        self.store = store
+        self.ledger = Ledger(store, study.name)
         self.records, self.dirty_dirs = self.ledger.load()
-        self.states: dict[str, _State] = {}
+        self.runs = RunTable()
         self.ready: collections.deque[str] = collections.deque()
         self.retry_heap: list[tuple[float, str]] = []
         self.in_flight: dict[Any, list[str]] = {}
+        self.probes: dict[Any, str] = {}  # probe handle -> fn path
         self.outcomes: collections.deque[RunOutcome] = collections.deque()
-        self.finished_q: queue.Queue = queue.Queue()
         self.counts = collections.Counter()
-        self.group_stats: dict[str, float] = {}  # fn path -> expected run duration (s, moving average)
-        self.probing: collections.Counter = collections.Counter()  # fn path -> probe tasks in flight
-        self.probes: dict[Any, str] = {}  # probe future -> fn path
-        self._cluster_arg = cluster
-        self._workers = workers
-        self._worker_env = worker_env
-        self._session: ClusterSession | None = None
+        self.packing = PackingPolicy(pack_target_s, MAX_PACK)
+        self.backend = backend or make_backend(cluster, workers=workers, env=worker_env, store=store,
+                                               study=study.name)
         self._max_in_flight = max_in_flight
         self._preflight = preflight
-        self.pack_target_s = pack_target_s
         self.progress = progress
+        self._may_write = False  # set once the backend started (open, then write)
         self._study_dirty = False
         self._study_flushed = 0.0
         self._flush_interval_s = 5.0
-        self._slots = 0
-        self._slots_checked = 0.0
-        self._seed_group_stats()
+        self._seed_durations()
 
-    # -- cluster ---------------------------------------------------------------------------------
+    # -- compatibility views -----------------------------------------------------------------------
     @property
-    def session(self) -> ClusterSession:
-        """The cluster, started on first need (a study that is already done starts none)."""
-        if self._session is None:
-            self._session = open_cluster(self._cluster_arg, workers=self._workers, env=self._worker_env)
-            warm_imports(self._session.client, {s.kr.fn_path for s in self.states.values()})
-            if self.progress is not None:
-                self.progress.message(f"cluster: {self._session.kind} ({self._session.name}); "
-                                      f"dashboard: {self._session.dashboard_link or 'n/a'}")
-            if self._preflight:
-                self._run_preflight()
-            if self.progress is not None:
-                self.progress.cluster_ready()
-        return self._session
+    def states(self) -> RunTable:
+        """The run table (name -> :class:`~runfleet.runstate.RunEntry`)."""
+        return self.runs
 
-    def _run_preflight(self) -> None:
-        """Check imports, versions, store access and env on the workers before the first run."""
-        from .preflight import run_preflight
+    @property
+    def pack_target_s(self) -> float:
+        return self.packing.target_s
 
-        session = self._session
-        session.ensure_workers(1)
-        modules = sorted({s.kr.fn_path.split(":")[0] for s in self.states.values()
-                          if isinstance(s.kr.run.fn, str)})
-        env_names = session.profile.env.exact_names() if getattr(session, "profile", None) else []
-        report = run_preflight(session.client, self.store.url, self.store.storage_options,
-                               modules=modules, env_names=env_names)
-        if not report.ok:
-            session.close()
-            self._session = None
-            raise PreflightFailed("preflight failed on the cluster's workers:\n" + report.format_table()
-                                  + "\n" + "\n".join(report.problems))
+    # -- backend ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the execution backend (start or connect the cluster) and, if asked, run preflight.
+
+        Called by :func:`run_study` before anything is written, and by :meth:`as_completed` when
+        the first task must be submitted and ``start`` was not called yet. Idempotent.
+
+        Raises
+        ------
+        runfleet.errors.InputError, runfleet.errors.ClusterUnavailable, runfleet.errors.PreflightFailed
+            When the cluster cannot be obtained or its workers cannot run the study; nothing has
+            been written to the store by the fleet then.
+        """
+        if self.backend.started:
+            return
+        fn_paths = {e.kr.fn_path for _, e in self.runs.items()}
+        self.backend.start(fn_paths)
+        line = self.backend.describe()
+        if self.progress is not None and line:
+            self.progress.message(line)
+        if self._preflight:
+            modules = sorted({e.kr.fn_path.split(":")[0] for _, e in self.runs.items()
+                              if isinstance(e.kr.run.fn, str)})
+            self.backend.preflight(self.store, modules, self.progress)
         if self.progress is not None:
-            n = sum(1 for w in report.workers if w.address != "driver")
-            self.progress.message(f"preflight: {n} worker(s) ok (imports, versions, store, env)")
-
-    @property
-    def client(self):
-        return self.session.client
+            self.progress.cluster_ready()
+        self._may_write = True
 
     def slots(self) -> int:
-        """Worker threads on the cluster, refreshed every few seconds."""
-        now = time.monotonic()
-        if self._session is not None and (now - self._slots_checked > 3.0 or not self._slots):
-            try:
-                info = self.client.scheduler_info(n_workers=-1)
-                self._slots = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
-            except Exception:  # noqa: BLE001 - keep the last known value
-                pass
-            self._slots_checked = now
-        return self._slots
+        """Tasks the backend can execute at once (0 before it started or while no worker is connected)."""
+        return self.backend.slots() if self.backend.started else 0
 
     @property
     def max_in_flight(self) -> int:
@@ -183,85 +179,100 @@ class Fleet:
 
     # -- submission ------------------------------------------------------------------------------
     def submit(self, runs: Iterable[Run], *, checked: bool = False) -> list[str]:
-        """Add runs. ``after`` may name runs of this call or earlier calls. Runs already done in
-        the store with the same key are reported done (``resumed``) without executing.
-        Raises InputError (nothing submitted) on a bad run."""
+        """Add runs; return their names in topological order.
+
+        ``after`` may name runs of this call or earlier calls. Runs already done in the store
+        with the same key are reported done (``resumed``) without executing.
+
+        Parameters
+        ----------
+        runs : iterable of Run
+            The runs.
+        checked : bool
+            True when the runs were validated already (``run_study`` validates the whole study).
+
+        Raises
+        ------
+        InputError
+            On a bad run; nothing of the call is submitted then.
+        """
         batch: dict[str, Run] = {}
         src = self.study.source
         for run in runs:
-            if run.name in self.states or run.name in batch:
+            if run.name in self.runs or run.name in batch:
                 raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
-            if not checked:  # run_study has validated the whole study already
+            if not checked:
                 check_run_fields(run, src)
             batch[run.name] = run
-        deps = resolve_after(batch, src, known=self.states.keys())
+        deps = resolve_after(batch, src, known=self.runs.keys())
         order = topological_order(deps, src)
         fns = {n: resolve_fn(batch[n].fn, f"{src}: run {n!r}: fn") for n in order}
-        known = {n: s.kr.key for n, s in self.states.items()}
-        keyed = key_runs(batch, {n: deps[n] for n in order}, fns, known, self.study.version, self.study.seed)
+        known = {n: e.kr.key for n, e in self.runs.items()}
+        keyed = key_runs(batch, {n: deps[n] for n in order}, fns, known, self.study.version, self.study.seed, src)
         for name in order:
             kr = keyed[name]
-            run = kr.run
-            pack = run.pack if run.pack is not None else self.study.pack_default
-            st = _State(kr=kr, policy=self.study.policy_for(run), packable=pack is not False,
-                        dirty=name in self.dirty_dirs)
-            self.states[name] = st
+            pack = kr.run.pack if kr.run.pack is not None else self.study.pack_default
+            entry = self.runs.add(name, RunEntry(kr=kr, policy=self.study.policy_for(kr.run),
+                                                 packable=pack is not False, dirty=name in self.dirty_dirs))
             self.counts["total"] += 1
             for u in kr.upstream:
-                self.states[u].dependents.append(name)
+                self.runs[u].dependents.append(name)
             record = self.records.get(name)
             if record is not None and record.status == "done" and record.key == kr.key:
-                st.state = "done"
-                st.value = record.data.get("value")
+                self.runs.move(name, S.DONE)
+                entry.value = record.value
                 self.counts["done"] += 1
                 self.counts["resumed"] += 1
-                self.outcomes.append(RunOutcome(name, "done", st.value, attempts=0,
-                                                duration_s=record.data.get("duration_s"), resumed=True))
+                self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=0,
+                                                duration_s=record.duration_s, resumed=True))
                 continue
-            up_states = [self.states[u].state for u in kr.upstream]
-            bad = [u for u in kr.upstream if self.states[u].state in ("failed", "skipped")]
+            ups = [self.runs[u].state for u in kr.upstream]
+            bad = [u for u, st in zip(kr.upstream, ups) if st in (S.FAILED, S.SKIPPED)]
             if bad:
                 self._skip(name, bad[0])
-            elif all(s == "done" for s in up_states):
-                st.state = "ready"
+            elif all(st is S.DONE for st in ups):
+                self.runs.move(name, S.READY)
                 self.ready.append(name)
             else:
-                st.state = "waiting"
+                self.runs.move(name, S.WAITING)
         self._study_dirty = True
         return order
 
+    def has_work(self) -> bool:
+        """True while some run is ready, running, waiting or backing off."""
+        return bool(self.ready or self.in_flight or self.retry_heap or self.runs.count(S.WAITING))
+
     # -- the loop --------------------------------------------------------------------------------
     def as_completed(self) -> Iterator[RunOutcome]:
-        """Yield each run's outcome as it ends, until nothing is left to do. Submitting more runs
-        while iterating is allowed."""
+        """Yield each run's outcome as it ends, until nothing is left to do.
+
+        Submitting more runs while iterating is allowed. The backend is started (:meth:`start`)
+        when the first task must be submitted.
+        """
         while True:
             while self.outcomes:
                 yield self.outcomes.popleft()
-            if not self._busy():
+            if not self.has_work():
                 break
+            if self.ready and not self.backend.started:
+                self.start()
             self._promote_retries()
             self._top_up()
             wait_s = 0.5
             if self.retry_heap:
                 wait_s = max(0.0, min(wait_s, self.retry_heap[0][0] - time.monotonic()))
             if self.in_flight:
-                try:
-                    ready = [self.finished_q.get(timeout=wait_s)]
-                except queue.Empty:
-                    ready = []
-                while True:
-                    try:
-                        ready.append(self.finished_q.get_nowait())
-                    except queue.Empty:
-                        break
-                if ready:
-                    self._finished_many(ready)
+                finished = self.backend.wait(wait_s)
+                if finished:
+                    self._finished(finished)
             elif self.retry_heap:
                 time.sleep(wait_s)
             elif not self.ready:
-                stuck = [n for n, s in self.states.items() if s.state == "waiting"]
+                stuck = self.runs.names_in(S.WAITING)
                 raise RuntimeError(f"runs waiting on runs that can never finish: {stuck[:5]}")
             self._tick()
+        if not self.backend.started:
+            self._may_write = True  # nothing needed a cluster: every run was already in the store
         self._tick(force=True)
 
     def wait(self) -> dict:
@@ -270,50 +281,37 @@ class Fleet:
             pass
         return dict(self.counts)
 
-    def _busy(self) -> bool:
-        return bool(self.ready or self.in_flight or self.retry_heap or
-                    any(s.state == "waiting" for s in self.states.values()))
-
     def _promote_retries(self) -> None:
         now = time.monotonic()
         while self.retry_heap and self.retry_heap[0][0] <= now:
             _, name = heapq.heappop(self.retry_heap)
-            st = self.states[name]
-            if st.state == "backoff":
-                st.state = "ready"
+            if self.runs[name].state is S.BACKOFF:
+                self.runs.move(name, S.READY)
                 self.ready.appendleft(name)
 
-    def _pack_size(self, st: _State) -> int:
-        if not st.packable or st.attempts > 0:
-            return 1
-        mean = self.group_stats.get(st.kr.fn_path)
-        if mean is None:
-            return 1
-        size = int(self.pack_target_s / max(mean, 1e-6))
-        spread = math.ceil(len(self.ready) / max(self.slots(), 1))
-        return max(1, min(size, MAX_PACK, spread))
-
     def _top_up(self) -> None:
+        policy = self.packing
         while self.ready and len(self.in_flight) < self.max_in_flight:
             name = self.ready[0]
-            st = self.states[name]
-            group = st.kr.fn_path
-            if st.packable and st.attempts == 0 and group not in self.group_stats:
+            entry = self.runs[name]
+            group = entry.kr.fn_path
+            fresh = entry.packable and entry.attempts == 0
+            if fresh and not policy.known(group):
                 # unknown duration: probe with one run per slot before packing the rest. A cluster
                 # at zero workers (adapt from 0) gets a full window of single runs instead, so
                 # its adaptive scaling sees the real queue and starts enough workers.
-                if self.probing[group] >= (self.slots() or self.max_in_flight):
+                if not policy.may_probe(group, self.slots() or self.max_in_flight):
                     if not self._rotate_ready(group):
                         return
                     continue
-                self.probing[group] += 1
+                policy.probe_started(group)
                 self.ready.popleft()
                 self._submit_task([name], probe=True)
                 continue
-            size = self._pack_size(st)
+            size = policy.pack_size(group, len(self.ready), self.slots()) if fresh else 1
             names = [self.ready.popleft()]
             while len(names) < size and self.ready:
-                nxt = self.states[self.ready[0]]
+                nxt = self.runs[self.ready[0]]
                 if nxt.kr.fn_path != group or not nxt.packable or nxt.attempts > 0:
                     break
                 names.append(self.ready.popleft())
@@ -322,206 +320,126 @@ class Fleet:
     def _rotate_ready(self, group: str) -> bool:
         """Move a ready run of another group to the front; False if every ready run is in ``group``."""
         for i, n in enumerate(self.ready):
-            if self.states[n].kr.fn_path != group:
+            if self.runs[n].kr.fn_path != group:
                 del self.ready[i]
                 self.ready.appendleft(n)
                 return True
         return False
 
     def _spec(self, name: str) -> dict:
-        st = self.states[name]
-        kr = st.kr
-        fn = kr.run.fn if isinstance(kr.run.fn, str) else kr.fn
-        return {
-            "name": name, "fn": fn, "fn_path": kr.fn_path, "params": kr.run.params,
-            "params_hash": kr.params_hash, "code": kr.code, "key": kr.key,
-            "upstream": {u: self.states[u].value for u in kr.upstream}, "upstream_keys": kr.upstream_keys,
-            "study_seed": self.study.seed, "attempt": st.attempts, "timeout_s": st.policy.timeout_s,
-            "clear": st.dirty,
+        entry = self.runs[name]
+        kr = entry.kr
+        spec = {
+            "name": name, "fn": kr.run.fn if isinstance(kr.run.fn, str) else kr.fn, "params": kr.run.params,
+            "identity": kr.identity(), "upstream": {u: self.runs[u].value for u in kr.upstream},
+            "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
+            "clear": entry.dirty,
         }
+        if entry.history:
+            spec["history"] = entry.history
+        return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
         for n in names:
-            st = self.states[n]
-            st.state = "running"
-            st.attempts += 1
-            st.dirty = st.dirty or st.attempts > 1
-        specs = [self._spec(n) for n in names]
-        pack_id = None if len(names) == 1 else f"{uuid.uuid4().hex}"
-        label = names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}"
-        fut = self.client.submit(execute, Specs(specs), self.store, self.study.name, pack_id, pure=False,
-                                 key=f"run-{label}-{uuid.uuid4().hex[:8]}", retries=0,
-                                 **self._placement(names))
-        self.in_flight[fut] = names
+            entry = self.runs.move(n, S.RUNNING)
+            entry.attempts += 1
+            entry.dirty = entry.dirty or entry.attempts > 1
+        group = self.runs[names[0]].kr.fn_path
+        mean = self.packing.expected_s(group)
+        task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
+                    label=names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}",
+                    expected_s=None if mean is None else mean * len(names), names=names)
+        handle = self.backend.submit(task)
+        self.in_flight[handle] = names
         if probe:
-            self.probes[fut] = self.states[names[0]].kr.fn_path
-        fut.add_done_callback(self.finished_q.put)
+            self.probes[handle] = group
 
-    def _placement(self, names: list[str]) -> dict:
-        """On batch clusters, when some worker is too close to its walltime for the task's expected
-        duration (moving average of earlier runs of the same fn x runs in the task, seconds),
-        only the workers with room may take it. Otherwise no restriction, so that workers added
-        later by adapt also take queued tasks."""
-        workers_for = getattr(self.session, "workers_for", None)
-        mean = self.group_stats.get(self.states[names[0]].kr.fn_path)
-        if workers_for is None or mean is None:
-            return {}
-        expected_s = mean * len(names)
-        try:
-            workers = workers_for(expected_s)
-            if not workers:
-                return {}
-            connected = self.client.scheduler_info(n_workers=-1).get("workers", {})
-        except Exception:  # noqa: BLE001 - placement is an optimisation, never a failure
-            return {}
-        if len(workers) >= len(connected):
-            # every worker has room: no restriction, so workers that adapt adds later can take it
-            return {}
-        return {"workers": workers, "allow_other_workers": False}
-
-    def _finished_many(self, futures: list) -> None:
-        """Process finished tasks; results of the successful ones are fetched in one round trip."""
-        ok = [f for f in futures if f.status == "finished" and f in self.in_flight]
-        results: dict = {}
-        if ok:
-            try:
-                results = dict(zip(ok, self.client.gather(ok, errors="raise")))
-            except Exception:  # noqa: BLE001 - one was lost between done and fetch: go one by one
-                results = {}
-        for fut in futures:
-            self._finished(fut, results)
-
-    def _finished(self, fut, results: dict) -> None:
-        names = self.in_flight.pop(fut, None)
-        if names is None:
+    def _finished(self, handles: list) -> None:
+        """Process finished tasks (their results fetched in one round trip)."""
+        handles = [h for h in handles if h in self.in_flight]
+        if not handles:
             return
-        group = self.probes.pop(fut, None)
-        if group is not None:
-            self.probing[group] -= 1
-        if fut.status == "finished":
-            try:
-                rows = results[fut] if fut in results else fut.result()
-            except Exception as e:  # noqa: BLE001 - result lost between done and fetch
+        for handle, outcome in zip(handles, self.backend.results(handles)):
+            names = self.in_flight.pop(handle)
+            group = self.probes.pop(handle, None)
+            if group is not None:
+                self.packing.probe_ended(group)
+            if isinstance(outcome, BaseException):
+                failure = task_failure(outcome)
                 for n in names:
-                    self._failed_attempt(n, _infra_error(e))
-                return
-            for row in rows:
+                    self._failed_attempt(n, failure)
+                continue
+            for row in outcome:
                 if row["status"] == "done":
                     self._done(row)
                 else:
                     self._failed_attempt(row["name"], row)
-        else:
-            err = _infra_error(_future_exception(fut))
-            for n in names:
-                self._failed_attempt(n, err)
-        fut.release()
 
     def _done(self, row: dict) -> None:
         name = row["name"]
-        st = self.states[name]
-        st.state = "done"
-        st.value = row.get("value")
+        entry = self.runs.move(name, S.DONE)
+        entry.value = row.get("value")
         self.counts["done"] += 1
         self.counts["executed"] += 1
-        self._observe(st.kr.fn_path, row.get("duration_s") or 0.0)
-        self.outcomes.append(RunOutcome(name, "done", st.value, attempts=st.attempts,
+        self.packing.observe(entry.kr.fn_path, row.get("duration_s") or 0.0)
+        self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=entry.attempts,
                                         duration_s=row.get("duration_s")))
-        for d in st.dependents:
-            dst = self.states[d]
-            if dst.state == "waiting" and all(self.states[u].state == "done" for u in dst.kr.upstream):
-                dst.state = "ready"
+        for d in entry.dependents:
+            dep = self.runs[d]
+            if dep.state is S.WAITING and all(self.runs[u].state is S.DONE for u in dep.kr.upstream):
+                self.runs.move(d, S.READY)
                 self.ready.append(d)
 
-    def _failed_attempt(self, name: str, err: dict) -> None:
-        st = self.states[name]
-        if err.get("kind") == "lost_worker" and st.policy.timeout_s:
+    def _failed_attempt(self, name: str, failure: dict) -> None:
+        entry = self.runs[name]
+        if failure.get("kind") == "lost_worker" and entry.policy.timeout_s:
             # the worker ended itself because the run ignored its timeout (blocked in C code)
-            if self.store.exists(f"{self.ledger.run_dir(name)}/{TIMEOUT_MARK}"):
-                err = {"kind": "timeout", "error_class": "RunTimeout", "traceback": "",
-                       "message": f"run exceeded its timeout of {st.policy.timeout_s} s and did not stop; "
-                                  "its worker process was ended"}
-        if err.get("error_class") == "LostWorker":
-            err = self._memory_kill(err) or err
-        st.last_error = err
-        st.dirty = True
-        if st.attempts <= st.policy.retries:
-            st.state = "backoff"
-            delay = st.policy.backoff_s * (2 ** (st.attempts - 1))
+            if self.ledger.timeout_marked(name):
+                failure = timeout_failure(entry.policy.timeout_s, ended_worker=True)
+        if failure.get("error_class") == "LostWorker":
+            failure = self.backend.refine_failure(failure)
+        entry.history.append(attempt_entry(entry.attempts, failure))
+        entry.dirty = True
+        if entry.attempts <= entry.policy.retries:
+            self.runs.move(name, S.BACKOFF)
+            delay = entry.policy.backoff_s * (2 ** (entry.attempts - 1))
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
             self.counts["retried"] += 1
             return
-        st.state = "failed"
+        self.runs.move(name, S.FAILED)
         self.counts["failed"] += 1
-        kr = st.kr
-        self.ledger.record_error(name, {
-            "name": name, "status": "failed", "key": kr.key, "fn": kr.fn_path, "params_hash": kr.params_hash,
-            "code": kr.code, "upstream": kr.upstream_keys, "kind": err.get("kind"),
-            "error_class": err.get("error_class"), "message": err.get("message"),
-            "traceback": err.get("traceback", ""), "attempts": st.attempts,
-            "duration_s": err.get("duration_s"), "host": err.get("host"), "finished": now_iso(),
-        })
-        self.outcomes.append(RunOutcome(name, "failed", error_class=err.get("error_class"),
-                                        error=err.get("message"), attempts=st.attempts,
-                                        duration_s=err.get("duration_s")))
-        for d in st.dependents:
+        self.ledger.record_failure(entry.kr.identity(), failure, attempts=entry.attempts, history=entry.history,
+                                   params=entry.kr.run.params)
+        self.outcomes.append(RunOutcome(name, "failed", error_class=failure.get("error_class"),
+                                        error=failure.get("message"), attempts=entry.attempts,
+                                        duration_s=failure.get("duration_s")))
+        for d in entry.dependents:
             self._skip(d, name)
 
-    def _memory_kill(self, err: dict) -> dict | None:
-        """An OutOfMemory error when the worker named in a LostWorker error was restarted by its
-        nanny for exceeding its memory budget (Dask's ``worker-restart-memory`` event), else None."""
-        addresses = set(_WORKER_ADDRESS.findall(err.get("message") or ""))
-        if not addresses or self._session is None:
-            return None
-        try:
-            events = self.client.get_events("worker-restart-memory")
-        except Exception:  # noqa: BLE001 - no events: keep LostWorker
-            return None
-        for _, event in reversed(events or ()):
-            if isinstance(event, dict) and event.get("worker") in addresses:
-                rss = event.get("rss") or 0
-                return {**err, "kind": "lost_worker", "error_class": "OutOfMemory",
-                        "message": f"the worker running it ({event['worker']}) was restarted for using too much "
-                                   f"memory ({rss / 1e9:.2f} GB resident, above its memory limit's terminate "
-                                   "threshold); this run or one beside it on that worker outgrew it: give "
-                                   "workers more memory (the profile's memory_limit or job memory) or make "
-                                   "the run use less"}
-        return None
-
     def _skip(self, name: str, because: str) -> None:
-        st = self.states[name]
-        if st.state in TERMINAL:
+        entry = self.runs[name]
+        if entry.state.terminal:
             return
-        if st.state == "ready":
+        if entry.state is S.READY:
             self.ready.remove(name)
-        st.state = "skipped"
+        self.runs.move(name, S.SKIPPED)
         self.counts["skipped"] += 1
-        kr = st.kr
-        upstream_state = self.states[because].state
-        reason = f"upstream {because!r} {upstream_state}"
-        self.ledger.record_error(name, {
-            "name": name, "status": "skipped", "key": kr.key, "fn": kr.fn_path, "params_hash": kr.params_hash,
-            "code": kr.code, "upstream": kr.upstream_keys, "reason": reason, "error_class": None,
-            "attempts": 0, "finished": now_iso(),
-        })
+        reason = f"upstream {because!r} {self.runs[because].state.value}"
+        self.ledger.record_skip(entry.kr.identity(), reason, params=entry.kr.run.params)
         self.outcomes.append(RunOutcome(name, "skipped", error=reason))
-        for d in st.dependents:
+        for d in entry.dependents:
             self._skip(d, name)
 
     # -- bookkeeping -----------------------------------------------------------------------------
-    def _observe(self, fn_path: str, duration_s: float, weight: float = 0.3) -> None:
-        """Update the expected duration of a run of ``fn_path`` (seconds): an exponential moving
-        average, so a slow first call (imports, caches) stops counting after a few runs."""
-        old = self.group_stats.get(fn_path)
-        self.group_stats[fn_path] = duration_s if old is None else (1 - weight) * old + weight * duration_s
-
-    def _seed_group_stats(self) -> None:
+    def _seed_durations(self) -> None:
         """Durations of earlier runs of the same function (from the store) seed packing."""
         for rec in self.records.values():
-            if rec.status == "done" and rec.data.get("fn") and rec.data.get("duration_s") is not None:
-                self._observe(rec.data["fn"], float(rec.data["duration_s"]))
+            if rec.status == "done" and rec.data.get("fn") and rec.duration_s is not None:
+                self.packing.observe(rec.data["fn"], float(rec.duration_s))
 
     def running_count(self) -> int:
-        return sum(len(v) for v in self.in_flight.values())
+        """Runs in tasks submitted to the backend (a counter)."""
+        return self.runs.count(S.RUNNING)
 
     def _tick(self, force: bool = False) -> None:
         """Refresh progress (rate-limited; the final line comes from ``close``) and, every few
@@ -529,13 +447,14 @@ class Fleet:
         if self.progress is not None:
             self.progress.update(self.snapshot())
         now = time.monotonic()
-        if self._study_dirty and (force or now - self._study_flushed > self._flush_interval_s):
+        if self._study_dirty and self._may_write and (force or now - self._study_flushed > self._flush_interval_s):
             self.flush_study()
 
     def snapshot(self) -> dict:
+        """Counts: ``total``, ``done``, ``failed``, ``skipped``, ``running``, ``resumed``, ``pending``."""
         c = self.counts
         running = self.running_count()
-        slots = self._slots if self._session is not None else 0
+        slots = self.slots()
         if slots:
             running = min(running, slots)  # the rest of the window waits in the scheduler's queue
         return {"total": c["total"], "done": c["done"], "failed": c["failed"], "skipped": c["skipped"],
@@ -543,11 +462,12 @@ class Fleet:
                 "pending": c["total"] - c["done"] - c["failed"] - c["skipped"] - running}
 
     def flush_study(self) -> None:
+        """Write the study record (``study.json``): every run's name, fn, params, after, key, policy."""
         runs = []
-        for name, st in self.states.items():
-            kr = st.kr
+        for name, entry in self.runs.items():
+            kr = entry.kr
             runs.append({"name": name, "fn": kr.fn_path, "params": kr.run.params, "after": kr.upstream,
-                         "key": kr.key, "retries": st.policy.retries, "timeout_s": st.policy.timeout_s})
+                         "key": kr.key, "retries": entry.policy.retries, "timeout_s": entry.policy.timeout_s})
         t0 = time.monotonic()
         self.ledger.write_study({"name": self.study.name, "seed": self.study.seed, "store": self.store.url,
                                  "updated": now_iso(), "runs": runs})
@@ -557,17 +477,15 @@ class Fleet:
         self._flush_interval_s = max(5.0, 50 * (self._study_flushed - t0))
 
     def close(self) -> None:
-        if self._study_dirty:
+        """Write the study record (if the backend was opened), cancel what is in flight, close
+        the backend, end the progress output."""
+        if self._study_dirty and self._may_write:
             try:
                 self.flush_study()
             except Exception:  # noqa: BLE001 - closing must not hide the outcome
                 pass
-        for fut in list(self.in_flight):
-            fut.cancel()
         self.in_flight.clear()
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        self.backend.close()
         if self.progress is not None:
             self.progress.close(self.snapshot())
 
@@ -578,38 +496,19 @@ class Fleet:
         self.close()
 
 
-#: a Dask worker address in an error message ("... was tcp://127.0.0.1:38113.")
-_WORKER_ADDRESS = re.compile(r"\b((?:tcp|tls|ucx|inproc)://[\w.\-\[\]:/]*\d)")
-
-
-def _future_exception(fut) -> BaseException:
-    try:
-        exc = fut.exception(timeout=5)
-    except Exception as e:  # noqa: BLE001 - cancelled futures raise here
-        return e
-    return exc if exc is not None else RuntimeError(f"task ended with status {fut.status}")
-
-
-def _infra_error(exc: BaseException) -> dict:
-    """Classify an exception raised outside the run function (the run's own errors are rows)."""
-    cls = type(exc).__name__
-    if cls == "KilledWorker":
-        return {"kind": "lost_worker", "error_class": "LostWorker",
-                "message": f"the worker running it died ({exc})", "traceback": ""}
-    if cls in ("CancelledError", "FutureCancelledError", "CommClosedError"):
-        return {"kind": "lost_worker", "error_class": "LostWorker",
-                "message": f"the task was cancelled or its worker was lost ({cls}: {exc})", "traceback": ""}
-    return {"kind": "infrastructure", "error_class": cls, "message": str(exc)[:2000], "traceback": ""}
-
-
-def open_fleet(name: str, store: str, **kwargs) -> Fleet:
-    """A :class:`Fleet` for dynamic submission; use it as a context manager."""
-    return Fleet(name, store, **kwargs)
-
-
 @dataclass
 class StudySummary:
-    """The end of ``run_study``: counts, exit code (0 all done, 1 some failed or skipped), where."""
+    """The end of ``run_study``: counts, exit code (0 all done, 1 some failed or skipped), where.
+
+    Attributes
+    ----------
+    study_url : str
+        ``<store>/<study name>``.
+    counts : dict
+        ``total``, ``done``, ``failed``, ``skipped``, ``running``, ``resumed``, ``pending``.
+    outcomes : dict
+        ``{run name: RunOutcome}`` (empty with ``keep_outcomes=False``).
+    """
 
     study_url: str
     counts: dict
@@ -620,15 +519,80 @@ class StudySummary:
         return 0 if self.counts.get("failed", 0) == 0 and self.counts.get("skipped", 0) == 0 else 1
 
 
-def prepare(study: Study, store: str | None, storage_options: dict | None):
-    """Validate a study and its store (nothing written); return (store url, storage options)."""
-    study.validate()
+def resolve_store(study: Study, store: str | None = None, storage_options: dict | None = None):
+    """The study's :class:`~runfleet.store.Store`: ``store`` (or the study's ``store:``) opened
+    with the study's storage options updated by ``storage_options``. Nothing is written.
+
+    Raises
+    ------
+    InputError
+        When no store is given.
+    """
+    from .store import Store
+
     url = store or study.store
     if not url:
         raise InputError(f"{study.source}: store: no store given (set 'store:' in the study or pass --store)")
     options = dict(study.storage_options)
     options.update(storage_options or {})
-    return url, options
+    return Store(url, options)
+
+
+def _check_cluster(cluster) -> None:
+    """An unknown or invalid profile is bad input, found before anything is written."""
+    from .backends import SERIAL
+
+    if isinstance(cluster, str) and cluster not in ("local", SERIAL):
+        from .config import get_profile
+
+        get_profile(cluster)
+
+
+def open_fleet(name: str, store: str, *, seed: int = 0, storage_options: dict | None = None,
+               defaults: dict | None = None, version: str | None = None, source: str = "fleet",
+               check_store: bool = True, **engine) -> Fleet:
+    """A :class:`Fleet` for dynamic submission; use it as a context manager.
+
+    Parameters
+    ----------
+    name : str
+        The study's name (a plain directory name: letters, digits and ``._=+,@-``).
+    store : str
+        Store directory or URL.
+    seed : int
+        Study seed.
+    storage_options : dict, optional
+        fsspec options for the store (credentials: never printed).
+    defaults : dict, optional
+        Retry policy fields (``retries``, ``backoff_s``, ``timeout_s``), ``pack`` and ``version``.
+    version : str, optional
+        Code version token for the content keys.
+    source : str
+        Where the study comes from, for messages.
+    check_store : bool
+        Check that the store can be written (a probe file, removed at once).
+    **engine
+        :class:`Fleet` options: ``cluster``, ``workers``, ``max_in_flight``, ``pack_target_s``,
+        ``progress``, ``worker_env``, ``preflight``.
+
+    Returns
+    -------
+    Fleet
+
+    Raises
+    ------
+    InputError
+        For a bad name (``../escape``), seed, defaults or store, and an unknown cluster profile;
+        nothing is written then.
+    """
+    study = Study(name=name, store=store, seed=seed, defaults=defaults, version=version,
+                  storage_options=storage_options, source=source)
+    study.validate_header()
+    st = resolve_store(study)
+    _check_cluster(engine.get("cluster"))
+    if check_store:
+        st.check_writable()
+    return Fleet(study, st, **engine)
 
 
 def run_study(study: Study, *, cluster=None, store: str | None = None, storage_options: dict | None = None,
@@ -636,24 +600,57 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
               pack_target_s: float = 0.2, keep_outcomes: bool = True, preflight: bool = False) -> StudySummary:
     """Run a study to the end on a cluster (default: embedded local) and return its summary.
 
-    Raises InputError before anything is written if the study, the store or the cluster profile
-    is bad; PreflightFailed (with the table) if ``preflight`` and the workers cannot run it.
-    """
-    url, options = prepare(study, store, storage_options)
-    if isinstance(cluster, str) and cluster != "local":
-        from .config import get_profile
+    The study is validated, the store checked, the cluster opened and (with ``preflight``) its
+    workers checked before anything is written to the store ("open, then write"). A study whose
+    runs are all in the store already starts no cluster.
 
-        get_profile(cluster)  # an unknown or invalid profile is bad input, before anything is written
+    Parameters
+    ----------
+    study : Study
+        The study.
+    cluster : None, str or distributed.Client
+        ``"serial"`` (in this process, one run at a time), None/``"local"`` (embedded
+        LocalCluster), a profile name, or an existing client.
+    store : str, optional
+        Store URL overriding the study's ``store:``.
+    storage_options : dict, optional
+        fsspec options, over the study's.
+    workers : int, optional
+        Worker count for backends that start workers.
+    progress : bool or Progress
+        Report progress (a :class:`Progress` of its own when True).
+    max_in_flight : int, optional
+        Tasks in the backend at once.
+    pack_target_s : float
+        Target task duration for packing short runs, seconds.
+    keep_outcomes : bool
+        Keep every run's :class:`RunOutcome` in the summary.
+    preflight : bool
+        Check the workers before the first run.
+
+    Returns
+    -------
+    StudySummary
+
+    Raises
+    ------
+    InputError
+        Bad study, store or cluster profile (nothing written).
+    runfleet.errors.PreflightFailed
+        With the table, if ``preflight`` and the workers cannot run it (nothing written).
+    """
+    study.validate()
+    st = resolve_store(study, store, storage_options)
+    _check_cluster(cluster)
+    st.check_writable()
     prog = progress if isinstance(progress, Progress) else (Progress(study.name) if progress else None)
-    env = _worker_env(study)
-    fleet = Fleet(study.name, url, seed=study.seed, storage_options=options, cluster=cluster, workers=workers,
-                  defaults={"retries": study.policy.retries, "backoff_s": study.policy.backoff_s,
-                            "timeout_s": study.policy.timeout_s, "pack": study.pack_default},
-                  version=study.version, max_in_flight=max_in_flight, pack_target_s=pack_target_s,
-                  progress=prog, worker_env=env, source=study.source, preflight=preflight)
+    fleet = Fleet(study, st, cluster=cluster, workers=workers, max_in_flight=max_in_flight,
+                  pack_target_s=pack_target_s, progress=prog, worker_env=_worker_env(study), preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
         fleet.submit(study.runs.values(), checked=True)
+        if fleet.has_work():
+            fleet.start()  # open, then write
         for o in fleet.as_completed():
             if keep_outcomes:
                 outcomes[o.name] = o
@@ -673,16 +670,26 @@ def _worker_env(study: Study) -> dict:
 def plan_study(study: Study, store: str | None = None, storage_options: dict | None = None) -> list[dict]:
     """What ``run_study`` would do, without running anything or writing to the store.
 
-    One row per run in topological order: ``name``, ``action`` (``run`` | ``done``) and ``reason``.
-    """
-    from .store import Store
+    Parameters
+    ----------
+    study : Study
+        The study.
+    store : str, optional
+        Store URL overriding the study's.
+    storage_options : dict, optional
+        fsspec options, over the study's.
 
-    url, options = prepare(study, store, storage_options)
-    ledger = Ledger(Store(url, options), study.name)
-    records, _ = ledger.load()
+    Returns
+    -------
+    list of dict
+        One row per run in topological order: ``name``, ``action`` (``run`` | ``done``) and
+        ``reason`` (``new``, ``parameters changed: a, b``, ``upstream changed (x)``, ...).
+    """
     deps = study.validate()
+    ledger = Ledger(resolve_store(study, store, storage_options), study.name)
+    records, _ = ledger.load()
     fns = {n: resolve_fn(study.runs[n].fn, n) for n in deps}
-    keyed = key_runs(study.runs, deps, fns, {}, study.version, study.seed)
+    keyed = key_runs(study.runs, deps, fns, {}, study.version, study.seed, study.source)
     rows = []
     will_run: set[str] = set()
     for name, kr in keyed.items():
@@ -695,4 +702,15 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     return rows
 
 
-__all__ = ["Fleet", "RunOutcome", "StudySummary", "open_fleet", "run_study", "plan_study", "Record"]
+def prepare(study: Study, store: str | None, storage_options: dict | None):
+    """Validate a study and resolve its store (nothing written); return (store url, storage options).
+
+    Kept for callers of earlier versions; the entry points use :func:`resolve_store`.
+    """
+    study.validate()
+    st = resolve_store(study, store, storage_options)
+    return st.url, st.storage_options
+
+
+__all__ = ["Fleet", "KeyedRun", "Record", "RunOutcome", "RunRecord", "StudySummary", "open_fleet", "plan_study",
+           "resolve_store", "run_study"]

@@ -8,31 +8,25 @@ the traceback. A pack commits all its successful markers in one file, with one w
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import platform
 import socket
 import threading
 import time
 import traceback
-import uuid
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .context import RunContext
 from .errors import RunTimeout
+from .failures import classify, timeout_failure
 from .keys import canonical_json
-from .ledger import ERROR, LOG, MARKER, Ledger
+from .ledger import ERROR, LOG, MARKER, TIMEOUT_MARK, Ledger, RunRecord, now_iso
 from .store import Store
 
 MAX_VALUE_BYTES = 1_000_000  # a returned value is a small status, not a result
 
 _FN_CACHE: dict[str, Callable] = {}
 _VERSIONS: dict[str, str] | None = None
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def versions() -> dict[str, str]:
@@ -66,9 +60,6 @@ def _resolve(fn) -> Callable:
     return cached
 
 
-TIMEOUT_MARK = "_timeout_kill"
-
-
 def timeout_grace_s() -> float:
     """Seconds a run may keep running after its timeout before its worker process is ended
     (``RUNFLEET_TIMEOUT_GRACE_S`` on the workers, default 30)."""
@@ -79,15 +70,17 @@ class _Deadline:
     """Raise RunTimeout in the calling thread after ``seconds``.
 
     That interrupts Python code. Code blocked in C (a long sleep, a hung extension) does not see
-    it: if the run is still going ``timeout_grace_s()`` later, a mark is left in its directory
-    and the worker process exits, so the study is never held up forever; the nanny restarts the
-    worker and the driver records the run as timed out.
+    it: if the run is still going ``timeout_grace_s()`` later and ``hard_kill``, a mark is left in
+    its directory and the worker process exits, so the study is never held up forever; the nanny
+    restarts the worker and the driver records the run as timed out.
     """
 
-    def __init__(self, seconds: float | None, mark_path: str | None = None, store: Store | None = None):
+    def __init__(self, seconds: float | None, ledger: Ledger | None = None, name: str | None = None,
+                 hard_kill: bool = True):
         self.seconds = seconds
-        self.mark_path = mark_path
-        self.store = store
+        self.ledger = ledger
+        self.name = name
+        self.hard_kill = hard_kill
         self.timers: list[threading.Timer] = []
         self.fired = False
 
@@ -101,12 +94,15 @@ class _Deadline:
 
             def kill():
                 try:
-                    if self.store is not None and self.mark_path:
-                        self.store.write_bytes_atomic(self.mark_path, b"timeout")
+                    if self.ledger is not None and self.name:
+                        self.ledger.mark_timeout(self.name)
                 finally:
                     os._exit(75)
 
-            for delay, action in ((self.seconds, fire), (self.seconds + timeout_grace_s(), kill)):
+            actions = [(self.seconds, fire)]
+            if self.hard_kill:
+                actions.append((self.seconds + timeout_grace_s(), kill))
+            for delay, action in actions:
                 timer = threading.Timer(delay, action)
                 timer.daemon = True
                 timer.start()
@@ -118,23 +114,24 @@ class _Deadline:
             timer.cancel()
 
 
-def _attempt(spec: dict, ledger: Ledger, store: Store) -> tuple[dict, dict | None]:
-    """Run one attempt; return (status row for the driver, marker to commit or None)."""
+def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> tuple[dict, RunRecord | None]:
+    """Run one attempt; return (status row for the driver, record to commit or None)."""
     name = spec["name"]
     run_dir = ledger.run_dir(name)
     if spec.get("clear"):
-        store.remove_tree(run_dir)
+        ledger.clear_run(name)
     ctx = RunContext(name=name, study=ledger.study, out=run_dir, storage_options=store.storage_options,
                      study_seed=spec["study_seed"], params=spec["params"], upstream=spec["upstream"],
-                     attempt=spec["attempt"])
+                     attempt=spec["attempt"], serial=serial)
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
                            "host": socket.gethostname(), "pid": os.getpid()}
-    deadline = _Deadline(spec.get("timeout_s"), f"{run_dir}/{TIMEOUT_MARK}", store)
+    deadline = _Deadline(spec.get("timeout_s"), ledger, name, hard_kill=not serial)
     try:
         try:
+            fn = _resolve(spec["fn"])  # importing the run's module does not count against its timeout
             with deadline:
-                value = _resolve(spec["fn"])(ctx, **spec["params"])
+                value = fn(ctx, **spec["params"])
         except RunTimeout:
             raise
         except BaseException:
@@ -146,39 +143,35 @@ def _attempt(spec: dict, ledger: Ledger, store: Store) -> tuple[dict, dict | Non
             raise ValueError(f"returned value is {len(encoded)} bytes of JSON; runs must return a small "
                              f"status (< {MAX_VALUE_BYTES} bytes) and write results under ctx.out")
     except RunTimeout:
-        row.update(status="error", kind="timeout", error_class="RunTimeout",
-                   message=f"run exceeded its timeout of {spec.get('timeout_s')} s",
-                   traceback="", duration_s=time.perf_counter() - t0, finished=now_iso())
-        _write_log(ctx, store, run_dir)
+        row.update(timeout_failure(spec.get("timeout_s"), ended_worker=False),
+                   duration_s=time.perf_counter() - t0, finished=now_iso())
+        row["status"] = "error"
+        _write_log(ctx, ledger)
         return row, None
     except (KeyboardInterrupt, SystemExit) as e:
         raise e
     except BaseException as e:  # noqa: BLE001 - user code may raise anything
-        lost = type(e).__name__ == "KilledWorker"  # a chunk it fanned out lost its worker
-        row.update(status="error", kind="lost_worker" if lost else "user_error",
-                   error_class="LostWorker" if lost else type(e).__name__, message=str(e)[:2000],
+        kind, error_class = classify(e, in_run=True)  # e.g. a chunk it fanned out lost its worker
+        row.update(status="error", kind=kind, error_class=error_class, message=str(e)[:2000],
                    traceback=traceback.format_exc()[-20000:], duration_s=time.perf_counter() - t0,
                    finished=now_iso())
-        _write_log(ctx, store, run_dir)
+        _write_log(ctx, ledger)
         return row, None
     duration = time.perf_counter() - t0
-    _write_log(ctx, store, run_dir)
-    marker = {
-        "name": name, "status": "done", "key": spec["key"], "fn": spec["fn_path"],
-        "params_hash": spec["params_hash"], "upstream": spec["upstream_keys"], "code": spec["code"],
-        "value": value, "attempt": spec["attempt"], "started": started, "finished": now_iso(),
-        "duration_s": duration, "host": row["host"], "pid": row["pid"], "seed": ctx.seed,
-        "versions": versions(), "commit_id": uuid.uuid4().hex,
-    }
-    row.update(status="done", value=value, duration_s=duration, finished=marker["finished"])
-    return row, marker
+    _write_log(ctx, ledger)
+    finished = now_iso()
+    record = RunRecord.done(spec["identity"], value=value, attempt=spec["attempt"], started=started,
+                            finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
+                            seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"])
+    row.update(status="done", value=value, duration_s=duration, finished=finished)
+    return row, record
 
 
-def _write_log(ctx: RunContext, store: Store, run_dir: str) -> None:
+def _write_log(ctx: RunContext, ledger: Ledger) -> None:
     text = ctx._log_text()
     ctx._close()
     if text:
-        store.write_bytes_atomic(f"{run_dir}/{LOG}", text.encode("utf-8"))
+        ledger.write_log(ctx.name, text)
 
 
 class Specs:
@@ -196,36 +189,54 @@ class Specs:
         self.items = items
 
 
-def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | None) -> list[dict]:
-    """Run the specs in order on this worker; commit markers; return one status row per run.
+def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | None,
+            serial: bool = False) -> list[dict]:
+    """Run the specs in order in this process; commit their records; return one status row per run.
 
-    Single run (``pack_id`` None): its marker is ``runs/<name>/_result.json``, created exclusively
-    (a marker that already exists means another attempt committed it first: reported as such).
-    Pack: the markers of its successful runs go to ``_packs/<pack_id>.json`` in one write.
+    Parameters
+    ----------
+    specs : Specs or list of dict
+        Run specs built by the engine: ``name``, ``fn``, ``params``, ``identity`` (key parts, see
+        :meth:`runfleet.plan.KeyedRun.identity`), ``upstream`` ({name: value}), ``study_seed``,
+        ``attempt``, ``timeout_s``, ``clear`` and ``history`` (failed earlier attempts).
+    store : runfleet.store.Store
+        The study's store.
+    study : str
+        The study's name.
+    pack_id : str or None
+        None for a single run: its marker is ``runs/<name>/_result.json``, created exclusively
+        (a marker that already exists means another attempt committed it first: reported as
+        such). Else the markers of the pack's successful runs go to ``_packs/<pack_id>.json`` in
+        one write.
+    serial : bool
+        True when executed in the driver's process (serial backend): ``ctx.map`` loops, and a
+        run blocked past its timeout is not ended by ending the process.
+
+    Returns
+    -------
+    list of dict
+        Status rows: ``name``, ``status`` (``done`` | ``error``), ``value`` or the failure's
+        ``kind``, ``error_class``, ``message``, ``traceback``; ``duration_s`` (s) and times.
     """
     if isinstance(specs, Specs):
         specs = specs.items
     ledger = Ledger(store, study)
-    rows, markers = [], {}
+    rows, records = [], []
     for spec in specs:
-        row, marker = _attempt(spec, ledger, store)
-        if marker is not None:
+        row, record = _attempt(spec, ledger, store, serial)
+        if record is not None:
             if pack_id is None:
-                created = store.create_exclusive(ledger.marker_path(spec["name"]),
-                                                 json.dumps(marker, indent=1, default=str).encode("utf-8"))
-                if not created:
+                if not ledger.commit(record):
                     row["already_committed"] = True
-                store.remove(f"{ledger.run_dir(spec['name'])}/{ERROR}")
             else:
-                markers[spec["name"]] = marker
+                records.append(record)
         if row["status"] == "done" and pack_id is not None:
             row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
         rows.append(row)
-    if pack_id is not None and markers:
-        blob = json.dumps({"markers": markers, "finished": now_iso()}, separators=(",", ":"), default=str)
-        store.write_bytes_atomic(ledger.pack_path(pack_id), blob.encode("utf-8"))  # compact: C encoder
+    if pack_id is not None and records:
+        ledger.commit_pack(pack_id, records)
     return rows
 
 
 # The filenames are part of the store contract; re-exported for tests and tools.
-__all__ = ["execute", "MARKER", "ERROR", "LOG"]
+__all__ = ["execute", "MARKER", "ERROR", "LOG", "TIMEOUT_MARK", "now_iso"]

@@ -16,13 +16,32 @@ import numpy as np
 
 KEY_LENGTH = 32  # hex characters kept from sha256
 
+#: one encoder for every key (``json.dumps`` with these options builds a new one per call)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace; raises TypeError/ValueError if not JSON-able."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """JSON with sorted keys and no whitespace.
+
+    Parameters
+    ----------
+    obj : Any
+        A JSON-able object (no NaN or infinity).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``obj`` is not JSON-able.
+    """
+    return _ENCODER.encode(obj)
 
 
 def digest(text: str) -> str:
+    """The first 32 hex characters of the sha256 of ``text`` (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_LENGTH]
 
 
@@ -55,13 +74,104 @@ def code_token(fn: Callable, version: str | None) -> str:
         return "path:" + fn_path(fn)
 
 
-def params_hash(params: dict) -> str:
-    return digest(canonical_json(params))
+def params_hash(params: dict, files_hash: str | None = None) -> str:
+    """Hash of a run's parameters (canonical JSON) and, when it names input files, of their
+    content identities (``files_hash``, from :func:`inputs_hash`). Without inputs it is the hash
+    of the params alone, as in stores written before inputs existed."""
+    if not files_hash:
+        return digest(canonical_json(params))
+    return digest(canonical_json({"params": params, "inputs": files_hash}))
+
+
+#: name under which the input files' hash appears in ``param_hashes``
+INPUTS_FIELD = "inputs"
+
+
+def param_hashes(params: dict, files_hash: str | None = None) -> dict[str, str]:
+    """``{top-level parameter: hash of its canonical JSON}``, plus ``inputs`` (``files_hash``, the
+    hash of the input files' identities) when the run names input files. Stored in records so a
+    re-run can say which parameters changed; computed where the record is made (the worker, for
+    markers), not by the driver for every run."""
+    out = {k: digest(canonical_json(v)) for k, v in params.items()}
+    if files_hash:
+        out[INPUTS_FIELD] = files_hash
+    return out
+
+
+def inputs_hash(inputs, storage_options: dict | None = None) -> str:
+    """Hash of the identities of ``inputs`` (in the given order); see :func:`input_identity`."""
+    return digest(canonical_json([[p, input_identity(p, storage_options)] for p in inputs]))
+
+
+_IDENTITY_CACHE: dict[tuple, str] = {}
+
+
+def input_identity(path: str, storage_options: dict | None = None) -> str:
+    """Content identity of an input file.
+
+    Parameters
+    ----------
+    path : str
+        Local path (relative to the current directory) or fsspec URL (``s3://bucket/key``).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    str
+        ``sha256:<hex>`` of a local file's bytes (cached by path, size and modification time);
+        for object stores ``etag:<ETag>:<size>`` (or ``size:<n>:mtime:<t>`` when there is no ETag).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist (the engine turns it into an InputError naming the run).
+    """
+    import os
+
+    if "://" not in path or path.startswith("file://"):
+        local = os.path.abspath(os.path.expanduser(path.split("://", 1)[-1]))
+        st = os.stat(local)
+        cache_key = (local, st.st_size, st.st_mtime_ns)
+        got = _IDENTITY_CACHE.get(cache_key)
+        if got is None:
+            h = hashlib.sha256()
+            with open(local, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            got = _IDENTITY_CACHE[cache_key] = "sha256:" + h.hexdigest()
+        return got
+    import fsspec
+
+    fs, _, (p,) = fsspec.get_fs_token_paths(path, storage_options=storage_options or {})
+    info = fs.info(p)
+    etag = info.get("ETag") or info.get("etag")
+    if etag:
+        return f"etag:{str(etag).strip(chr(34))}:{info.get('size')}"
+    return f"size:{info.get('size')}:mtime:{info.get('LastModified') or info.get('mtime')}"
 
 
 def run_key(fn: str, params_digest: str, upstream_keys: dict[str, str], code: str, seed: int = 0) -> str:
-    """Content key of a run (hex): fn path, params (by their hash), upstream keys, code token and
-    study seed."""
+    """Content key of a run.
+
+    Parameters
+    ----------
+    fn : str
+        The function's path (``module:qualname``).
+    params_digest : str
+        :func:`params_hash` of its params (and input files).
+    upstream_keys : dict
+        ``{upstream run name: key}``.
+    code : str
+        :func:`code_token`.
+    seed : int
+        The study seed.
+
+    Returns
+    -------
+    str
+        32 hex characters.
+    """
     return digest(canonical_json({"fn": fn, "params": params_digest, "upstream": upstream_keys, "code": code,
                                   "seed": seed}))
 

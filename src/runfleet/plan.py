@@ -5,14 +5,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .keys import code_token, params_hash, run_key
-from .ledger import Record
+from .errors import InputError
+from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
+from .ledger import RunRecord
 from .study import Run
 
 
 @dataclass
 class KeyedRun:
-    """A run with its content key and the parts the key was made of."""
+    """A run with its content key and the parts the key was made of.
+
+    Attributes
+    ----------
+    run : Run
+        The run.
+    fn : callable
+        Its resolved function.
+    upstream : list of str
+        Names of the runs it follows.
+    fn_path : str
+        ``module:qualname`` of its function.
+    params_hash : str
+        Hash of its canonical JSON params (and input file identities).
+    code : str
+        Code version token.
+    upstream_keys : dict
+        ``{upstream name: key}``.
+    key : str
+        The content key.
+    files_hash : str or None
+        Hash of the identities of the run's input files (None without inputs).
+    """
 
     run: Run
     fn: Callable
@@ -22,16 +45,37 @@ class KeyedRun:
     code: str
     upstream_keys: dict[str, str]
     key: str
+    files_hash: str | None = None
 
     @property
     def name(self) -> str:
         return self.run.name
 
+    @property
+    def param_hashes(self) -> dict[str, str]:
+        """``{top-level parameter: hash}`` (and ``inputs``): names what changed when the key changes."""
+        return param_hashes(self.run.params, self.files_hash)
+
+    def identity(self) -> dict:
+        """The key parts every record of the run carries (see :class:`runfleet.ledger.RunRecord`);
+        built once, treat as read-only."""
+        ident = self.__dict__.get("_identity")
+        if ident is None:
+            ident = self.__dict__["_identity"] = {
+                "name": self.run.name, "key": self.key, "fn": self.fn_path, "params_hash": self.params_hash,
+                "upstream": self.upstream_keys, "code": self.code}
+            if self.files_hash:
+                ident["files_hash"] = self.files_hash
+        return ident
+
 
 def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Callable],
-             known_keys: dict[str, str], study_version: str | None, study_seed: int) -> dict[str, KeyedRun]:
+             known_keys: dict[str, str], study_version: str | None, study_seed: int,
+             source: str = "study") -> dict[str, KeyedRun]:
     """Keys for ``runs`` in the topological order of ``deps``; upstreams outside ``runs`` come
-    from ``known_keys``. The study seed is part of every key: another seed is another run."""
+    from ``known_keys``. The study seed is part of every key: another seed is another run.
+
+    Raises InputError (naming ``source`` and the run) when an input file cannot be read."""
     keys = dict(known_keys)
     out: dict[str, KeyedRun] = {}
     for name, upstream in deps.items():
@@ -39,15 +83,24 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         fn = fns[name]
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
-        ph = params_hash(run.params)
+        try:
+            files = inputs_hash(run.inputs) if run.inputs else None
+        except OSError as e:
+            raise InputError(f"{source}: run {name!r}: inputs: cannot read {getattr(e, 'filename', None) or e}"
+                             f" ({e.strerror or type(e).__name__})") from None
+        ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
         keys[name] = key
-        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key)
+        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files)
     return out
 
 
-def rerun_reason(kr: KeyedRun, record: Record | None) -> str | None:
-    """None when the run is done with this key; otherwise why it will run."""
+def rerun_reason(kr: KeyedRun, record: RunRecord | None) -> str | None:
+    """None when the run is done with this key; otherwise why it will run.
+
+    A change of parameters names them when the record has per-parameter hashes:
+    ``parameters changed: tariff, rr``.
+    """
     if record is None:
         return "new"
     data = record.data
@@ -59,7 +112,8 @@ def rerun_reason(kr: KeyedRun, record: Record | None) -> str | None:
         return f"failed before ({data.get('error_class', 'error')})"
     changed = []
     if data.get("params_hash") not in (None, kr.params_hash):
-        changed.append("parameters changed")
+        names = changed_parameters(data.get("param_hashes"), kr.param_hashes)
+        changed.append("parameters changed" + (f": {', '.join(names)}" if names else ""))
     if data.get("code") not in (None, kr.code):
         changed.append("code changed")
     old_up = data.get("upstream")
@@ -74,3 +128,11 @@ def rerun_reason(kr: KeyedRun, record: Record | None) -> str | None:
             return f"{record.status} before ({data.get('error_class') or data.get('reason', '')})".rstrip(" ()")
         changed.append("key changed")
     return ", ".join(changed)
+
+
+def changed_parameters(old: dict | None, new: dict | None) -> list[str]:
+    """Top-level parameters (and ``inputs``) whose hashes differ, added or removed; sorted.
+    [] when the old record has no per-parameter hashes (written by an older runfleet)."""
+    if not old or new is None:
+        return []
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))

@@ -50,6 +50,9 @@ class Run:
     retries, backoff_s, timeout_s: override the study's :class:`RetryPolicy`.
     version: code version token for the content key (default: hash of fn's source).
     pack: ``False`` to never pack this run with others (default: packed when short).
+    inputs: paths or URLs of files the run reads; their content identity (sha256 of a local
+        file, ETag and size on object stores) is part of the content key, so a changed file
+        re-runs exactly the runs that read it.
     """
 
     name: str
@@ -61,12 +64,16 @@ class Run:
     timeout_s: float | None = None
     version: str | None = None
     pack: bool | None = None
+    inputs: tuple[str, ...] | list[str] = ()
 
     def __post_init__(self):
         if isinstance(self.after, str):
             self.after = (self.after,)
         self.after = tuple(self.after or ())
         self.params = dict(self.params or {})
+        if isinstance(self.inputs, str):
+            self.inputs = (self.inputs,)
+        self.inputs = tuple(self.inputs or ())
 
     @property
     def fn_path(self) -> str:
@@ -174,6 +181,7 @@ class Study:
         self.policy = RetryPolicy(**defaults)
         self.runs: dict[str, Run] = {}
         self._duplicates: list[str] = []
+        self.directory: str | None = None  # the study file's directory (set by load_study)
 
     def add(self, run: Run) -> Run:
         if run.name in self.runs:
@@ -192,6 +200,22 @@ class Study:
             timeout_s=p.timeout_s if run.timeout_s is None else run.timeout_s,
         )
 
+    def validate_header(self) -> None:
+        """Check the study's own fields (name, seed), not its runs: what a fleet that receives its
+        runs later (:func:`runfleet.open_fleet`) needs before it touches the store.
+
+        Raises
+        ------
+        InputError
+            For a name that is not a plain directory name (``../escape``) or a bad seed.
+        """
+        src = self.source
+        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
+            raise InputError(f"{src}: name: {self.name!r} is not a valid study name "
+                             "(letters, digits and ._=+,@- ; starting with a letter or digit)")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise InputError(f"{src}: seed: expected a non-negative integer, got {self.seed!r}")
+
     def validate(self, import_fns: bool = True) -> dict[str, list[str]]:
         """Check the whole study; return ``{run name: [upstream names]}`` in topological order.
 
@@ -199,15 +223,11 @@ class Study:
         JSON-able, ``after`` naming no run, a cycle, an fn that cannot be imported.
         """
         src = self.source
-        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
-            raise InputError(f"{src}: name: {self.name!r} is not a valid study name "
-                             "(letters, digits and ._=+,@- ; starting with a letter or digit)")
+        self.validate_header()
         if self._duplicates:
             raise InputError(f"{src}: runs: duplicate run name {self._duplicates[0]!r}")
         if not self.runs:
             raise InputError(f"{src}: runs: the study has no runs")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise InputError(f"{src}: seed: expected a non-negative integer, got {self.seed!r}")
         for name, run in self.runs.items():
             check_run_fields(run, src)
         deps = resolve_after(self.runs, src)
@@ -234,6 +254,8 @@ def check_run_fields(run: Run, src: str) -> None:
         v = getattr(run, fld)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             raise InputError(f"{src}: run {name!r}: {fld}: expected a non-negative integer, got {v!r}")
+    if any(not isinstance(p, str) or not p for p in run.inputs):
+        raise InputError(f"{src}: run {name!r}: inputs: expected a list of file paths")
     for fld in ("backoff_s", "timeout_s"):
         v = getattr(run, fld)
         if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):

@@ -12,7 +12,7 @@ from distributed import Client
 
 from ..config import ConfigError, Profile, get_profile
 from .base import ClusterSession
-from .local import DriverWatchdog, start_local
+from .local import start_local
 from .registry import BACKENDS, EXTRAS, backend_for, register
 
 log = logging.getLogger(__name__)
@@ -51,5 +51,5 @@ def open_cluster(profile: str | Profile | Client | None = None, *, workers: int 
     return opener(prof, workers=workers, env=worker_env)
 
 
-__all__ = ["BACKENDS", "ClusterSession", "ConfigError", "DriverWatchdog", "backend_for", "open_cluster",
+__all__ = ["BACKENDS", "ClusterSession", "ConfigError", "backend_for", "open_cluster",
            "register", "start_local"]

@@ -1,44 +1,19 @@
 """``kind: local`` — the embedded LocalCluster (processes), the default when no profile is named.
 
 Workers are separate processes (one per core by default, one thread each), so CPU-bound runs
-do not fight over the GIL. A worker plugin watches the driver's PID: if the driver is killed
-(even with SIGKILL) the workers exit instead of finishing and committing runs nobody waits for.
+do not fight over the GIL. If the driver is killed (even with SIGKILL) the workers exit instead
+of finishing and committing runs nobody waits for: Dask's own process handling does that (each
+worker process exits when the pipe from its parent closes; tests/test_driver_death.py).
 """
 from __future__ import annotations
 
 import os
-import threading
 
 import dask
 
-from distributed import Client, LocalCluster, WorkerPlugin
+from distributed import Client, LocalCluster
 
 from .base import ClusterSession
-
-
-class DriverWatchdog(WorkerPlugin):
-    """Exit the worker process soon after the driver process (``pid``) disappears."""
-
-    name = "runfleet-driver-watchdog"
-
-    def __init__(self, pid: int, interval_s: float = 0.5):
-        self.pid = pid
-        self.interval_s = interval_s
-
-    def setup(self, worker):  # runs in the worker process
-        def watch():
-            import time
-
-            while True:
-                time.sleep(self.interval_s)
-                try:
-                    os.kill(self.pid, 0)
-                except ProcessLookupError:
-                    os._exit(3)
-                except PermissionError:
-                    pass
-
-        threading.Thread(target=watch, name="runfleet-driver-watchdog", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -71,7 +46,6 @@ def start_local(
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = _local_cluster(n, threads_per_worker, dashboard_address, memory_limit, worker_env, cluster_kwargs)
     client = Client(cluster)
-    client.register_plugin(DriverWatchdog(os.getpid()))
     session = ClusterSession(client=client, kind="local", name=name, cluster=cluster)
     session.on_close(cluster.close)
     return session

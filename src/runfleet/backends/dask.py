@@ -1,0 +1,201 @@
+"""The Dask backend: tasks are ``client.submit(execute, ...)`` on any Dask cluster runfleet opens.
+
+The cluster is started (or connected) by :meth:`DaskBackend.start`, never as a side effect.
+Finished futures are reported through a done-callback queue, so waiting costs nothing per
+in-flight task; results of a loop turn are gathered in one round trip.
+"""
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from typing import Any, Iterable
+
+from ..errors import PreflightFailed
+from ..executor import Specs, execute
+from ..failures import out_of_memory
+from .base import ExecutionBackend, Task
+
+
+class DaskBackend(ExecutionBackend):
+    """Execute tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    cluster : None, str, runfleet.config.Profile or distributed.Client
+        ``None``: the embedded LocalCluster; a profile name (``"local"`` included); or an existing
+        client (used as is, never closed).
+    workers : int, optional
+        Worker count for backends that start workers.
+    env : dict, optional
+        Extra environment for worker processes (e.g. ``PYTHONPATH``).
+    store : runfleet.store.Store
+        The study's store (tasks write their markers there).
+    study : str
+        The study's name.
+    """
+
+    def __init__(self, cluster=None, *, workers: int | None = None, env: dict | None = None, store=None,
+                 study: str = ""):
+        self._cluster_arg = cluster
+        self._workers = workers
+        self._env = env
+        self.store = store
+        self.study = study
+        self.session = None
+        self._finished: queue.Queue = queue.Queue()
+        self._live: set = set()
+        self._slots = 0
+        self._slots_checked = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self.session is not None
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.session.kind if self.session is not None else "dask"
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` (after :meth:`start`)."""
+        return self.session.client
+
+    def start(self, fn_paths: Iterable[str] = ()) -> None:
+        """Start or connect the cluster and warm-import the run functions' modules on its workers."""
+        if self.session is not None:
+            return
+        from ..clusters import open_cluster
+        from ..warmup import warm_imports
+
+        self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
+        warm_imports(self.session.client, set(fn_paths))
+
+    def describe(self) -> str | None:
+        s = self.session
+        return f"cluster: {s.kind} ({s.name}); dashboard: {s.dashboard_link or 'n/a'}" if s is not None else None
+
+    def preflight(self, store, modules: list[str], progress=None) -> None:
+        """Check imports, versions, store access and env on the workers (see :mod:`runfleet.preflight`)."""
+        from ..preflight import run_preflight
+
+        session = self.session
+        session.ensure_workers(1)
+        env_names = session.profile.env.exact_names() if getattr(session, "profile", None) else []
+        report = run_preflight(session.client, store.url, store.storage_options, modules=modules,
+                               env_names=env_names)
+        if not report.ok:
+            self.close()
+            raise PreflightFailed("preflight failed on the cluster's workers:\n" + report.format_table()
+                                  + "\n" + "\n".join(report.problems))
+        if progress is not None:
+            n = sum(1 for w in report.workers if w.address != "driver")
+            progress.message(f"preflight: {n} worker(s) ok (imports, versions, store, env)")
+
+    def close(self) -> None:
+        for fut in list(self._live):
+            try:
+                fut.cancel()
+            except Exception:  # noqa: BLE001 - closing must not hide the outcome
+                pass
+        self._live.clear()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # -- tasks -----------------------------------------------------------------------------------
+    def submit(self, task: Task):
+        fut = self.client.submit(execute, Specs(task.specs), self.store, self.study, task.pack_id, pure=False,
+                                 key=f"run-{task.label}-{uuid.uuid4().hex[:8]}", retries=0,
+                                 **self._placement(task.expected_s))
+        self._live.add(fut)
+        fut.add_done_callback(self._finished.put)
+        return fut
+
+    def wait(self, timeout_s: float) -> list:
+        try:
+            ready = [self._finished.get(timeout=timeout_s)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                ready.append(self._finished.get_nowait())
+            except queue.Empty:
+                return ready
+
+    def results(self, handles: list) -> list[Any]:
+        ok = [f for f in handles if f.status == "finished"]
+        fetched: dict = {}
+        if ok:
+            try:
+                fetched = dict(zip(ok, self.client.gather(ok, errors="raise")))
+            except Exception:  # noqa: BLE001 - one was lost between done and fetch: go one by one
+                fetched = {}
+        out = []
+        for fut in handles:
+            if fut in fetched:
+                out.append(fetched[fut])
+            elif fut.status == "finished":
+                try:
+                    out.append(fut.result())
+                except BaseException as e:  # noqa: BLE001 - result lost between done and fetch
+                    out.append(e)
+            else:
+                out.append(_future_exception(fut))
+            self._live.discard(fut)
+            fut.release()
+        return out
+
+    def slots(self) -> int:
+        """Worker threads on the cluster, refreshed every few seconds."""
+        now = time.monotonic()
+        if self.session is not None and (now - self._slots_checked > 3.0 or not self._slots):
+            try:
+                info = self.client.scheduler_info(n_workers=-1)
+                self._slots = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+            except Exception:  # noqa: BLE001 - keep the last known value
+                pass
+            self._slots_checked = now
+        return self._slots if self.session is not None else 0
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def refine_failure(self, failure: dict) -> dict:
+        """``OutOfMemory`` when the lost worker was restarted by its nanny for memory."""
+        if failure.get("error_class") != "LostWorker" or self.session is None:
+            return failure
+        try:
+            events = self.client.get_events("worker-restart-memory")
+        except Exception:  # noqa: BLE001 - no events: keep LostWorker
+            return failure
+        return out_of_memory(failure, events) or failure
+
+    def _placement(self, expected_s: float | None) -> dict:
+        """On batch clusters, when some worker is too close to its walltime for the task's expected
+        duration (seconds), only the workers with room may take it. Otherwise no restriction, so
+        that workers added later by adapt also take queued tasks."""
+        workers_for = getattr(self.session, "workers_for", None)
+        if workers_for is None or expected_s is None:
+            return {}
+        try:
+            workers = workers_for(expected_s)
+            if not workers:
+                return {}
+            connected = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        except Exception:  # noqa: BLE001 - placement is an optimisation, never a failure
+            return {}
+        if len(workers) >= len(connected):
+            # every worker has room: no restriction, so workers that adapt adds later can take it
+            return {}
+        return {"workers": workers, "allow_other_workers": False}
+
+
+def _future_exception(fut) -> BaseException:
+    try:
+        exc = fut.exception(timeout=5)
+    except BaseException as e:  # noqa: BLE001 - cancelled futures raise here
+        return e
+    return exc if exc is not None else RuntimeError(f"task ended with status {fut.status}")
+
+
+__all__ = ["DaskBackend"]
