@@ -193,6 +193,9 @@ class Profile:
                 f"adapt={self.adapt}, options=<{', '.join(sorted(self.options))}>, env={self.env!r})")
 
     def where(self, key: str) -> str:
+        """``<file>: clusters.<name>.<key>`` for messages (``--cluster`` for a name given on the command line)."""
+        if self.source == "--cluster":
+            return "--cluster"
         return f"{self.source}: clusters.{self.name}.{key}"
 
 
@@ -271,7 +274,7 @@ class AddressProfile(_Base):
     kind: Literal["address"]
     address: Str = None               # tcp://host:8786 (exactly one of address / scheduler_file)
     scheduler_file: Str = None        # JSON file written by `dask scheduler --scheduler-file`
-    timeout: Num = 30                 # s to wait for the scheduler
+    timeout: Num = None               # s to wait for the scheduler; null = Dask's distributed.comm.timeouts.connect
 
 
 class _JobqueueProfile(_Base):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 
+import dask.config
+from dask.utils import parse_timedelta
 from distributed import Client
 
 from ..errors import ClusterUnavailable
@@ -55,7 +57,7 @@ def connect(address: str, timeout: float, where: str) -> Client:
 
 def open_address(profile, *, workers: int | None = None, env: dict[str, str] | None = None) -> ClusterSession:
     o = profile.options
-    timeout = float(o.get("timeout") or 30)
+    timeout = float(o.get("timeout") or parse_timedelta(dask.config.get("distributed.comm.timeouts.connect")))
     address = scheduler_address(profile)
     field = "scheduler_file" if o.get("scheduler_file") else "address"
     client = connect(address, timeout, profile.where(field))
