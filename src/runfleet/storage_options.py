@@ -99,7 +99,7 @@ def _check_value(path: str, value: Any, where: str) -> Any:
         raise InputError(f"{where}.{path}: expected a number, got {_type_name(value)}")
     # a number or boolean where a string is expected: YAML already lost the text (000000 -> 0)
     raise InputError(f"{where}.{path}: expected a string, got {_type_name(value)}; quote the value "
-                     "(YAML reads unquoted 000000, 1e5 or yes as numbers and booleans)")
+                     "(YAML turns unquoted digits into numbers, dropping leading zeros, and yes/no into booleans)")
 
 
 def _merge_aws_profile(options: dict, where: str) -> dict:
