@@ -121,10 +121,12 @@ class DaskProcesses:
 
 @pytest.fixture
 def dask_processes(tmp_path):
-    """``start(n_workers=2, worker_env=None, nanny=False) -> DaskProcesses``; all stopped at teardown."""
+    """``start(n_workers=2, worker_env=None, nanny=False, clean_env=False) -> DaskProcesses``; all stopped
+    at teardown. ``clean_env``: workers get ``worker_env`` only, nothing of this process's environment."""
     started: list[subprocess.Popen] = []
 
-    def start(n_workers: int = 2, worker_env: dict | None = None, nanny: bool = False) -> DaskProcesses:
+    def start(n_workers: int = 2, worker_env: dict | None = None, nanny: bool = False,
+              clean_env: bool = False) -> DaskProcesses:
         port = free_port()
         logs = tmp_path / "dask-logs"
         logs.mkdir(exist_ok=True)
@@ -137,7 +139,7 @@ def dask_processes(tmp_path):
         started.append(sched)
         wait_port(port, 30, sched)
         address = f"tcp://127.0.0.1:{port}"
-        env = dict(os.environ)
+        env = {} if clean_env else dict(os.environ)
         env.update(worker_env or {})
         procs = []
         for i in range(n_workers):

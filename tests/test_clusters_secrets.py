@@ -72,7 +72,7 @@ def test_seal_is_a_one_time_pad_and_applied_restores():
 
 
 def test_secret_reaches_runs_and_leaves_with_the_study(dask_processes, profiles_file, monkeypatch, tmp_path):
-    procs = dask_processes(2, worker_env=_plain_env())
+    procs = dask_processes(2, worker_env=_plain_env(), clean_env=True)
     sentinel = f"sentinel-{uuid.uuid4().hex}"
     monkeypatch.setenv(NAME, sentinel)
     profiles_file({"shared": {"kind": "address", "address": procs.address, "env": {"forward": [NAME]}}})
@@ -116,7 +116,7 @@ time.sleep(600)
 
 
 def test_secret_gone_after_driver_sigkill(dask_processes, profiles_file, tmp_path):
-    procs = dask_processes(1, worker_env=_plain_env())
+    procs = dask_processes(1, worker_env=_plain_env(), clean_env=True)
     sentinel = f"sentinel-{uuid.uuid4().hex}"
     path = profiles_file({"shared": {"kind": "address", "address": procs.address, "env": {"forward": [NAME]}}})
     started = tmp_path / "started"
