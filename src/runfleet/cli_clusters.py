@@ -159,7 +159,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
                                      f"({type(e).__name__}); check the backend's logs and that workers can "
                                      "reach the scheduler") from None
         report = run_preflight(session.client, store_url=args.store, storage_options=so,
-                               modules=args.module or (), env_names=env_names, wait_s=args.timeout)
+                               modules=args.module or (), env_names=env_names, wait_s=args.timeout,
+                               secret_env=session.task_env())
     finally:
         session.close()
     print(report.format_table())

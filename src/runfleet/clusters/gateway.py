@@ -175,3 +175,24 @@ def open_gateway(profile, *, workers: int | None = None, env: dict[str, str] | N
         session.close()
         raise
     return session
+
+
+def preview(profile, env=None) -> str:
+    """What runfleet would ask the gateway for (nothing is contacted; secret env values masked).
+
+    Options the profile leaves out come from dask-gateway's own configuration (``gateway.*``).
+    """
+    from .base import launch_config_text
+
+    o = profile.options
+    doc = {k: o.get(k) for k in ("address", "proxy_address", "public_address", "auth", "username")
+           if o.get(k) is not None}
+    if o.get("cluster_name"):
+        doc["connect_to"] = o["cluster_name"]
+    else:
+        doc["cluster_options"] = dict(o.get("cluster_options") or {})
+        doc["idle_timeout_s"] = parse_duration_s(o["idle_timeout"])
+    doc["env"] = dict(env or {})
+    doc["env_route"] = (f"cluster option {o['env_option']}" if o.get("env_option") else
+                        f"first declared of {', '.join(ENV_OPTION_NAMES)}, else with the study's tasks")
+    return launch_config_text("Dask Gateway", doc, env_key="env")
