@@ -212,3 +212,13 @@ def test_one_table_of_kinds_and_register_refuses_overwrite():
         validate_profile("x", {"kind": "pbs", "cores": "8"})
     with pytest.raises(ConfigError, match=r"clusters\.x\.nodes: unknown option for kind 'local'"):
         validate_profile("x", {"kind": "local", "nodes": 3})
+
+
+def test_docs_options_table_is_derived_from_the_models():
+    from pathlib import Path
+
+    from runfleet.config import options_reference
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "clusters.md").read_text()
+    table = doc.split("<!-- options-reference:start -->\n", 1)[1].split("<!-- options-reference:end -->", 1)[0]
+    assert table.strip() == options_reference().strip()

@@ -153,3 +153,37 @@ def test_secret_gone_after_driver_sigkill(dask_processes, profiles_file, tmp_pat
     finally:
         if driver.poll() is None:
             driver.kill()
+
+
+def _engine_applies_env() -> bool:
+    import inspect
+
+    from runfleet import executor
+
+    return "secret_env" in inspect.signature(executor.execute).parameters
+
+
+@pytest.mark.skipif(not _engine_applies_env(), reason="needs the engine hook (executor.execute(..., secret_env=) "
+                    "wrapped in runfleet.clusters.secrets.applied; engine passes session.task_env()); "
+                    "see docs/clusters.md 'Secrets per backend'")
+def test_runfleet_run_on_an_address_cluster_forwards_and_forgets(dask_processes, tmp_path):
+    from conftest import run_cli, worker_env
+
+    procs = dask_processes(2, worker_env=_plain_env(), clean_env=True)
+    sentinel = f"sentinel-{uuid.uuid4().hex}"
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text(f"clusters:\n  shared: {{kind: address, address: '{procs.address}', "
+                        f"env: {{forward: [{NAME}]}}}}\n")
+    study = tmp_path / "s.yaml"
+    study.write_text("name: sec\nstore: " + str(tmp_path / "store") + "\nruns:\n"
+                     + "".join(f"  - {{name: r{i}, fn: cluster_fixtures:square_run, "
+                               f"params: {{i: {i}, sleep_s: 0.2, env_names: [{NAME}]}}}}\n" for i in range(6)))
+    env = {**worker_env(), NAME: sentinel, "RUNFLEET_CONFIG": str(profiles)}
+    r = run_cli("run", study, "--cluster", "shared", env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    for i in range(6):
+        marker = json.loads((tmp_path / "store" / "sec" / "runs" / f"r{i}" / "_result.json").read_text())
+        assert sentinel in json.dumps(marker)  # the run saw the forwarded value
+    _assert_nowhere(procs.address, sentinel)

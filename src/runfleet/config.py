@@ -481,6 +481,19 @@ def kind_defaults(kind: str) -> dict[str, Any]:
     return out
 
 
+def options_reference() -> str:
+    """The Markdown table of kinds and their options with defaults, derived from :data:`KINDS`
+    (docs/clusters.md embeds it; a test keeps the two equal)."""
+    rows = ["| kind | needs | site config | options (default) |", "|---|---|---|---|"]
+    for name, k in KINDS.items():
+        defaults = kind_defaults(name)
+        adapt = defaults.pop("adapt")
+        opts = ", ".join(f"`{o}`={'null' if v is None else v!r}".replace("'", "") for o, v in defaults.items())
+        opts += f", `adapt`={'null' if adapt is None else str(adapt['minimum']) + '..' + str(adapt['maximum'])}"
+        rows.append(f"| `{name}` | {k.install or 'distributed'} | {('`' + k.site + '`') if k.site else '-'} | {opts} |")
+    return "\n".join(rows)
+
+
 # --------------------------------------------------------------------------- site (Dask) configuration
 _SITE_ALIASES = {"project": "account", "job_extra": "job_extra_directives", "env_extra": "job_script_prologue",
                  "extra": "worker_extra_args"}
@@ -930,6 +943,7 @@ def get_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
 
 
 __all__ = ["Adapt", "ConfigError", "EnvSpec", "KINDS", "Kind", "Profile", "expand_vars", "find_config_path",
+           "options_reference",
            "get_profile", "hms", "kind_defaults", "load_profiles", "looks_secret", "parse_duration_s",
            "parse_walltime_s", "setting", "site_config", "user_config_path", "validate_profile",
            "walltime_warning"]
