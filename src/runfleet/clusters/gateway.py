@@ -82,8 +82,13 @@ def _running_names(gateway) -> str:
         return "unknown"
 
 
-def _close_quietly(gateway) -> None:
-    """Close the gateway client now, so its ``__del__`` has nothing left to do (and prints nothing)."""
+def close_quietly(gateway) -> None:
+    """Close a ``dask_gateway.Gateway`` so that nothing is printed when it is garbage collected.
+
+    dask-gateway 2026.3's ``Gateway.__del__`` calls ``close()`` again, which raises on the loop it
+    already stopped ("Exception ignored in Gateway.__del__" at every exit). After closing, the
+    object becomes a :class:`_ClosedGateway`, whose finalisation does nothing.
+    """
     try:
         gateway.close()
     except Exception:  # noqa: BLE001
@@ -93,6 +98,8 @@ def _close_quietly(gateway) -> None:
 
 class _ClosedGateway:
     """What a closed ``Gateway`` becomes: no ``__del__``, so no 'Exception ignored' at exit."""
+
+    asynchronous = False
 
     def close(self):
         pass
@@ -143,10 +150,10 @@ def open_gateway(profile, *, workers: int | None = None, env: dict[str, str] | N
             cluster = _connect(gateway, profile, name, shutdown)
             env_applied = not env
     except (ClusterUnavailable, ConfigError):
-        _close_quietly(gateway)
+        close_quietly(gateway)
         raise
     except Exception as e:  # noqa: BLE001 - aiohttp/OS errors: the gateway is not there
-        _close_quietly(gateway)
+        close_quietly(gateway)
         field = "cluster_options" if created else "cluster_name"
         what = "not reachable" if isinstance(e, OSError) else "refused the request"
         raise ClusterUnavailable(f"{profile.where(field)}: gateway {gateway.address} {what} "
@@ -161,7 +168,10 @@ def open_gateway(profile, *, workers: int | None = None, env: dict[str, str] | N
             else:
                 cluster.close()
         finally:
-            _close_quietly(gateway)
+            close_quietly(gateway)
+            inner = getattr(cluster, "gateway", None)  # GatewayCluster keeps a Gateway of its own
+            if inner is not None and inner is not gateway:
+                close_quietly(inner)
 
     session.on_close(_finish)
     try:
