@@ -66,3 +66,22 @@ def test_scheduler_file_and_env_with_the_tasks(tmp_path, dask_processes, profile
         with pytest.raises(RuntimeError, match="cannot be scaled"):
             session.scale(3)
     assert procs.scheduler.poll() is None  # closing the session leaves the cluster running
+
+
+def test_runfleet_cli_cluster_tcp_and_scheduler_file(tmp_path, dask_processes):
+    """`--cluster tcp://host:port` and `--cluster scheduler-file:PATH` against a real `dask scheduler`."""
+    import json
+
+    from conftest import run_cli, worker_env
+
+    procs = dask_processes(1, worker_env={"PYTHONPATH": WORKER_PATH})
+    sched_file = tmp_path / "scheduler.json"
+    sched_file.write_text(json.dumps({"address": procs.address}))
+    for i, spec in enumerate((procs.address, f"scheduler-file:{sched_file}")):
+        study = tmp_path / f"s{i}.yaml"
+        study.write_text(f"name: cli{i}\nstore: {tmp_path / 'store'}\nruns:\n"
+                         f"  - {{name: a, fn: cluster_fixtures:square_run, params: {{i: {i + 2}, sleep_s: 0}}}}\n")
+        r = run_cli("run", study, "--cluster", spec, "--progress", "none", env=worker_env(), timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "store" / f"cli{i}" / "runs" / "a" / "out.txt").read_text() == f"{(i + 2) ** 2}\n"
+    assert procs.scheduler.poll() is None  # somebody else's scheduler: left running
