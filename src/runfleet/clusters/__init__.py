@@ -14,7 +14,7 @@ import os
 
 from distributed import Client
 
-from ..config import ConfigError, Profile, get_profile, validate_profile
+from ..config import BUILTIN, ConfigError, Profile, get_profile, validate_profile
 from ..errors import ClusterUnavailable, RunfleetError
 from .base import ClusterSession
 from .local import DriverWatchdog, start_local
@@ -45,8 +45,11 @@ def resolve_cluster(spec: str | None, config_path=None):
     ConfigError
         Unknown profile name or a malformed address (exit 2).
     """
-    if spec is None or spec == "local":
+    if spec is None:
         return None
+    if spec == "local":  # the embedded cluster, unless the profiles file redefines `local`
+        prof = get_profile("local", config_path)
+        return None if prof.source == BUILTIN else prof
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError("--cluster: expected a profile name, tcp://host:port, scheduler-file:PATH, local or serial")
     spec = spec.strip()
