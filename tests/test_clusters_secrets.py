@@ -48,7 +48,7 @@ def _assert_nowhere(address: str, sentinel: str, expect_tasks: bool | None = Non
     with Client(address, timeout=10, set_as_default=False) as c2:
         sched = c2.run_on_scheduler(scheduler_holds, needle=needle)
         assert not sched["in_worker_plugins"] and not sched["in_nanny_plugins"], sched
-        assert not any("runfleet" in n for n in sched["worker_plugins"]), sched
+        assert "runfleet-env" not in sched["worker_plugins"], sched
         assert not sched["in_tasks"], "the secret is readable in a task spec on the scheduler"
         workers = c2.run(worker_holds, name=NAME, needle=needle)
         assert workers, "no workers to check"
