@@ -222,3 +222,26 @@ def test_docs_options_table_is_derived_from_the_models():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "clusters.md").read_text()
     table = doc.split("<!-- options-reference:start -->\n", 1)[1].split("<!-- options-reference:end -->", 1)[0]
     assert table.strip() == options_reference().strip()
+
+
+def test_register_a_new_kind_with_its_model():
+    from typing import Literal
+
+    from runfleet.clusters import registry
+    from runfleet.config import AddressProfile
+
+    class LabProfile(AddressProfile):
+        kind: Literal["lab"]
+        rack: str = "a1"
+
+    registry.register("lab", "runfleet.clusters.address:open_address", LabProfile, install="lab-dask")
+    try:
+        p = validate_profile("mine", {"kind": "lab", "address": "tcp://h:1", "rack": "b2"})
+        assert p.kind == "lab" and p.options["rack"] == "b2" and registry.BACKENDS["lab"].endswith("open_address")
+        with pytest.raises(ConfigError, match=r"clusters\.mine\.racks: unknown option for kind 'lab'"):
+            validate_profile("mine", {"kind": "lab", "racks": 1})
+    finally:
+        KINDS.pop("lab")
+        from runfleet.config import _adapter
+
+        _adapter.cache_clear()

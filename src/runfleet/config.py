@@ -47,12 +47,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Mapping, Union
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
 import dask.config
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import Annotated
 
 from .errors import InputError
 from .yamlfile import read_yaml_file
