@@ -79,7 +79,11 @@ class ClusterSession:
         The executor applies it around the task's runs with
         :func:`runfleet.clusters.secrets.applied`.
         """
-        return None if self.secret_env is None else self.secret_env.task_arg()
+        if self.secret_env is None:
+            return None
+        if not self.secret_env.scattered and not self.client.scheduler_info(n_workers=-1).get("workers"):
+            self.ensure_workers(1)  # the ciphertext needs a worker to live on (adapt from 0: raise the floor)
+        return self.secret_env.task_arg()
 
     @property
     def dashboard_link(self) -> str | None:

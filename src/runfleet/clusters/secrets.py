@@ -103,6 +103,12 @@ class SecretEnv:
     def __reduce__(self):
         raise TypeError("SecretEnv stays on the driver; pass task_arg() to tasks")
 
+    @property
+    def scattered(self) -> bool:
+        """True while the ciphertext is held by some worker."""
+        fut = self._future
+        return fut is not None and fut.status == "finished"
+
     def task_arg(self) -> tuple:
         """``(future of the ciphertext, pad)`` for one task's ``secret_env`` argument."""
         with self._lock:
