@@ -121,21 +121,25 @@ class DaskProcesses:
 
 @pytest.fixture
 def dask_processes(tmp_path):
-    """``start(n_workers=2, worker_env=None, nanny=False) -> DaskProcesses``; all stopped at teardown."""
+    """``start(n_workers=2, worker_env=None, nanny=False, clean_env=False) -> DaskProcesses``; all stopped
+    at teardown. ``clean_env``: workers get ``worker_env`` only, nothing of this process's environment."""
     started: list[subprocess.Popen] = []
 
-    def start(n_workers: int = 2, worker_env: dict | None = None, nanny: bool = False) -> DaskProcesses:
+    def start(n_workers: int = 2, worker_env: dict | None = None, nanny: bool = False,
+              clean_env: bool = False) -> DaskProcesses:
         port = free_port()
         logs = tmp_path / "dask-logs"
         logs.mkdir(exist_ok=True)
+        # the scheduler unpickles task graphs: it imports the test helpers like the workers do
+        sched_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO / "src")])}
         sched = subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
              "--no-show"],
-            stdout=open(logs / "scheduler.log", "w"), stderr=subprocess.STDOUT)
+            stdout=open(logs / "scheduler.log", "w"), stderr=subprocess.STDOUT, env=sched_env)
         started.append(sched)
         wait_port(port, 30, sched)
         address = f"tcp://127.0.0.1:{port}"
-        env = dict(os.environ)
+        env = {} if clean_env else dict(os.environ)
         env.update(worker_env or {})
         procs = []
         for i in range(n_workers):
@@ -279,3 +283,53 @@ def profiles_file(tmp_path, monkeypatch):
 
 __all__ = ["DaskProcesses", "committed", "kill_when", "square_run", "GatewayServer", "dask_processes", "free_port", "gateway_server", "moto_aws",
            "profiles_file", "slurm", "stop_process", "wait_port"]
+
+
+# --------------------------------------------------------------------------- secrets
+def run_with_secret_env(secret_env, name: str, sleep_s: float = 0.0, started: str | None = None):
+    """A task as the executor runs it: the study's env applied around the run.
+
+    Returns the sha256 of the variable's value as the run saw it (never the value), or None.
+    """
+    import hashlib
+
+    from runfleet.clusters.secrets import applied
+
+    with applied(secret_env):
+        if started:
+            Path(started).write_text("started")
+        time.sleep(sleep_s)
+        value = os.environ.get(name)
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+def scheduler_holds(dask_scheduler=None, needle: bytes = b"") -> dict:
+    """Run on the scheduler: does ``needle`` appear in its plugin registries or task specs?"""
+    import pickle
+
+    def contains(obj) -> bool:
+        try:
+            blob = pickle.dumps(obj)
+        except Exception:  # noqa: BLE001
+            import cloudpickle
+
+            blob = cloudpickle.dumps(obj)
+        return needle in blob or needle in repr(obj).encode()
+
+    return {
+        "worker_plugins": sorted(dask_scheduler.worker_plugins),
+        "in_worker_plugins": contains(dict(dask_scheduler.worker_plugins)),
+        "in_nanny_plugins": contains(dict(getattr(dask_scheduler, "nanny_plugins", {}))),
+        "in_tasks": any(contains(getattr(ts, "run_spec", None)) for ts in dask_scheduler.tasks.values()),
+        "n_tasks": len(dask_scheduler.tasks),
+    }
+
+
+def worker_holds(dask_worker=None, name: str = "", needle: bytes = b"") -> dict:
+    """Run on a worker: is the variable in its environment, is the value anywhere in its data?"""
+    data = dict(dask_worker.data.items()) if hasattr(dask_worker.data, "items") else {}
+    in_data = any(isinstance(v, (bytes, str)) and needle in (v if isinstance(v, bytes) else v.encode())
+                  for v in data.values())
+    return {"in_env": name in os.environ, "in_data": in_data, "n_data": len(data),
+            "in_plugins": any(needle in repr(vars(p)).encode() for p in dask_worker.plugins.values()
+                              if hasattr(p, "__dict__"))}

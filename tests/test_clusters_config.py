@@ -143,3 +143,20 @@ def test_open_cluster_local_profile_with_env(profiles_file):
         assert s.kind == "local" and s.name == "desk"
         assert list(s.client.run(lambda: os.environ.get("RF_LOCAL")).values()) == ["v"]
         assert s.walltime_s is None and s.workers_for(100) is None and s.can_start(1e9)
+
+
+def test_resolve_cluster_forms(profiles_file, tmp_path):
+    from runfleet.clusters import resolve_cluster
+
+    assert resolve_cluster(None) is None and resolve_cluster("serial") == "serial"
+    profiles_file({"hpc": {"kind": "slurm"}})
+    assert resolve_cluster("local") is None
+    p = resolve_cluster("tcp://10.0.0.5:8786")
+    assert p.kind == "address" and p.options["address"] == "tcp://10.0.0.5:8786" and p.where("address") == "--cluster"
+    p = resolve_cluster(f"scheduler-file:{tmp_path / 's.json'}")
+    assert p.kind == "address" and p.options["scheduler_file"] == str(tmp_path / "s.json")
+    assert resolve_cluster("hpc").kind == "slurm"
+    with pytest.raises(ConfigError, match=r"clusters\.nope: no such profile"):
+        resolve_cluster("nope")
+    profiles_file({"local": {"kind": "local", "workers": 3}})  # a file may redefine `local`
+    assert resolve_cluster("local").options["workers"] == 3

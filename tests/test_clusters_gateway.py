@@ -10,6 +10,7 @@ from cluster_fixtures import REPO
 
 from runfleet import Run, Study, run_study
 from runfleet.clusters import open_cluster
+from runfleet.clusters.gateway import close_quietly
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,7 @@ def test_gateway_new_cluster_adapt_study_shutdown(gateway_server, tmp_path, prof
             time.sleep(0.2)
         assert gw.list_clusters() == []
     finally:
-        gw.close()
+        close_quietly(gw)
 
 
 def test_gateway_connect_existing_cluster_by_name(gateway_server, profiles_file):
@@ -67,4 +68,26 @@ def test_gateway_connect_existing_cluster_by_name(gateway_server, profiles_file)
         assert [c.name for c in gw.list_clusters()] == [cluster.name]
     finally:
         cluster.shutdown()
-        gw.close()
+        close_quietly(cluster.gateway)
+        close_quietly(gw)
+
+
+def test_runfleet_run_on_gateway_exits_clean(gateway_server, tmp_path):
+    """A whole `runfleet run` on a gateway cluster: exit 0 and no library noise at exit
+    (no 'Exception ignored in Gateway.__del__')."""
+    import yaml
+
+    from conftest import run_cli, worker_env
+
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text(yaml.safe_dump({"clusters": {"hub": {
+        "kind": "gateway", "address": gateway_server.address, "auth": "basic", "username": "tester",
+        "adapt": False, "workers": 1, "env": {"pythonpath": [str(REPO / "tests"), str(REPO / "src")]}}}}))
+    study = tmp_path / "s.yaml"
+    study.write_text(f"name: gwcli\nstore: {tmp_path / 'store'}\nruns:\n"
+                     "  - {name: a, fn: cluster_fixtures:square_run, params: {i: 3, sleep_s: 0}}\n")
+    r = run_cli("run", study, "--cluster", "hub", "--progress", "none",
+                env={**worker_env(), "RUNFLEET_CONFIG": str(profiles)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Exception ignored" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "store" / "gwcli" / "runs" / "a" / "out.txt").read_text() == "9\n"

@@ -95,3 +95,51 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
     finally:
         session.close()
     assert not list((tmp_path / "secrets").glob("*.env"))        # removed at close
+
+
+SITE_JOBQUEUE = """
+jobqueue:
+  slurm:
+    account: site-acct
+    job-script-prologue:
+      - export RF_SITE_MARK=from-site
+    job-extra-directives: ["--comment=site-comment"]
+"""
+
+
+def test_site_jobqueue_config_layered_under_the_profile(slurm, tmp_path, profiles_file):
+    """A site jobqueue.yaml in a DASK_CONFIG directory: its prologue line and directive reach the
+    submitted job along with the profile's; the profile's account overrides the site's."""
+    import dask.config
+    import yaml
+
+    from conftest import run_cli, worker_env
+
+    site = tmp_path / "dask-site"
+    site.mkdir()
+    (site / "jobqueue.yaml").write_text(SITE_JOBQUEUE)
+    path = profiles_file({"hpc": {
+        "kind": "slurm", "cores": 1, "processes": 1, "memory": "1GB", "queue": "debug", "walltime": 10,
+        "host": "127.0.0.1", "account": "prof-acct", "log_directory": str(tmp_path / "logs"),
+        "job_script_prologue": ["export RF_PROFILE_MARK=from-profile"], "adapt": False, "workers": 1,
+        "env": {"pythonpath": [str(REPO / "tests"), str(REPO / "src")]}}})
+    r = run_cli("clusters", "--job-script", "hpc",
+                env={**worker_env(), "DASK_CONFIG": str(site), "RUNFLEET_CONFIG": str(path)})
+    assert r.returncode == 0, r.stderr
+    for line in ("export RF_SITE_MARK=from-site", "export RF_PROFILE_MARK=from-profile", "#SBATCH -A prof-acct",
+                 "#SBATCH --comment=site-comment", "#SBATCH -t 00:10:00"):
+        assert line in r.stdout.splitlines(), line
+    assert "site-acct" not in r.stdout
+    dask.config.refresh(paths=[*dask.config.paths, str(site)])
+    try:
+        with open_cluster("hpc") as session:
+            script = session.cluster.job_script()
+            assert "export RF_SITE_MARK=from-site" in script and "export RF_PROFILE_MARK=from-profile" in script
+            session.client.wait_for_workers(1, timeout=120)
+            marks = session.client.run(lambda: (os.environ.get("RF_SITE_MARK"), os.environ.get("RF_PROFILE_MARK")))
+            assert list(marks.values()) == [("from-site", "from-profile")]  # both ran in the submitted job
+            jobs = _jobs()
+            shown = subprocess.run(["scontrol", "show", "job", jobs[0]], capture_output=True, text=True).stdout
+            assert "Account=prof-acct" in shown and "Comment=site-comment" in shown
+    finally:
+        dask.config.refresh()

@@ -1,8 +1,9 @@
 """``runfleet run | status | report | clusters | preflight``.
 
 Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
-stderr naming the file and field, no traceback, nothing written to the store), 3 preflight
-failed on the workers (a table says which check on which worker).
+stderr naming the file and field, no traceback, nothing written to the store), 3 no cluster
+could be obtained or preflight failed (one line naming the profile and cause, or a table saying
+which check failed on which worker), 4 infrastructure lost mid-study (:mod:`runfleet.errors`).
 """
 from __future__ import annotations
 
@@ -11,13 +12,9 @@ import json
 import os
 import sys
 
-from .errors import InputError, PreflightFailed
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: exit 2 with one line, like ours
-        self.print_usage(sys.stderr)
-        raise InputError(message)
+from .cliargs import Parser as _Parser
+from .cliargs import add_cluster_argument, add_storage_option_argument, cli_main, cluster_from, storage_options_from
+from .errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,10 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a study (YAML) to the end; resumes from the store")
     r.add_argument("study", help="study YAML file")
     r.add_argument("--store", help="store URL or directory (overrides the study's 'store:')")
-    r.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="fsspec storage option (repeatable; dotted keys nest: client_kwargs.endpoint_url=...)")
-    r.add_argument("--cluster", help="cluster profile name, or 'serial' to run in this process one run at a time "
-                   "(default: embedded local cluster)")
+    add_storage_option_argument(r)
+    add_cluster_argument(r)
     r.add_argument("--workers", type=int, help="worker processes for the local cluster (default: one per core)")
     r.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
     r.add_argument("--max-in-flight", type=int, help="tasks in the scheduler at once")
@@ -40,13 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="table of a study's runs: done / failed / skipped / pending")
     s.add_argument("study_url", help="<store>/<study name>")
-    s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
+    add_storage_option_argument(s)
     s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
 
     rep = sub.add_parser("report", help="write a static HTML report (timeline, durations, failures)")
     rep.add_argument("study_url", help="<store>/<study name>")
     rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
-    rep.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
+    add_storage_option_argument(rep)
 
     from .cli_clusters import add_subcommands
 
@@ -57,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     from .engine import plan_study, run_study
     from .progress import Progress
-    from .store import parse_storage_options
     from .studyfile import load_study
 
     study = load_study(args.study)
-    options = parse_storage_options(args.storage_option)
+    options = storage_options_from(args)
+    cluster = cluster_from(args)
+    _warn_walltime(cluster, study)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: expected a positive number, got {args.workers}")
     if args.dry_run:
@@ -73,7 +69,7 @@ def cmd_run(args) -> int:
         print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
         return 0
     progress = Progress(study.name, mode=args.progress)
-    summary = run_study(study, cluster=args.cluster, store=args.store, storage_options=options,
+    summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
                         workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
                         keep_outcomes=True, preflight=not args.no_preflight)
     c = summary.counts
@@ -87,12 +83,22 @@ def cmd_run(args) -> int:
     return summary.exit_code
 
 
-def cmd_status(args) -> int:
-    from .store import parse_storage_options
+def _warn_walltime(cluster, study) -> None:
+    """Warn when a batch profile's walltime is shorter than the study's longest run timeout."""
+    from .config import walltime_warning
 
+    timeouts = [getattr(r, "timeout_s", None) for r in getattr(study, "runs", {}).values()]
+    timeouts.append(getattr(getattr(study, "policy", None), "timeout_s", None))
+    longest = max((t for t in timeouts if t), default=None)
+    msg = walltime_warning(cluster, longest)
+    if msg:
+        print(f"runfleet: warning: {msg}", file=sys.stderr)
+
+
+def cmd_status(args) -> int:
     from .status import study_status
 
-    rows = study_status(args.study_url, parse_storage_options(args.storage_option))
+    rows = study_status(args.study_url, storage_options_from(args))
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -113,10 +119,9 @@ def cmd_status(args) -> int:
 
 def cmd_report(args) -> int:
     from .report import write_report
-    from .store import parse_storage_options
 
     name = args.study_url.rstrip("/").rsplit("/", 1)[-1]
-    out = write_report(args.study_url, args.out or f"{name}-report.html", parse_storage_options(args.storage_option))
+    out = write_report(args.study_url, args.out or f"{name}-report.html", storage_options_from(args))
     print(out)
     return 0
 
@@ -127,19 +132,13 @@ COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report}
 def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:  # `fn: examples.hello:prep` imports from where the user is
         sys.path.insert(0, os.getcwd())
-    try:
+
+    def run() -> int:
         args = build_parser().parse_args(argv)
         handler = COMMANDS.get(args.command) or args.func
         return int(handler(args) or 0)
-    except InputError as e:
-        print(f"runfleet: error: {e}", file=sys.stderr)
-        return 2
-    except PreflightFailed as e:
-        print(f"runfleet: {e}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        print("runfleet: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+
+    return cli_main("runfleet", run)
 
 
 if __name__ == "__main__":

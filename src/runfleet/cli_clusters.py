@@ -1,8 +1,13 @@
 """``runfleet clusters`` and ``runfleet preflight`` (argparse subcommands).
 
 Hook into the main CLI with ``cli_clusters.add_subcommands(subparsers)``; each subcommand sets
-``func`` (``args.func(args) -> int`` exit code). Exit codes: 0 ok, 1 preflight failed or the
-cluster could not be reached, 2 configuration error (one line on stderr).
+``func`` (``args.func(args) -> int`` exit code). Exit codes: 0 ok, 1 preflight found problems,
+2 configuration error (one line on stderr), 3 the cluster could not be obtained (one line).
+
+``runfleet clusters --show NAME`` prints the resolved profile: every option with where its value
+came from (site config = Dask's configuration, profile, default), secrets masked, walltime as
+``HH:MM:SS``. ``runfleet clusters --job-script NAME`` prints the exact batch script of a job
+(jobqueue kinds) or the launch configuration (cloud kinds) without submitting anything.
 Also runnable alone: ``python -m runfleet.cli_clusters clusters``.
 """
 from __future__ import annotations
@@ -14,8 +19,11 @@ from typing import Any
 
 import yaml
 
-from .config import CONFIG_ENV_VAR, ConfigError, find_config_path, load_profiles, looks_secret
-from .store import parse_storage_options
+from .cliargs import add_cluster_argument, add_storage_option_argument, cli_main, storage_options_from
+from .config import (CONFIG_ENV_VAR, KINDS, ConfigError, find_config_path, hms, load_profiles, looks_secret,
+                     parse_walltime_s)
+from .errors import ClusterUnavailable
+from .storage_options import parse_storage_options  # noqa: F401 - re-exported for callers
 
 
 # --------------------------------------------------------------------------- helpers
@@ -48,6 +56,55 @@ def _config_header() -> str:
     return f"config: {path} ({how})"
 
 
+def _mask_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: ("***" if looks_secret(k) else v) for k, v in env.items()}
+
+
+def show_profile(p) -> str:
+    """The resolved profile as YAML: values (secrets masked, walltime HH:MM:SS) and their origins."""
+    options = {}
+    for key, value in p.options.items():
+        if key == "walltime":
+            value = hms(parse_walltime_s(value, p.where("walltime")))
+        options[key] = _redact(value, key)
+    origins = dict(p.origins)
+    doc = {"name": p.name, "kind": p.kind, "from": p.source,
+           "adapt": {"minimum": p.adapt.minimum, "maximum": p.adapt.maximum} if p.adapt else None,
+           "options": options,
+           "origin": {k: origins.get(k, "default") for k in [*p.options, "adapt"]},
+           "env": {"forward": list(p.env.forward), "set": sorted(p.env.set),
+                   "pythonpath": list(p.env.pythonpath)}}
+    if p.aws_profile:
+        doc["aws_profile"] = p.aws_profile
+    return yaml.safe_dump(doc, sort_keys=False).rstrip()
+
+
+def job_script_text(p) -> str:
+    """What ``--job-script`` prints: the backend's ``preview`` (batch script or launch config).
+
+    The worker environment is the profile's (forwarded values read from this shell); secret
+    values never appear: batch scripts source a 0600 file (not written here), launch configs
+    show ``***``.
+    """
+    import importlib
+
+    from .clusters import worker_environment
+
+    module = importlib.import_module(KINDS[p.kind].target.partition(":")[0])
+    preview = getattr(module, "preview", None)
+    if preview is None:
+        return f"# kind {p.kind}: runfleet submits no job script or launch configuration for this kind"
+    try:
+        env = worker_environment(p)
+    except ConfigError:
+        env = p.env.resolve()
+    try:
+        return preview(p, env).rstrip()
+    except ImportError as e:
+        raise ClusterUnavailable(f"{p.where('kind')}: kind {p.kind} needs {KINDS[p.kind].install} "
+                                 f"({type(e).__name__}: {e})") from None
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_clusters(args: argparse.Namespace) -> int:
     try:
@@ -56,18 +113,14 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"runfleet: error: {e}", file=sys.stderr)
         return 2
-    if args.show:
-        p = profiles.get(args.show)
+    if args.show or args.job_script:
+        name = args.show or args.job_script
+        p = profiles.get(name)
         if p is None:
-            print(f"runfleet: error: clusters.{args.show}: no such profile; known: {', '.join(sorted(profiles))}",
+            print(f"runfleet: error: clusters.{name}: no such profile; known: {', '.join(sorted(profiles))}",
                   file=sys.stderr)
             return 2
-        doc = {"name": p.name, "kind": p.kind, "from": p.source,
-               "adapt": {"minimum": p.adapt.minimum, "maximum": p.adapt.maximum} if p.adapt else None,
-               "options": _redact(dict(p.options)),
-               "env": {"forward": list(p.env.forward), "set": sorted(p.env.set),
-                       "pythonpath": list(p.env.pythonpath)}}
-        print(yaml.safe_dump(doc, sort_keys=False).rstrip())
+        print(show_profile(p) if args.show else job_script_text(p))
         return 0
     rows = [("NAME", "KIND", "ADAPT", "ENV", "FROM")]
     for name in sorted(profiles):
@@ -85,37 +138,29 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     from .clusters import open_cluster
-    from .config import get_profile
     from .preflight import run_preflight
 
-    try:
-        so = parse_storage_options(args.storage_option)
-        profile = get_profile(args.cluster, args.config) if args.cluster else None
-    except ConfigError as e:
-        print(f"runfleet: error: {e}", file=sys.stderr)
-        return 2
+    from .clusters import resolve_cluster
+
+    so = storage_options_from(args)
+    profile = resolve_cluster(args.cluster, args.config)
+    if profile == "serial":
+        raise ConfigError("--cluster serial: preflight checks workers of a Dask cluster; serial has none")
     env_names = list(profile.env.exact_names()) if profile else []
     env_names += [n for n in (args.env or []) if n not in env_names]
     name = profile.name if profile else "local (embedded)"
     print(f"preflight: cluster {name}" + (f" ({profile.kind}, from {profile.source})" if profile else ""))
-    try:
-        session = open_cluster(profile, workers=args.workers)
-    except ConfigError as e:
-        print(f"runfleet: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # noqa: BLE001 - one clear line, not a traceback
-        print(f"runfleet: error: cannot open cluster {name}: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
-        return 1
+    session = open_cluster(profile, workers=args.workers)  # ClusterUnavailable: one line, exit 3
     try:
         try:
             session.ensure_workers(1, timeout=args.timeout)
         except Exception as e:  # noqa: BLE001
-            print(f"runfleet: error: no worker joined cluster {name} within {args.timeout:g} s "
-                  f"({type(e).__name__}); check the backend's logs and that workers can reach the scheduler",
-                  file=sys.stderr)
-            return 1
+            raise ClusterUnavailable(f"cluster {name}: no worker joined within {args.timeout:g} s "
+                                     f"({type(e).__name__}); check the backend's logs and that workers can "
+                                     "reach the scheduler") from None
         report = run_preflight(session.client, store_url=args.store, storage_options=so,
-                               modules=args.module or (), env_names=env_names, wait_s=args.timeout)
+                               modules=args.module or (), env_names=env_names, wait_s=args.timeout,
+                               secret_env=session.task_env())
     finally:
         session.close()
     print(report.format_table())
@@ -128,17 +173,20 @@ def add_subcommands(subparsers) -> None:
                               description="List the cluster profiles: name, kind, adapt range, env names, "
                                           "and the file each comes from.")
     p.add_argument("--config", help=f"profiles file (default: ${CONFIG_ENV_VAR}, ./runfleet.yaml, user config dir)")
-    p.add_argument("--show", metavar="NAME", help="print one profile's effective options (secrets redacted)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--show", metavar="NAME", help="print one profile's resolved options, where each value "
+                     "came from (site config, profile, default), secrets masked")
+    how.add_argument("--job-script", metavar="NAME", help="print the batch script a job of this profile would run "
+                     "(jobqueue kinds) or its launch configuration (cloud kinds); submits nothing")
     p.set_defaults(func=cmd_clusters)
 
     q = subparsers.add_parser("preflight", help="check workers: imports/versions, store read/write, env",
                               description="On every worker of the cluster: key packages import with the "
                                           "driver's versions, the store is readable and writable, forwarded "
                                           "env vars are set. Exit 1 with the cause when not.")
-    q.add_argument("--cluster", metavar="NAME", help="profile name (default: the embedded local cluster)")
+    add_cluster_argument(q)
     q.add_argument("--store", metavar="URL", help="store to check (local path or s3://bucket/prefix)")
-    q.add_argument("--storage-option", metavar="KEY=VALUE", action="append",
-                   help="fsspec storage option for the store; dotted keys nest (client_kwargs.endpoint_url=...)")
+    add_storage_option_argument(q)
     q.add_argument("--module", metavar="NAME", action="append", help="extra module that must import (repeat)")
     q.add_argument("--env", metavar="NAME", action="append", help="extra variable that must be set (repeat)")
     q.add_argument("--workers", type=int, help="worker count override for backends that start workers")
@@ -148,11 +196,17 @@ def add_subcommands(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="runfleet")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from .cliargs import Parser
+
+    parser = Parser(prog="runfleet")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_subcommands(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+
+    def run() -> int:
+        args = parser.parse_args(argv)
+        return args.func(args)
+
+    return cli_main("runfleet", run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -117,12 +117,15 @@ def _modules_for(store_url: str | None, modules: Iterable[str]) -> list[str]:
 
 def run_preflight(client, store_url: str | None = None, storage_options: Mapping | None = None,
                   modules: Iterable[str] = (), env_names: Iterable[str] = (), *,
-                  min_workers: int = 1, wait_s: float = 60) -> PreflightReport:
+                  min_workers: int = 1, wait_s: float = 60, secret_env=None) -> PreflightReport:
     """Probe every connected worker; see the module docstring.
 
     client: a ``distributed.Client``. store_url: local path or fsspec URL (``s3://bucket/prefix``).
     modules: extra module names that must import with the driver's version (your model package).
     env_names: variables that must be set on workers (``Profile.env.exact_names()``).
+    secret_env: ``session.task_env()`` when the session carries the environment with its tasks
+        (:mod:`runfleet.clusters.secrets`): the names are then checked inside one task per worker,
+        with the environment applied as a run would see it, instead of in the bare worker.
     min_workers: wait up to ``wait_s`` seconds for this many workers (0 = probe whoever is there).
     """
     ship_by_value()
@@ -154,7 +157,10 @@ def run_preflight(client, store_url: str | None = None, storage_options: Mapping
             client.wait_for_workers(min_workers, timeout=wait_s)
         except Exception:  # noqa: BLE001 - reported below
             pass
-    results = client.run(probe_environment, mods, store_url, so, env_names, token, on_error="return")
+    results = client.run(probe_environment, mods, store_url, so, [] if secret_env is not None else env_names,
+                         token, on_error="return")
+    if secret_env is not None and env_names:
+        _env_in_tasks(client, results, secret_env, env_names)
     if not results:
         problems.append("no workers connected: nothing to check (scale the cluster up or check that workers "
                         "can reach the scheduler)")
@@ -200,6 +206,31 @@ def run_preflight(client, store_url: str | None = None, storage_options: Mapping
     if minors:
         warnings.append("patch-level version differences (driver vs worker): " + "; ".join(minors))
     return PreflightReport(driver=driver, workers=checks, problems=problems, warnings=warnings, store_url=store_url)
+
+
+def _env_present(secret_env, names):
+    """Run as a task: which ``names`` are set while the study's environment is applied."""
+    from runfleet.clusters.secrets import applied
+
+    with applied(secret_env):
+        import os
+
+        return {n: bool(os.environ.get(n)) for n in names}
+
+
+def _env_in_tasks(client, results: dict, secret_env, env_names: list[str]) -> None:
+    """Fill ``results[addr]["env"]`` from one task per worker that applies the study's env."""
+    futures = {addr: client.submit(_env_present, secret_env, env_names, workers=[addr], allow_other_workers=False,
+                                   pure=False, key=f"runfleet-preflight-env-{uuid.uuid4().hex}")
+               for addr, res in results.items() if isinstance(res, dict)}
+    for addr, fut in futures.items():
+        try:
+            results[addr]["env"] = fut.result(timeout=60)
+        except Exception as e:  # noqa: BLE001 - reported as missing, with the cause
+            results[addr]["env"] = {n: False for n in env_names}
+            results[addr].setdefault("env_error", f"{type(e).__name__}")
+        finally:
+            fut.release()
 
 
 __all__ = ["PreflightReport", "WorkerCheck", "run_preflight"]

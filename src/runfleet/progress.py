@@ -1,11 +1,10 @@
 """Progress that works in a terminal (a live bar), and in CI logs or nohup (plain periodic lines).
 
 The bar redraws one line on stderr at most 5 times a second; without a terminal a line is logged
-every ``interval_s`` seconds (``RUNFLEET_PROGRESS_INTERVAL``, default 10) and at the end.
+every ``interval_s`` seconds (``runfleet.progress-interval`` in Dask's config, default 10) and at the end.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -31,8 +30,11 @@ class Progress:
         if mode == "auto":
             mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "log"
         self.mode = mode
-        self.interval_s = interval_s if interval_s is not None else float(
-            os.environ.get("RUNFLEET_PROGRESS_INTERVAL", "10"))
+        if interval_s is None:
+            from .config import setting  # runfleet.progress-interval (old name RUNFLEET_PROGRESS_INTERVAL)
+
+            interval_s = float(setting("progress-interval"))
+        self.interval_s = interval_s
         self.t0 = time.monotonic()
         self.rate_t0 = self.t0  # the rate (and ETA) counts from when the cluster was ready
         self.last = 0.0

@@ -18,6 +18,30 @@ from typing import Any, Callable
 from distributed import Client
 
 
+def initial_workers(profile, workers: int | None) -> int:
+    """Workers to start with, for backends that take a count at creation (cloud, Kubernetes):
+    the adapt minimum (capped at ``workers``) for elastic profiles, else ``workers`` or the
+    profile's ``workers`` option."""
+    if workers is not None:
+        return min(workers, profile.adapt.minimum) if profile.adapt else workers
+    return profile.adapt.minimum if profile.adapt else (profile.options.get("workers") or 1)
+
+
+def launch_config_text(what: str, config: dict, env_key: str | None = None) -> str:
+    """YAML of a cloud launch configuration for ``--job-script``; env values whose names look
+    secret are shown as ``***``."""
+    import copy
+
+    import yaml
+
+    from ..config import looks_secret
+
+    doc = copy.deepcopy(config)
+    if env_key and isinstance(doc.get(env_key), dict):
+        doc[env_key] = {k: ("***" if looks_secret(k) else v) for k, v in doc[env_key].items()}
+    return f"# {what} launch configuration (nothing is started)\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
 @dataclass
 class ClusterSession:
     """A live connection to a cluster.
@@ -30,6 +54,9 @@ class ClusterSession:
     profile: the :class:`runfleet.config.Profile` it was opened from (``None`` for a bare client).
     walltime_s: batch job walltime in seconds (``None``: workers live as long as they like).
     retire_margin_s: workers retire this long before their walltime ends.
+    secret_env: a :class:`runfleet.clusters.secrets.SecretEnv` when the worker environment travels
+        with the study's tasks (clusters runfleet did not start); ``None`` when the backend gave
+        it to the workers at launch. The engine passes :meth:`task_env` to every task.
     """
 
     client: Client
@@ -41,8 +68,22 @@ class ClusterSession:
     walltime_s: float | None = None
     retire_margin_s: float = 0.0
     adapt_range: tuple[int, int] | None = None
+    secret_env: Any = None
+    scale_jobs: bool = False
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _deadlines: dict[str, float | None] = field(default_factory=dict, repr=False)
+
+    def task_env(self):
+        """What the engine passes to each task as ``secret_env=`` (``None``: nothing to apply).
+
+        The executor applies it around the task's runs with
+        :func:`runfleet.clusters.secrets.applied`.
+        """
+        if self.secret_env is None:
+            return None
+        if not self.secret_env.scattered and not self.client.scheduler_info(n_workers=-1).get("workers"):
+            self.ensure_workers(1)  # the ciphertext needs a worker to live on (adapt from 0: raise the floor)
+        return self.secret_env.task_arg()
 
     @property
     def dashboard_link(self) -> str | None:
@@ -54,7 +95,10 @@ class ClusterSession:
     def scale(self, n: int) -> None:
         if self.cluster is None:
             raise RuntimeError(f"cluster profile {self.name!r} ({self.kind}) cannot be scaled from here")
-        self.cluster.scale(n)
+        if self.scale_jobs:  # dask-jobqueue: n batch jobs (each runs `processes` workers)
+            self.cluster.scale(jobs=n)
+        else:
+            self.cluster.scale(n)
         self.adapt_range = None
 
     def adapt(self, minimum: int, maximum: int) -> None:
@@ -62,6 +106,29 @@ class ClusterSession:
             raise RuntimeError(f"cluster profile {self.name!r} ({self.kind}) cannot adapt from here")
         self.cluster.adapt(minimum=minimum, maximum=maximum)
         self.adapt_range = (minimum, maximum)
+
+    def apply_scaling(self, profile, workers: int | None, fixed_default: int | None = None) -> None:
+        """The one sizing rule of every backend that starts workers.
+
+        Parameters
+        ----------
+        profile : runfleet.config.Profile
+            Its ``adapt`` range (``None``: fixed size).
+        workers : int or None
+            The caller's worker count (``--workers``): the adapt maximum of an elastic profile
+            (the minimum is capped at it), the exact size of a fixed one.
+        fixed_default : int or None
+            Size of a fixed profile when ``workers`` is not given (``None``: leave it as started).
+        """
+        if workers is not None:
+            if profile.adapt is not None:
+                self.adapt(min(profile.adapt.minimum, workers), workers)
+            else:
+                self.scale(workers)
+        elif profile.adapt is not None:
+            self.adapt(profile.adapt.minimum, profile.adapt.maximum)
+        elif fixed_default is not None:
+            self.scale(fixed_default)
 
     def ensure_workers(self, n: int = 1, timeout: float = 120) -> None:
         """Make sure at least ``n`` workers are connected (scaling up a cluster at zero when the
@@ -138,6 +205,8 @@ class ClusterSession:
         self._closers.append(fn)
 
     def close(self) -> None:
+        if self.secret_env is not None:
+            self.secret_env.release()
         if self.owns_client:
             try:
                 self.client.close()

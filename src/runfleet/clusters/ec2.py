@@ -10,7 +10,8 @@ exits, and its VM powers off.
 from __future__ import annotations
 
 from ..config import parse_duration_s
-from .base import ClusterSession
+from .aws import require_credentials
+from .base import ClusterSession, initial_workers
 
 _DIRECT = ("region", "ami", "instance_type", "scheduler_instance_type", "worker_instance_type", "docker_image",
            "security_groups", "subnet_id", "vpc", "key_name", "iam_instance_profile", "filesystem_size",
@@ -33,30 +34,26 @@ def ec2_kwargs(profile, env: dict[str, str], workers: int | None = None) -> dict
         env_vars=dict(env),
         worker_options=worker_options,
         scheduler_options={"idle_timeout": f"{int(parse_duration_s(o['idle_timeout']))}s"},
-        n_workers=_initial_workers(profile, workers),
+        n_workers=initial_workers(profile, workers),
     )
     kw.update(o.get("extra") or {})
     return kw
-
-
-def _initial_workers(profile, workers):
-    if workers is not None:
-        return min(workers, profile.adapt.minimum) if profile.adapt else workers
-    return profile.adapt.minimum if profile.adapt else (profile.options.get("workers") or 1)
-
-
-def apply_scaling(session: ClusterSession, profile, workers: int | None) -> None:
-    if profile.adapt is not None:
-        hi = workers if workers is not None else profile.adapt.maximum
-        session.adapt(min(profile.adapt.minimum, hi), hi)
 
 
 def open_ec2(profile, *, workers: int | None = None, env: dict[str, str] | None = None) -> ClusterSession:
     from dask_cloudprovider.aws import EC2Cluster
     from distributed import Client
 
+    require_credentials(profile)  # one line 'no AWS credentials found' instead of a TypeError later
     cluster = EC2Cluster(**ec2_kwargs(profile, env or {}, workers))
     session = ClusterSession(client=Client(cluster), kind="ec2", name=profile.name, cluster=cluster, profile=profile)
     session.on_close(cluster.close)
-    apply_scaling(session, profile, workers)
+    session.apply_scaling(profile, workers)
     return session
+
+
+def preview(profile, env=None) -> str:
+    """The ``EC2Cluster`` keyword arguments this profile gives (secret env values masked)."""
+    from .base import launch_config_text
+
+    return launch_config_text("EC2Cluster", ec2_kwargs(profile, env or {}), env_key="env_vars")

@@ -13,8 +13,8 @@ it exits, and ECS stops the task.
 from __future__ import annotations
 
 from ..config import parse_duration_s
-from .base import ClusterSession
-from .ec2 import _initial_workers, apply_scaling
+from .aws import require_credentials
+from .base import ClusterSession, initial_workers
 
 _RENAMES = {"dask-scheduler": ["dask", "scheduler"], "dask-worker": ["dask", "worker"]}
 
@@ -85,7 +85,7 @@ def fargate_kwargs(profile, env: dict[str, str], workers: int | None = None) -> 
           if o.get(k) not in (None, [], {})}
     if o.get("region"):
         kw["region_name"] = o["region"]
-    kw.update(environment=dict(env), n_workers=_initial_workers(profile, workers),
+    kw.update(environment=dict(env), n_workers=initial_workers(profile, workers),
               scheduler_timeout=f"{int(parse_duration_s(o['idle_timeout']))}s")
     kw.update(o.get("extra") or {})
     return kw
@@ -94,9 +94,17 @@ def fargate_kwargs(profile, env: dict[str, str], workers: int | None = None) -> 
 def open_fargate(profile, *, workers: int | None = None, env: dict[str, str] | None = None) -> ClusterSession:
     from distributed import Client
 
+    require_credentials(profile)  # one line 'no AWS credentials found' instead of a TypeError later
     cluster = fargate_class()(**fargate_kwargs(profile, env or {}, workers))
     session = ClusterSession(client=Client(cluster), kind="fargate", name=profile.name, cluster=cluster,
                              profile=profile)
     session.on_close(cluster.close)
-    apply_scaling(session, profile, workers)
+    session.apply_scaling(profile, workers)
     return session
+
+
+def preview(profile, env=None) -> str:
+    """The ``FargateCluster`` keyword arguments this profile gives (secret env values masked)."""
+    from .base import launch_config_text
+
+    return launch_config_text("FargateCluster", fargate_kwargs(profile, env or {}), env_key="environment")

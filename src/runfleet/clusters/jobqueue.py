@@ -24,7 +24,8 @@ from pathlib import Path
 
 from distributed import Client
 
-from ..config import looks_secret, parse_duration_s
+from ..config import looks_secret, parse_duration_s, parse_walltime_s
+from ..errors import ClusterUnavailable
 from .base import ClusterSession
 from .remote import DEADLINE_ENV
 
@@ -49,13 +50,21 @@ def _secrets_dir(option: str | None) -> Path:
     return Path(platformdirs.user_cache_dir("runfleet")) / "job-env"
 
 
-def env_prologue(env: dict[str, str], profile_name: str, secrets_dir: str | None) -> tuple[list[str], Path | None]:
-    """Shell lines that give a job the worker environment, and the secrets file they source."""
+def env_prologue(env: dict[str, str], profile_name: str, secrets_dir: str | None,
+                 dry_run: bool = False) -> tuple[list[str], Path | None]:
+    """Shell lines that give a job the worker environment, and the secrets file they source.
+
+    ``dry_run``: name the file the job would source, but write nothing (``--job-script``).
+    """
     lines: list[str] = []
     secret = {k: v for k, v in env.items() if looks_secret(k)}
     plain = {k: v for k, v in env.items() if k not in secret}
     path = None
-    if secret:
+    if secret and dry_run:
+        path = _secrets_dir(secrets_dir) / f"{profile_name}-<random>.env"
+        lines.append(f". {shlex.quote(str(path))}  # 0600 file with {', '.join(sorted(secret))}")
+        path = None
+    elif secret:
         d = _secrets_dir(secrets_dir)
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o700)
@@ -68,14 +77,32 @@ def env_prologue(env: dict[str, str], profile_name: str, secrets_dir: str | None
     return lines, path
 
 
+def check_interface(profile) -> None:
+    """Raise :class:`ClusterUnavailable` when the profile's ``interface`` does not exist on this
+    host (the scheduler runs here and listens on it)."""
+    name = profile.options.get("interface")
+    if not name:
+        return
+    import psutil
+
+    have = sorted(psutil.net_if_addrs())
+    if name not in have:
+        raise ClusterUnavailable(f"{profile.where('interface')}: network interface {name!r} does not exist on "
+                                 f"this host (it has: {', '.join(have)})")
+
+
 def jobqueue_kwargs(profile, env: dict[str, str], account_key: str = "account",
-                    walltime_fmt=None) -> tuple[dict, Path | None, float, float]:
+                    walltime_fmt=None, dry_run: bool = False) -> tuple[dict, Path | None, float, float]:
     """Keyword arguments for the dask-jobqueue cluster class, the secrets file, walltime_s and
-    the retire margin (seconds) the session uses for walltime-aware scheduling."""
+    the retire margin (seconds) the session uses for walltime-aware scheduling.
+
+    Job script prologue: the site's lines, then the profile's, then runfleet's (environment,
+    walltime deadline). ``dry_run`` writes no secrets file (for ``--job-script``).
+    """
     o = dict(profile.options)
-    walltime_s = parse_duration_s(o["walltime"], profile.where("walltime"))
+    walltime_s = parse_walltime_s(o["walltime"], profile.where("walltime"))
     lifetime, stagger = retire_schedule(walltime_s, parse_duration_s(o["walltime_margin"]))
-    prologue, secrets_file = env_prologue(env, profile.name, o.get("secrets_dir"))
+    prologue, secrets_file = env_prologue(env, profile.name, o.get("secrets_dir"), dry_run=dry_run)
     prologue.append(f"export {DEADLINE_ENV}=$(( $(date +%s) + {int(walltime_s)} ))")
     prologue = list(o.get("job_script_prologue") or []) + prologue
     worker_args = list(o.get("worker_extra_args") or [])
@@ -130,21 +157,42 @@ def hm(seconds: float) -> str:
 def open_jobqueue(cluster_cls, profile, *, workers: int | None = None, env: dict[str, str] | None = None,
                   account_key: str = "account", walltime_fmt=None) -> ClusterSession:
     """Start a dask-jobqueue cluster for ``profile`` (adaptive unless adapt is off or ``workers`` given)."""
+    check_interface(profile)
     kw, secrets_file, walltime_s, margin = jobqueue_kwargs(profile, env or {}, account_key, walltime_fmt)
-    cluster = cluster_cls(**kw)
+    try:
+        cluster = cluster_cls(**kw)
+    except BaseException:
+        if secrets_file is not None:
+            secrets_file.unlink(missing_ok=True)
+        raise
     client = Client(cluster)
     session = ClusterSession(client=client, kind=profile.kind, name=profile.name, cluster=cluster,
-                             profile=profile, walltime_s=walltime_s, retire_margin_s=margin)
+                             profile=profile, walltime_s=walltime_s, retire_margin_s=margin, scale_jobs=True)
     session.on_close(cluster.close)
     if secrets_file is not None:
         session.on_close(lambda: secrets_file.unlink(missing_ok=True))
-    if workers is not None:
-        if profile.adapt is not None:
-            session.adapt(min(profile.adapt.minimum, workers), workers)
-        else:
-            cluster.scale(jobs=workers)
-    elif profile.adapt is not None:
-        session.adapt(profile.adapt.minimum, profile.adapt.maximum)
-    else:
-        cluster.scale(jobs=profile.options.get("workers") or 1)
+    session.apply_scaling(profile, workers, fixed_default=profile.options.get("workers") or 1)
     return session
+
+
+def job_script(job_cls, profile, env: dict[str, str], account_key: str = "account", walltime_fmt=None) -> str:
+    """The exact batch script a job of ``profile`` would run, without submitting anything.
+
+    Parameters
+    ----------
+    job_cls : type
+        dask-jobqueue's job class (``SLURMJob``, ``PBSJob``, ...).
+    profile : runfleet.config.Profile
+    env : dict
+        The worker environment; secret-looking names are shown only as the 0600 file the job
+        would source (no file is written).
+
+    Returns
+    -------
+    str
+        The script; the scheduler address is the placeholder ``tcp://<scheduler>:<port>``
+        (the real one exists once the driver starts it).
+    """
+    kw, _, _, _ = jobqueue_kwargs(profile, env, account_key, walltime_fmt, dry_run=True)
+    kw.pop("scheduler_options", None)
+    return job_cls(scheduler="tcp://<scheduler>:<port>", name="dummy-name", **kw).job_script()

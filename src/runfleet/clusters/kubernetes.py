@@ -13,8 +13,7 @@ import re
 import uuid
 
 from ..config import parse_duration_s
-from .base import ClusterSession
-from .ec2 import _initial_workers, apply_scaling
+from .base import ClusterSession, initial_workers
 
 
 def k8s_name(profile_name: str) -> str:
@@ -29,7 +28,7 @@ def cluster_spec(profile, env: dict[str, str], workers: int | None = None, name:
     spec = make_cluster_spec(
         name=name or k8s_name(profile.name),
         image=o["image"],
-        n_workers=_initial_workers(profile, workers),
+        n_workers=initial_workers(profile, workers),
         resources=o.get("resources") or None,
         env=dict(env),
         worker_command=["dask", "worker", *list(o.get("worker_args") or [])],
@@ -56,5 +55,19 @@ def open_kubernetes(profile, *, workers: int | None = None, env: dict[str, str] 
     session = ClusterSession(client=Client(cluster), kind="kubernetes", name=profile.name, cluster=cluster,
                              profile=profile)
     session.on_close(cluster.close)
-    apply_scaling(session, profile, workers)
+    session.apply_scaling(profile, workers)
     return session
+
+
+def preview(profile, env=None) -> str:
+    """The DaskCluster resource this profile gives (secret env values masked)."""
+    from ..config import looks_secret
+    from .base import launch_config_text
+
+    spec = cluster_spec(profile, env or {}, name=k8s_name(profile.name))
+    for role in ("scheduler", "worker"):
+        for c in spec["spec"][role]["spec"]["containers"]:
+            for item in c.get("env") or []:
+                if looks_secret(str(item.get("name", ""))):
+                    item["value"] = "***"
+    return launch_config_text("DaskCluster", spec)

@@ -10,7 +10,6 @@ import os
 import sys
 import time
 
-from distributed.diagnostics.plugin import WorkerPlugin
 
 DEADLINE_ENV = "RUNFLEET_WALLTIME_DEADLINE"  # epoch seconds at which the batch job is killed
 _shipped = False
@@ -24,28 +23,6 @@ def ship_by_value() -> None:
 
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
         _shipped = True
-
-
-class EnvPlugin(WorkerPlugin):
-    """Set environment variables and prepend ``sys.path`` in every worker process.
-
-    The fallback for backends that have no environment mechanism of their own (a scheduler that
-    somebody else started; a gateway that declares no env option). Values are never shown.
-    """
-
-    name = "runfleet-env"
-
-    def __init__(self, env: dict[str, str]):
-        self.env = dict(env)
-
-    def __repr__(self) -> str:
-        return f"EnvPlugin(<{len(self.env)} variables>)"
-
-    def setup(self, worker):
-        os.environ.update(self.env)
-        for p in reversed([p for p in self.env.get("PYTHONPATH", "").split(os.pathsep) if p]):
-            if p not in sys.path:
-                sys.path.insert(0, p)
 
 
 def worker_deadline() -> float | None:
