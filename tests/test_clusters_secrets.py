@@ -155,17 +155,6 @@ def test_secret_gone_after_driver_sigkill(dask_processes, profiles_file, tmp_pat
             driver.kill()
 
 
-def _engine_applies_env() -> bool:
-    import inspect
-
-    from runfleet import executor
-
-    return "secret_env" in inspect.signature(executor.execute).parameters
-
-
-@pytest.mark.skipif(not _engine_applies_env(), reason="needs the engine hook (executor.execute(..., secret_env=) "
-                    "wrapped in runfleet.clusters.secrets.applied; engine passes session.task_env()); "
-                    "see docs/clusters.md 'Secrets per backend'")
 def test_runfleet_run_on_an_address_cluster_forwards_and_forgets(dask_processes, tmp_path):
     from conftest import run_cli, worker_env
 

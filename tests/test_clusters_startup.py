@@ -115,8 +115,6 @@ def test_gateway_not_reachable(setup):
     _one_line_exit_3(r, "clusters.gw.cluster_options: gateway http://127.0.0.1:", "not reachable")
 
 
-@pytest.mark.xfail(strict=True, reason="this branch's engine writes study.json and a progress line before "
-                   "opening the cluster; the engine branch opens first. Remove this mark after merging it.")
 def test_nothing_written_and_stderr_is_one_line(setup):
     study, store, env_for = setup
     env = env_for({"down": {"kind": "address", "address": f"tcp://127.0.0.1:{free_port()}", "timeout": 1}})

@@ -476,9 +476,10 @@ class Fleet:
         # a big study record (10,000s of runs on S3) is rewritten less often: at most ~2% of the time
         self._flush_interval_s = max(5.0, 50 * (self._study_flushed - t0))
 
-    def close(self) -> None:
+    def close(self, quiet: bool = False) -> None:
         """Write the study record (if the backend was opened), cancel what is in flight, close
-        the backend, end the progress output."""
+        the backend, end the progress output (unless ``quiet``: the cluster could not be
+        opened, and the one-line error is all the user should see)."""
         if self._study_dirty and self._may_write:
             try:
                 self.flush_study()
@@ -486,14 +487,14 @@ class Fleet:
                 pass
         self.in_flight.clear()
         self.backend.close()
-        if self.progress is not None:
+        if self.progress is not None and not quiet:
             self.progress.close(self.snapshot())
 
     def __enter__(self) -> "Fleet":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(quiet=exc_type is not None and not self.backend.started)
 
 
 @dataclass
@@ -538,14 +539,19 @@ def resolve_store(study: Study, store: str | None = None, storage_options: dict 
     return Store(url, options)
 
 
-def _check_cluster(cluster) -> None:
-    """An unknown or invalid profile is bad input, found before anything is written."""
+def _check_cluster(cluster):
+    """Resolve a cluster name (profile, ``tcp://...``, ``scheduler-file:PATH``, ``local``, ``serial``).
+
+    An unknown or invalid profile is bad input, found before anything is written. Returns what
+    the backends take: the argument itself unless it is a string naming a profile or a scheduler.
+    """
     from .backends import SERIAL
 
     if isinstance(cluster, str) and cluster not in ("local", SERIAL):
-        from .config import get_profile
+        from .clusters import resolve_cluster
 
-        get_profile(cluster)
+        return resolve_cluster(cluster)
+    return cluster
 
 
 def open_fleet(name: str, store: str, *, seed: int = 0, storage_options: dict | None = None,
@@ -589,7 +595,8 @@ def open_fleet(name: str, store: str, *, seed: int = 0, storage_options: dict | 
                   storage_options=storage_options, source=source)
     study.validate_header()
     st = resolve_store(study)
-    _check_cluster(engine.get("cluster"))
+    if "cluster" in engine:
+        engine["cluster"] = _check_cluster(engine["cluster"])
     if check_store:
         st.check_writable()
     return Fleet(study, st, **engine)
@@ -641,7 +648,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
     """
     study.validate()
     st = resolve_store(study, store, storage_options)
-    _check_cluster(cluster)
+    cluster = _check_cluster(cluster)
     st.check_writable()
     prog = progress if isinstance(progress, Progress) else (Progress(study.name) if progress else None)
     fleet = Fleet(study, st, cluster=cluster, workers=workers, max_in_flight=max_in_flight,

@@ -190,7 +190,7 @@ class Specs:
 
 
 def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | None,
-            serial: bool = False) -> list[dict]:
+            serial: bool = False, secret_env=None) -> list[dict]:
     """Run the specs in order in this process; commit their records; return one status row per run.
 
     Parameters
@@ -211,6 +211,10 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
     serial : bool
         True when executed in the driver's process (serial backend): ``ctx.map`` loops, and a
         run blocked past its timeout is not ended by ending the process.
+    secret_env : optional
+        The study's worker environment for clusters that do not own their workers' environment
+        (``ClusterSession.task_env()``): applied only while these runs execute, then restored
+        (:func:`runfleet.clusters.secrets.applied`).
 
     Returns
     -------
@@ -218,6 +222,11 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
         Status rows: ``name``, ``status`` (``done`` | ``error``), ``value`` or the failure's
         ``kind``, ``error_class``, ``message``, ``traceback``; ``duration_s`` (s) and times.
     """
+    if secret_env is not None:
+        from .clusters.secrets import applied
+
+        with applied(secret_env):
+            return execute(specs, store, study, pack_id, serial)
     if isinstance(specs, Specs):
         specs = specs.items
     ledger = Ledger(store, study)

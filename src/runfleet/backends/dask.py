@@ -84,7 +84,7 @@ class DaskBackend(ExecutionBackend):
         session.ensure_workers(1)
         env_names = session.profile.env.exact_names() if getattr(session, "profile", None) else []
         report = run_preflight(session.client, store.url, store.storage_options, modules=modules,
-                               env_names=env_names)
+                               env_names=env_names, secret_env=session.task_env())
         if not report.ok:
             self.close()
             raise PreflightFailed("preflight failed on the cluster's workers:\n" + report.format_table()
@@ -106,7 +106,8 @@ class DaskBackend(ExecutionBackend):
 
     # -- tasks -----------------------------------------------------------------------------------
     def submit(self, task: Task):
-        fut = self.client.submit(execute, Specs(task.specs), self.store, self.study, task.pack_id, pure=False,
+        fut = self.client.submit(execute, Specs(task.specs), self.store, self.study, task.pack_id,
+                                 secret_env=self.session.task_env(), pure=False,
                                  key=f"run-{task.label}-{uuid.uuid4().hex[:8]}", retries=0,
                                  **self._placement(task.expected_s))
         self._live.add(fut)
