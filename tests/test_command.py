@@ -134,3 +134,26 @@ def test_rscript_command(client, tmp_path):
     assert "R says hi" in (tmp_path / "store/r/runs/r-1/_log.txt").read_text()
     fail = summary.outcomes["r-fail"]
     assert fail.error_class == "CommandFailed" and "calibration diverged" in fail.error
+
+
+def test_input_file_contents_are_part_of_the_key(client, tmp_path):
+    from runfleet.command import command_run
+    from runfleet.errors import InputError
+
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    counter = tmp_path / "executions.txt"
+
+    def make():
+        s = study(tmp_path, name="inputs")
+        s.add(command_run("count", ["sh", "-c", "wc -l < {data} && echo x >> " + str(counter)],
+                          inputs=[str(data)], params={"data": str(data)}))
+        return s
+
+    assert run_study(make(), cluster=client, progress=False).outcomes["count"].value == 2
+    assert run_study(make(), cluster=client, progress=False).counts["resumed"] == 1
+    data.write_text("a,b\n1,2\n3,4\n")  # same path, new contents: the run is another run
+    assert run_study(make(), cluster=client, progress=False).outcomes["count"].value == 3
+    assert counter.read_text().count("x") == 2
+    with pytest.raises(InputError, match=r"run 'gone': inputs: cannot read input file .*missing.csv"):
+        command_run("gone", ["true"], inputs=[str(tmp_path / "missing.csv")])

@@ -30,7 +30,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .errors import CommandFailed
+from .errors import CommandFailed, InputError
 
 #: file a program may write in ``{out}`` to return a value (JSON)
 VALUE_FILE = "_value.json"
@@ -42,7 +42,7 @@ TERM_GRACE_S = 2.0
 RESERVED = ("out", "seed", "name")
 
 
-def run_command(ctx, *, cmd: list, env: dict | None = None, **params) -> Any:
+def run_command(ctx, *, cmd: list, env: dict | None = None, inputs=(), **params) -> Any:
     """Run a program as this run's work and return its value.
 
     Parameters
@@ -56,6 +56,9 @@ def run_command(ctx, *, cmd: list, env: dict | None = None, **params) -> Any:
     env : dict, optional
         Environment variables (values templated like ``cmd``) set on top of the worker's
         environment. ``RUNFLEET_OUT``, ``RUNFLEET_SEED`` and ``RUNFLEET_RUN`` are always set.
+    inputs : sequence of str, optional
+        Input files (see :func:`command_run`, which hashes their contents into the key); not
+        used here.
     **params
         The run's other params, available to the templates.
 
@@ -98,6 +101,7 @@ def run_command(ctx, *, cmd: list, env: dict | None = None, **params) -> Any:
                                                                    "; stderr was empty"))
             error.returncode = returncode
             error.stderr_tail = tail
+            error.details = {"exit_code": returncode, "stderr_tail": tail}  # for records that keep fields
             raise error
         value = _read_value(out, last_stdout)
         if not local_store:
@@ -106,6 +110,63 @@ def run_command(ctx, *, cmd: list, env: dict | None = None, **params) -> Any:
     finally:
         if not local_store:
             shutil.rmtree(out, ignore_errors=True)
+
+
+def command_run(name: str, cmd: list, *, env: dict | None = None, inputs=(), storage_options: dict | None = None,
+                params: dict | None = None, **run_fields):
+    """A :class:`runfleet.Run` of :func:`run_command`, with input files in its content key.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+    cmd, env
+        As for :func:`run_command` (templates over ``params``, ``{out}``, ``{seed}``, ``{name}``).
+    inputs : sequence of str
+        Files the program reads (local paths or fsspec URLs). Their contents are hashed into
+        the run's key (as its ``version``), so editing one re-runs the run; their paths are
+        params too.
+    storage_options : dict, optional
+        fsspec options to read ``inputs`` on object stores.
+    params : dict, optional
+        The run's other params.
+    **run_fields
+        Other :class:`runfleet.Run` fields (``after``, ``retries``, ``timeout_s``, ...).
+
+    Raises
+    ------
+    runfleet.InputError
+        An input file cannot be read (names the run and the file), before anything runs.
+    """
+    from .study import Run
+
+    all_params = {**(params or {}), "cmd": list(cmd)}
+    if env:
+        all_params["env"] = dict(env)
+    inputs = [str(p) for p in inputs]
+    if inputs:
+        all_params["inputs"] = inputs
+        run_fields.setdefault("version", inputs_digest(inputs, storage_options, where=f"run {name!r}: inputs"))
+    return Run(name, "runfleet.command:run_command", params=all_params, **run_fields)
+
+
+def inputs_digest(paths: list[str], storage_options: dict | None = None, where: str = "inputs") -> str:
+    """``inputs:`` + sha256 (32 hex) over the paths and contents of ``paths``, in order."""
+    import hashlib
+
+    import fsspec
+
+    h = hashlib.sha256()
+    for path in paths:
+        try:
+            with fsspec.open(path, "rb", **(storage_options or {})) as f:
+                h.update(path.encode("utf-8") + b"\0")
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except (OSError, ValueError) as e:
+            raise InputError(f"{where}: cannot read input file {path!r} ({getattr(e, 'strerror', None) or e})") from None
+        h.update(b"\0")
+    return "inputs:" + h.hexdigest()[:32]
 
 
 def _as_list(cmd) -> list:
@@ -141,6 +202,7 @@ def _execute(argv: list[str], env: dict, log) -> tuple[int, str | None, list[str
         error = CommandFailed(f"command {argv[0]!r} could not be started: {e.strerror or e}")
         error.returncode = None
         error.stderr_tail = ""
+        error.details = {"exit_code": None, "stderr_tail": ""}
         raise error from None
 
     def pump(stream, label: str, keep) -> None:
@@ -220,4 +282,4 @@ def _upload(ctx, local_dir: str) -> None:
             ctx.fs.put_file(src, ctx.path(rel))
 
 
-__all__ = ["run_command", "VALUE_FILE"]
+__all__ = ["command_run", "inputs_digest", "run_command", "VALUE_FILE"]

@@ -78,11 +78,15 @@ class ItemsFailed(RunfleetError):
         self.failures = failures
         self.values = values
         self.study_url = study_url
-        shown = "; ".join(f"items[{f.index}] ({f.run}): {f.error_class}: {(f.message or '').splitlines()[0][:200] if f.message else ''}"
+        shown = "; ".join(f"items[{f.index}] ({f.run}): {f.error_class}: {_first_line(f.message)}"
                           for f in failures[:5])
         more = f"; ... and {len(failures) - 5} more" if len(failures) > 5 else ""
         super().__init__(f"{len(failures)} of {len(values)} items failed: {shown}{more} "
                          f"(runfleet status {study_url} --status failed)")
+
+
+def _first_line(message: str | None, width: int = 200) -> str:
+    return message.splitlines()[0][:width] if message else ""
 
 
 # -- run error classes: recorded per run, never raised out of the engine ------------------------
