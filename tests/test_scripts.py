@@ -126,3 +126,26 @@ def test_cholera_calibrate_at_module_level(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "bootstrapping" not in proc.stderr, proc.stderr[-3000:]
     assert "RESULT 4 0" in proc.stdout
+
+
+def test_open_fleet_at_module_level_with_python_dash_c(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        from runfleet import Run, open_fleet
+
+        def inc(ctx, i):
+            return i + 1
+
+        with open_fleet("dyn", store=sys.argv[1], seed=2, workers=2) as fleet:
+            fleet.submit([Run(f"r-{i}", inc, params={"i": i}) for i in range(10)])
+            got = {}
+            for o in fleet.as_completed():
+                got[o.name] = o.value
+                if o.name == "r-0":
+                    fleet.submit([Run("late", inc, params={"i": 100})])
+        print(len(got), got["late"], sum(got.values()))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True, text=True,
+                          timeout=300, env=worker_env(), cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["11", "101", str(sum(range(1, 11)) + 101)]
