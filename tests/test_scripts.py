@@ -149,3 +149,11 @@ def test_open_fleet_at_module_level_with_python_dash_c(tmp_path):
                           timeout=300, env=worker_env(), cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert proc.stdout.split() == ["11", "101", str(sum(range(1, 11)) + 101)]
+
+
+def test_a_worker_that_cannot_start_is_cluster_unavailable():
+    from runfleet.clusters import start_local
+    from runfleet.errors import ClusterUnavailable
+
+    with pytest.raises(ClusterUnavailable, match="worker process 0 exited with code 1"):
+        start_local(workers=1, memory_limit="lots")

@@ -28,6 +28,7 @@ import dask
 from distributed import Client, LocalCluster, WorkerPlugin
 from distributed.deploy.spec import ProcessInterface
 
+from ..errors import ClusterUnavailable
 from .base import ClusterSession
 
 #: seconds a worker process may take to start and register with the scheduler
@@ -117,10 +118,13 @@ class NannyProcess(ProcessInterface):
         finally:
             transport.close()
         if not line.strip():
-            code = self.process.returncode
+            try:  # EOF: the process ended (or closed the pipe); a timeout: it hangs
+                code = await asyncio.wait_for(self.process.wait(), 5)
+            except asyncio.TimeoutError:
+                code = None
             await self._kill()
             what = f"exited with code {code}" if code is not None else f"did not start within {START_TIMEOUT_S:.0f} s"
-            raise RuntimeError(f"local cluster: worker process {self.name} {what} (its error is printed above)")
+            raise ClusterUnavailable(f"local cluster: worker process {self.name} {what} (its error is printed above)")
         self.address = line.decode().strip()
         await super().start()
 
