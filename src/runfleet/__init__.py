@@ -5,10 +5,10 @@ The public API (docs/core-api.md) is what this package exports; workloads (``rat
 
 - Studies: :class:`Study`, :class:`Run`, :func:`grid`, :func:`zip_params`, :func:`load_study`,
   :class:`RetryPolicy`.
-- Running: :func:`run_study`, :func:`plan_study`, :func:`open_fleet`, :class:`Fleet`,
+- Running: :func:`run_study`, :func:`map` (store-backed ``client.map``), :func:`plan_study`, :func:`open_fleet`, :class:`Fleet`,
   :class:`RunOutcome`, :class:`StudySummary`, :class:`RunContext`, :class:`Progress`.
 - The store: :class:`Store`, :func:`parse_storage_options`, :func:`run_dir`, :class:`RunRecord`,
-  :func:`study_status`.
+  :func:`study_status`, :func:`results` (a study as a DataFrame).
 - Files: :func:`read_yaml_file`, :func:`yaml_problem`.
 - Errors: :class:`RunfleetError` and its subclasses (:mod:`runfleet.errors`).
 """
@@ -19,6 +19,8 @@ from .errors import (ClusterUnavailable, CommandFailed, InfrastructureLost, Inpu
                      UnstorableResult)
 from .ledger import RunRecord, run_dir, run_relpath
 from .progress import Progress
+from .mapping import map  # noqa: A004 - runfleet.map is the store-backed client.map
+from .results import results
 from .status import study_status
 from .store import Store, parse_storage_options
 from .study import RetryPolicy, Run, Study, grid, zip_params
@@ -30,5 +32,5 @@ __version__ = "0.1.0"
 __all__ = ["ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
-           "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "open_fleet", "parse_storage_options",
-           "plan_study", "read_yaml_file", "run_dir", "run_relpath", "run_study", "study_status", "yaml_problem", "zip_params"]
+           "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",
+           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "study_status", "yaml_problem", "zip_params"]

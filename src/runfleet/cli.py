@@ -33,10 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-preflight", action="store_true",
                    help="skip the check of imports, store and env on the workers before the first run")
 
-    s = sub.add_parser("status", help="table of a study's runs: done / failed / skipped / pending")
+    s = sub.add_parser("status", help="counts and table of a study's runs; exit 1 if any failed or was skipped")
     s.add_argument("study_url", help="<store>/<study name>")
     add_storage_option_argument(s)
     s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+    s.add_argument("--status", dest="only", metavar="STATUS[,STATUS]",
+                   help="only runs with these statuses: done, failed, skipped, pending (comma-separated)")
+    s.add_argument("--limit", type=int, metavar="N",
+                   help="rows to print (default 50 in the table, all with --json; 0: all)")
 
     rep = sub.add_parser("report", help="write a static HTML report (timeline, durations, failures)")
     rep.add_argument("study_url", help="<store>/<study name>")
@@ -96,25 +100,20 @@ def _warn_walltime(cluster, study) -> None:
 
 
 def cmd_status(args) -> int:
-    from .status import study_status
+    from .status import DEFAULT_LIMIT, STATES, format_status, select_rows, status_exit_code, study_status
 
+    only = [x.strip() for x in args.only.split(",") if x.strip()] if args.only else None
+    bad = [x for x in only or () if x not in STATES]
+    if bad or (only is not None and not only):
+        raise InputError(f"--status: expected one or more of {', '.join(STATES)}, got {args.only!r}")
+    if args.limit is not None and args.limit < 0:
+        raise InputError(f"--limit: expected a non-negative number of rows, got {args.limit}")
     rows = study_status(args.study_url, storage_options_from(args))
     if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
-    width = max([len(r["name"]) for r in rows] + [4])
-    print(f"{'run':<{width}}  {'status':<8} {'attempts':>8} {'duration_s':>10}  error / reason")
-    for r in rows:
-        dur = "" if r["duration_s"] is None else f"{r['duration_s']:.3f}"
-        why = r.get("error_class") or r.get("reason") or ""
-        if r.get("error"):
-            why = f"{why}: {r['error'].splitlines()[0][:80]}"
-        print(f"{r['name']:<{width}}  {r['status']:<8} {r['attempts']:>8} {dur:>10}  {why}")
-    counts = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    return 0
+        print(json.dumps(select_rows(rows, only, args.limit)[0], indent=1))
+    else:
+        print(format_status(args.study_url, rows, only, DEFAULT_LIMIT if args.limit is None else args.limit))
+    return status_exit_code(rows)
 
 
 def cmd_report(args) -> int:

@@ -66,6 +66,29 @@ class StoreUnavailable(InfrastructureLost):
     """The store stayed unreachable past the retry budget, or the study's record vanished from it."""
 
 
+class ItemsFailed(RunfleetError):
+    """Some items of :func:`runfleet.map` failed (``on_error="raise"``), after every item ran.
+
+    failures: the failed items (:class:`runfleet.mapping.ItemFailure`: index, item, run,
+    error_class, message). values: the full list of values, a failure in place of each failed
+    item. study_url: where their records are (``runfleet status URL --status failed``).
+    """
+
+    def __init__(self, failures: list, values: list, study_url: str):
+        self.failures = failures
+        self.values = values
+        self.study_url = study_url
+        shown = "; ".join(f"items[{f.index}] ({f.run}): {f.error_class}: {_first_line(f.message)}"
+                          for f in failures[:5])
+        more = f"; ... and {len(failures) - 5} more" if len(failures) > 5 else ""
+        super().__init__(f"{len(failures)} of {len(values)} items failed: {shown}{more} "
+                         f"(runfleet status {study_url} --status failed)")
+
+
+def _first_line(message: str | None, width: int = 200) -> str:
+    return message.splitlines()[0][:width] if message else ""
+
+
 # -- run error classes: recorded per run, never raised out of the engine ------------------------
 
 class RunError(Exception):
@@ -95,6 +118,6 @@ class RunTimeout(BaseException):
     """
 
 
-__all__ = ["ClusterUnavailable", "CommandFailed", "InfrastructureLost", "InputError", "LostWorker",
+__all__ = ["ClusterUnavailable", "CommandFailed", "InfrastructureLost", "InputError", "ItemsFailed", "LostWorker",
            "OutOfMemory", "PreflightFailed", "RunError", "RunTimeout", "RunfleetError", "SchedulerLost",
            "StoreUnavailable", "UnstorableResult"]

@@ -1,29 +1,57 @@
-"""A study's state read from its store: one row per run (what ``runfleet status`` prints)."""
+"""A study's state read from its store: one row per run (what ``runfleet status`` prints).
+
+:func:`load_study_records` is the one place that reads a study's records here (through the
+ledger's public read API); :mod:`runfleet.results` uses it too.
+"""
 from __future__ import annotations
 
 from .errors import InputError
-from .ledger import Ledger
+from .ledger import Ledger, Record
 from .store import Store
 
 
-def study_status(study_url: str, storage_options: dict | None = None) -> list[dict]:
-    """One row per run of the study at ``study_url`` (``<store>/<name>``): name, status, attempts,
-    duration_s, error_class, finished, key."""
+def split_study_url(study_url: str) -> tuple[str, str]:
+    """``<store>/<study name>`` to ``(store url, study name)``; InputError if there is no name."""
     url = study_url.rstrip("/")
     if "/" not in url.split("://")[-1]:
         raise InputError(f"{study_url}: expected <store>/<study name>")
     store_url, name = url.rsplit("/", 1)
+    return store_url, name
+
+
+def load_study_records(study_url: str, storage_options: dict | None = None) -> tuple[dict, dict[str, Record]]:
+    """The study record (``study.json``: its runs with name, fn, params, key) and every run's
+    newest record (markers, pack files, errors), read once from the store.
+
+    Raises InputError when there is no study at ``study_url``.
+    """
+    store_url, name = split_study_url(study_url)
     ledger = Ledger(Store(store_url, storage_options), name)
     doc = ledger.read_study()
     if doc is None:
         raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
     records, _ = ledger.load()
+    return doc, records
+
+
+def current_record(run: dict, records: dict[str, Record]) -> Record | None:
+    """The run's record if it belongs to the run's current key (an older key's record is stale)."""
+    rec = records.get(run["name"])
+    return rec if rec is not None and rec.key == run.get("key") else None
+
+
+def study_status(study_url: str, storage_options: dict | None = None) -> list[dict]:
+    """One row per run of the study at ``study_url`` (``<store>/<name>``): name, status, attempts,
+    duration_s, error_class, finished, key; ``error`` (first 500 characters of the message) for
+    failed runs and ``reason`` for skipped ones. Status is ``done``, ``failed``, ``skipped`` or
+    ``pending`` (no record for the run's current key)."""
+    doc, records = load_study_records(study_url, storage_options)
     rows = []
     for run in doc.get("runs", []):
-        rec = records.get(run["name"])
+        rec = current_record(run, records)
         row = {"name": run["name"], "status": "pending", "attempts": 0, "duration_s": None,
                "error_class": None, "finished": None, "key": run.get("key")}
-        if rec is not None and rec.key == run.get("key"):
+        if rec is not None:
             d = rec.data
             row.update(status=rec.status, attempts=d.get("attempt", d.get("attempts", 0)),
                        duration_s=d.get("duration_s"), error_class=d.get("error_class"),
@@ -34,3 +62,64 @@ def study_status(study_url: str, storage_options: dict | None = None) -> list[di
                 row["reason"] = d.get("reason")
         rows.append(row)
     return rows
+
+
+#: run states in the order ``runfleet status`` counts them
+STATES = ("done", "failed", "skipped", "pending")
+#: rows the status table shows unless ``--limit`` says otherwise
+DEFAULT_LIMIT = 50
+
+
+def status_exit_code(rows: list[dict]) -> int:
+    """1 when any run failed or was skipped, else 0 (what ``runfleet status`` exits with)."""
+    return 1 if any(r["status"] in ("failed", "skipped") for r in rows) else 0
+
+
+def select_rows(rows: list[dict], statuses: list[str] | None = None, limit: int | None = None) -> tuple[list[dict], int]:
+    """Rows whose status is in ``statuses`` (all when None), at most ``limit`` (all when None or
+    0), in study order; returns (rows, how many more matched)."""
+    chosen = [r for r in rows if not statuses or r["status"] in statuses]
+    if limit:
+        return chosen[:limit], max(0, len(chosen) - limit)
+    return chosen, 0
+
+
+def format_status(study_url: str, rows: list[dict], statuses: list[str] | None = None,
+                  limit: int | None = DEFAULT_LIMIT) -> str:
+    """The ``runfleet status`` text: counts by status, failures by error class, skip reasons,
+    then a table of the selected rows (``... N more`` when the limit cut it)."""
+    counts = {s: 0 for s in STATES}
+    classes: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if r["status"] == "failed":
+            cls = r.get("error_class") or "unknown"
+            classes[cls] = classes.get(cls, 0) + 1
+        elif r["status"] == "skipped":
+            reason = r.get("reason") or "unknown"
+            reasons[reason] = reasons.get(reason, 0) + 1
+    lines = [f"study {study_url.rstrip('/')}: {len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())]
+    if classes:
+        lines.append("failed by error class: " + ", ".join(
+            f"{c} {n}" for c, n in sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))))
+    if reasons:
+        top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{reason} ({n})" for reason, n in top[:3])
+        lines.append(f"skipped: {shown}" + (f", ... {len(top) - 3} other reasons" if len(top) > 3 else ""))
+    chosen, more = select_rows(rows, statuses, limit)
+    lines.append("")
+    if not chosen:
+        lines.append(f"no runs with status {', '.join(statuses)}" if statuses else "no runs")
+        return "\n".join(lines)
+    width = max([len(r["name"]) for r in chosen] + [3])
+    lines.append(f"{'run':<{width}}  {'status':<8} {'attempts':>8} {'duration_s':>10}  error / reason")
+    for r in chosen:
+        dur = "" if r["duration_s"] is None else f"{r['duration_s']:.3f}"
+        why = r.get("error_class") or r.get("reason") or ""
+        if r.get("error"):
+            why = f"{why}: {r['error'].splitlines()[0][:80]}"
+        lines.append(f"{r['name']:<{width}}  {r['status']:<8} {r['attempts']:>8} {dur:>10}  {why}")
+    if more:
+        lines.append(f"... {more} more (--limit 0 shows all; --status failed|skipped|done|pending filters)")
+    return "\n".join(lines)
