@@ -1,8 +1,9 @@
-"""``runfleet run | status | report | clusters | preflight``.
+"""``runfleet run | status | report | cancel | clusters | preflight``.
 
 Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
 stderr naming the file and field, no traceback, nothing written to the store), 3 preflight
-failed on the workers (a table says which check on which worker).
+failed on the workers (a table says which check on which worker) or no cluster / no sbatch,
+4 infrastructure lost mid-study (resumable).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 import os
 import sys
 
-from .errors import InputError, PreflightFailed
+from .errors import InputError, PreflightFailed, RunfleetError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
     r.add_argument("--no-preflight", action="store_true",
                    help="skip the check of imports, store and env on the workers before the first run")
+    r.add_argument("--detach", action="store_true",
+                   help="kind slurm-array: submit the arrays, print the job ids and exit 0; the jobs finish the study")
 
     s = sub.add_parser("status", help="table of a study's runs: done / failed / skipped / pending")
     s.add_argument("study_url", help="<store>/<study name>")
@@ -46,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("study_url", help="<store>/<study name>")
     rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
     rep.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
+
+    c = sub.add_parser("cancel", help="cancel the SLURM array jobs of a study (kind slurm-array)")
+    c.add_argument("study_url", help="<store>/<study name>")
+    c.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
 
     from .cli_clusters import add_subcommands
 
@@ -63,6 +70,9 @@ def cmd_run(args) -> int:
     options = parse_storage_options(args.storage_option)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: expected a positive number, got {args.workers}")
+    arrays = _array_profile(args.cluster)
+    if args.detach and arrays is None:
+        raise InputError("--detach: needs --cluster NAME with a profile of kind slurm-array")
     if args.dry_run:
         rows = plan_study(study, store=args.store, storage_options=options)
         width = max(len(r["name"]) for r in rows)
@@ -70,7 +80,16 @@ def cmd_run(args) -> int:
         for r in rows:
             print(f"{r['action']:<5} {r['name']:<{width}}  {r['reason']}")
         print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
+        if arrays is not None:
+            from .arrays import describe_waves
+
+            print("\n".join(describe_waves(study, arrays, store=args.store, storage_options=options)))
         return 0
+    if arrays is not None:
+        from .arrays import cli_run
+
+        return cli_run(study, arrays, store=args.store, storage_options=options, detach=args.detach,
+                       progress_mode=args.progress)
     progress = Progress(study.name, mode=args.progress)
     summary = run_study(study, cluster=args.cluster, store=args.store, storage_options=options,
                         workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
@@ -84,6 +103,25 @@ def cmd_run(args) -> int:
     if len(failed) > 10:
         print(f"  ... and {len(failed) - 10} more; see: runfleet status {summary.study_url}")
     return summary.exit_code
+
+
+def _array_profile(name: str | None):
+    """The profile when it is of kind slurm-array (run as job arrays, not on Dask), else None."""
+    if not name or name == "local":
+        return None
+    from .config import get_profile
+
+    profile = get_profile(name)
+    return profile if profile.kind == "slurm-array" else None
+
+
+def cmd_cancel(args) -> int:
+    from .arrays import cancel_study
+    from .store import parse_storage_options
+
+    sub, ids = cancel_study(args.study_url, parse_storage_options(args.storage_option))
+    print(f"cancelled submission {sub}: {len(ids)} SLURM job(s) {' '.join(ids)}")
+    return 0
 
 
 def cmd_status(args) -> int:
@@ -107,6 +145,11 @@ def cmd_status(args) -> int:
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    from .arrays import batch_line  # the batch system's view when the study runs as job arrays
+
+    line = batch_line(args.study_url, parse_storage_options(args.storage_option))
+    if line:
+        print(line)
     return 0
 
 
@@ -120,7 +163,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report, "cancel": cmd_cancel}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     except PreflightFailed as e:
         print(f"runfleet: {e}", file=sys.stderr)
         return 3
+    except RunfleetError as e:  # ClusterUnavailable (3), InfrastructureLost (4): one line
+        print(f"runfleet: error: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("runfleet: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

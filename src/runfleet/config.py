@@ -41,7 +41,10 @@ CONFIG_ENV_VAR = "RUNFLEET_CONFIG"
 CONFIG_FILE_NAME = "runfleet.yaml"
 BUILTIN = "<built-in>"
 JOBQUEUE_KINDS = ("slurm", "pbs", "sge", "lsf")
-KINDS = ("local", "address", *JOBQUEUE_KINDS, "gateway", "ec2", "fargate", "kubernetes", "ssh")
+#: kinds whose options a model in their own package validates: kind -> "module:function", called
+#: as function(raw options without kind/env/description, where) -> options with defaults
+PLUGIN_KINDS = {"slurm-array": "runfleet.arrays.profile:validate_options"}
+KINDS = ("local", "address", *JOBQUEUE_KINDS, "gateway", "ec2", "fargate", "kubernetes", "ssh", *PLUGIN_KINDS)
 COMMON_KEYS = ("kind", "adapt", "env", "description")
 
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|AUTH|PRIVATE|COOKIE|SIGNATURE", re.I)
@@ -306,6 +309,8 @@ def validate_profile(name: str, raw: Any, source: str = BUILTIN, base_dir: Path 
         raise ConfigError(f"{where}.kind: missing; expected one of {', '.join(KINDS)}")
     if kind not in KINDS:
         raise ConfigError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    if kind in PLUGIN_KINDS:
+        return _validate_plugin_kind(name, raw, kind, where, source, base_dir)
     defaults = kind_defaults(kind)
     adapt_default = defaults.pop("adapt", None)
     options: dict[str, Any] = dict(defaults)
@@ -325,6 +330,19 @@ def validate_profile(name: str, raw: Any, source: str = BUILTIN, base_dir: Path 
                       description=desc)
     _validate_kind_rules(profile)
     return profile
+
+
+def _validate_plugin_kind(name: str, raw: dict, kind: str, where: str, source: str,
+                          base_dir: Path | None) -> Profile:
+    import importlib
+
+    module, _, attr = PLUGIN_KINDS[kind].partition(":")
+    check = getattr(importlib.import_module(module), attr)
+    options = check({k: v for k, v in raw.items() if k not in ("kind", "env", "description")}, where)
+    desc = raw.get("description") or ""
+    _check_type(f"{where}.description", desc, "str")
+    return Profile(name=name, kind=kind, options=options, adapt=None,
+                   env=_validate_env(f"{where}.env", raw.get("env"), base_dir), source=source, description=desc)
 
 
 def _validate_kind_rules(p: Profile) -> None:
