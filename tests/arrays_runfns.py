@@ -57,6 +57,6 @@ def boom(ctx, message: str = "bad parameter"):
     raise ValueError(message)
 
 
-def env_probe(ctx, names=()):
+def env_probe(ctx, names=(), **_):
     """Which of ``names`` are set in the run's environment (never their values)."""
     return {"set": sorted(n for n in names if os.environ.get(n))}

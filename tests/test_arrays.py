@@ -211,3 +211,119 @@ def test_chain_of_200_as_arrays_byte_identical_to_embedded_cluster_and_rerun_sub
     assert main(["run", str(study_file), "--cluster", "arr", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "0 of 202 runs would run" in out and "nothing to submit" in out
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_detach_retries_skips_chunks_and_secrets(slurm, tmp_path, profiles_file, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    token = "arrays-secret-token-value-123"
+    store = tmp_path / "store"
+    runs = [
+        {"name": "flaky", "fn": "arrays_runfns:flaky", "params": {"marker_dir": str(tmp_path / "flaky")}},
+        {"name": "bad", "fn": "arrays_runfns:boom", "params": {"message": "fails on purpose"}},
+        {"name": "dep", "fn": "arrays_runfns:summary", "after": ["bad"]},
+        {"name": "dep2", "fn": "arrays_runfns:summary", "after": ["dep"]},
+        {"name": "env", "fn": "arrays_runfns:env_probe", "params": {"names": ["RF_ARR_TOKEN", "RF_ARR_PLAIN"]}},
+        {"name": "p-{i}", "fn": "arrays_runfns:env_probe", "grid": {"i": [0, 1, 2]}},
+    ]
+    study = write_study(tmp_path / "d.yaml", "det", store, runs, defaults={"retries": 1, "backoff_s": 1})
+    env = dict(os.environ, RF_ARR_TOKEN=token, PYTHONPATH=TESTS)
+
+    # max_array_size above the site's MaxArraySize: one line, exit 2, nothing written or submitted
+    profiles_file({"arr": array_profile(max_array_size=50_000)})
+    proc = subprocess.run([RUNFLEET, "run", str(study), "--cluster", "arr", "--detach"], capture_output=True,
+                          text=True, env=dict(env, RUNFLEET_CONFIG=os.environ["RUNFLEET_CONFIG"]), timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "max_array_size: 50000 is above this site's MaxArraySize" in proc.stderr
+    assert not store.exists()
+
+    profiles_file({"arr": array_profile(runs_per_element=1, max_concurrent=2, max_array_size=4,
+                                        env={"forward": ["RF_ARR_TOKEN"], "set": {"RF_ARR_PLAIN": "plain"},
+                                             "pythonpath": [TESTS]},
+                                        secrets_dir=str(tmp_path / "secrets"))})
+    env["RUNFLEET_CONFIG"] = os.environ["RUNFLEET_CONFIG"]
+    proc = subprocess.run([RUNFLEET, "run", str(study), "--cluster", "arr", "--detach"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr                 # the driver has exited
+    url = str(store / "det")
+    assert f"status: runfleet status {url}" in proc.stdout and f"cancel: runfleet cancel {url}" in proc.stdout
+    assert "wave 0: 6 runs in 6 element(s)" in proc.stdout
+    first_job = proc.stdout.split("array job(s) ")[1].split()[0]
+    assert "SLURM: submission" in _status(url)              # the batch system's view while it runs
+
+    script = subprocess.run(["scontrol", "write", "batch_script", first_job, "-"], capture_output=True,
+                            text=True).stdout
+    assert "--export=NONE" in script and token not in script and "RF_ARR_TOKEN" not in script
+    env_files = list((tmp_path / "secrets").glob("*.env"))
+    assert len(env_files) == 1 and oct(env_files[0].stat().st_mode & 0o777) == "0o600"
+
+    _wait_finished(url, timeout=400)
+    text = _status(url)
+    rows = {line.split()[0]: line for line in text.splitlines()[1:] if line.split()}
+    assert rows["flaky"].split()[1:3] == ["done", "2"]         # failed once, retried by policy
+    assert rows["bad"].split()[1:3] == ["failed", "2"] and "ValueError: fails on purpose" in rows["bad"]
+    assert "skipped" in rows["dep"] and "upstream 'bad' failed" in rows["dep"]
+    assert "skipped" in rows["dep2"] and "upstream 'dep' skipped" in rows["dep2"]
+    assert "SLURM: submission" in text and "finished" in text
+    got = values(store / "det")
+    assert got["env"] == ("done", {"set": ["RF_ARR_PLAIN", "RF_ARR_TOKEN"]})  # forwarded to the elements
+    sub = json.loads((store / "det" / "_arrays" / "current.json").read_text())["submission"]
+    subdir = store / "det" / "_arrays" / sub
+    assert len(json.loads((subdir / "w0-r0.jobs.json").read_text())["arrays"]) == 2   # 6 elements, max 4 per array
+    retried = {s["name"] for e in json.loads((subdir / "w0-r1.json").read_text())["elements"] for s in e}
+    assert retried == {"flaky", "bad"}
+    for path in store.rglob("*"):                            # the secret is nowhere in the store
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    assert not list((tmp_path / "secrets").glob("*.env"))    # the env file is gone with the study
+
+
+def _element_jobs(name: str) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-r", "-n", name, "-t", "RUNNING", "-o", "%i"], capture_output=True,
+                         text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_scancel_of_an_element_mid_run_resubmits_and_commits_nothing_twice(slurm, tmp_path, profiles_file,
+                                                                          monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    counter = tmp_path / "executions.txt"
+    store = tmp_path / "store"
+    profiles_file({"arr": array_profile(runs_per_element=3, max_concurrent=2)})
+    study = write_study(tmp_path / "c.yaml", "scan", store, chain_runs(6, sleep_s=2.5, counter=str(counter)),
+                        defaults={"retries": 1, "backoff_s": 0})
+    assert main(["run", str(study), "--cluster", "arr", "--detach"]) == 0
+    root = store / "scan"
+    sub = json.loads((root / "_arrays" / "current.json").read_text())["submission"]
+
+    # cancel one element of the sims' wave while it is in the middle of a run
+    victim, end = None, time.monotonic() + 300
+    while victim is None and time.monotonic() < end:
+        for job in _element_jobs("rf-scan-w1"):
+            attempts = [json.loads(p.read_text()) for p in (root / "_arrays" / sub / "attempts").glob("*.json")]
+            running = [a for a in attempts if a.get("state") == "running" and a.get("job") == job]
+            done_in_job = [n for n in counter.read_text().split()] if counter.exists() else []
+            if running and len(done_in_job) >= 2:
+                victim = (job, running[0]["name"])
+                subprocess.run(["scancel", job], check=True)
+                break
+        time.sleep(0.2)
+    assert victim is not None, "no sim element was caught mid-run"
+    committed_before = {p.parent.name for p in (root / "runs").glob("sim-*/_result.json")}
+
+    _wait_finished(str(root), timeout=400)
+    got = values(root)
+    assert all(got[n][0] == "done" for n in ["prep", "summary"] + [f"sim-{i:03d}" for i in range(6)]), got
+    interrupted = victim[1]
+    marker = json.loads((root / "runs" / interrupted / "_result.json").read_text())
+    assert marker["attempt"] == 2                               # resubmitted by the final job
+    executions = counter.read_text().split()
+    assert executions.count(interrupted) == 2                  # the cancelled attempt, then the retry
+    for name in committed_before:                               # committed runs were never run again
+        assert executions.count(name) == 1
+    assert not (root / "_packs").exists()                      # one exclusive marker per run
+    assert sorted(p.parent.name for p in (root / "runs").glob("*/_result.json")) == sorted(got)
+    assert "attempt 1 LostWorker" in "".join(p.read_text() for p in (root / "_arrays" / sub / "logs").glob("*-final-*"))

@@ -30,11 +30,10 @@ from ..progress import Progress
 from ..store import Store
 from ..study import Study
 from . import slurm
-from .element import STORAGE_OPTIONS_ENV
 from .manifest import Submissions
 from .planner import ArrayPlan, chunk_counts, plan_waves, run_spec
 from .profile import KIND, SlurmArrayOptions, parse_options
-from .submitter import ELEMENT_MODULE, submit_round
+from .submitter import ELEMENT_MODULE, STORAGE_OPTIONS_ENV, submit_round
 
 POLL_S = 2.0
 QUEUE_CHECK_S = 10.0

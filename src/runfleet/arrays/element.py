@@ -22,7 +22,6 @@ log (SLURM writes it under ``_arrays/<ID>/logs/`` for local stores).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -32,13 +31,7 @@ from ..executor import execute, now_iso
 from ..ledger import Ledger
 from ..store import Store
 from .manifest import Submissions
-
-STORAGE_OPTIONS_ENV = "RUNFLEET_STORAGE_OPTIONS"
-
-
-def storage_options_from_env() -> dict:
-    raw = os.environ.get(STORAGE_OPTIONS_ENV)
-    return json.loads(raw) if raw else {}
+from .submitter import storage_options_from_env
 
 
 def job_label() -> str:

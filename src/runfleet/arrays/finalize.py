@@ -28,9 +28,9 @@ import sys
 from ..executor import TIMEOUT_MARK, now_iso
 from ..store import Store
 from . import slurm
-from .element import _read_json, failure_record, storage_options_from_env
+from .element import _read_json, failure_record
 from .manifest import Submissions
-from .submitter import submit_round
+from .submitter import storage_options_from_env, submit_round
 
 MAX_ROUNDS = 25  # a wave whose elements keep dying gives up after this many rounds
 

@@ -13,6 +13,17 @@ from .planner import chunk_counts
 
 ELEMENT_MODULE = "runfleet.arrays.element"
 FINAL_MODULE = "runfleet.arrays.finalize"
+#: JSON of the study's storage options, set in the jobs' 0600 environment file only
+STORAGE_OPTIONS_ENV = "RUNFLEET_STORAGE_OPTIONS"
+
+
+def storage_options_from_env() -> dict:
+    """The storage options a job got through its environment file (``{}`` when none)."""
+    import json
+    import os
+
+    raw = os.environ.get(STORAGE_OPTIONS_ENV)
+    return json.loads(raw) if raw else {}
 
 
 def job_name(study: str, wave: int, final: bool = False) -> str:
@@ -63,4 +74,4 @@ def submit_round(subs: Submissions, sub: str, doc: dict, wave: int, rnd: int, n_
     return jobs
 
 
-__all__ = ["ELEMENT_MODULE", "FINAL_MODULE", "job_name", "submit_round"]
+__all__ = ["ELEMENT_MODULE", "FINAL_MODULE", "STORAGE_OPTIONS_ENV", "job_name", "storage_options_from_env", "submit_round"]
