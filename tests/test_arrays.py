@@ -327,3 +327,42 @@ def test_scancel_of_an_element_mid_run_resubmits_and_commits_nothing_twice(slurm
     assert not (root / "_packs").exists()                      # one exclusive marker per run
     assert sorted(p.parent.name for p in (root / "runs").glob("*/_result.json")) == sorted(got)
     assert "attempt 1 LostWorker" in "".join(p.read_text() for p in (root / "_arrays" / sub / "logs").glob("*-final-*"))
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_cancel_stops_the_jobs_and_a_rerun_resumes(slurm, tmp_path, profiles_file, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    profiles_file({"arr": array_profile(runs_per_element=1, max_concurrent=1,
+                                        secrets_dir=str(tmp_path / "secrets"))})
+    study = write_study(tmp_path / "k.yaml", "canc", store, chain_runs(4, sleep_s=2.0))
+    assert main(["run", str(study), "--cluster", "arr", "--detach"]) == 0
+    capsys.readouterr()
+    root = store / "canc"
+    end = time.monotonic() + 300
+    while not list((root / "runs").glob("sim-*/_result.json")):
+        assert time.monotonic() < end, "no sim committed"
+        time.sleep(0.3)
+
+    # a second submission while the first is queued is refused, nothing submitted
+    assert main(["run", str(study), "--cluster", "arr", "--detach"]) == 2
+    assert "already has" in capsys.readouterr().err
+
+    assert main(["cancel", str(root)]) == 0
+    ids = capsys.readouterr().out.split("SLURM job(s) ")[1].split()
+    assert len(ids) == 3 * 2                                  # 3 waves: an array and a final job each
+    end = time.monotonic() + 60
+    while subprocess.run(["squeue", "-h", "-j", ",".join(ids)], capture_output=True, text=True).stdout.strip():
+        assert time.monotonic() < end, "cancelled jobs still queued"
+        time.sleep(0.5)
+    assert not list((tmp_path / "secrets").glob("*.env"))
+    assert "cancelled" in _status(str(root))
+    done_before = len(list((root / "runs").glob("*/_result.json")))
+    assert 2 <= done_before < 6
+
+    # the same command again resumes: only the runs without a marker are submitted
+    assert main(["run", str(study), "--cluster", "arr", "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert f"({done_before} already in the store)" in out
+    assert "study canc: 6 done" in out

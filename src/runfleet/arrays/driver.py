@@ -204,11 +204,11 @@ def submit_study(study: Study, profile: str | Profile, *, store: str | None = No
     plan = plan_waves(study, records, dirty, opts.runs_per_element)
     result = Submitted(study=study.name, study_url=ledger.root, store=st, submission=None,
                        total=len(plan.keyed), resumed=len(plan.done_values))
-    slurm.require_sbatch()
-    if not plan.waves:
+    if not plan.waves:  # every run is done with its key: nothing to submit, sbatch or not
         st.check_writable()
         ledger.write_study(_study_doc(study, st.url, plan))
         return result
+    slurm.require_sbatch()
     site_max = slurm.site_max_array_size()
     if opts.max_array_size and opts.max_array_size > site_max:
         raise InputError(f"{prof.where('max_array_size')}: {opts.max_array_size} is above this site's MaxArraySize "
