@@ -11,8 +11,8 @@ Shape::
 
     clusters:
       NAME:
-        kind: local | address | slurm | pbs | sge | lsf | gateway | ec2 | fargate | kubernetes | ssh
-        <backend options>          # see src/runfleet/clusters/defaults.yaml
+        kind: local | address | slurm | pbs | sge | lsf | gateway | ec2 | fargate | kubernetes | ssh | slurm-array
+        <backend options>          # see src/runfleet/clusters/defaults.yaml (slurm-array: runfleet/arrays/profile.py)
         adapt: {minimum: 0, maximum: 20}   # or false for a fixed size (`workers`)
         env:
           forward: [AWS_*, MY_TOKEN]        # names or globs, values read from the driver's env

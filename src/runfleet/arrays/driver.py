@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config import Profile, get_profile
-from ..errors import InfrastructureLost, InputError
+from ..errors import ClusterUnavailable, InfrastructureLost, InputError
 from ..executor import now_iso
 from ..ledger import Ledger
 from ..progress import Progress
@@ -135,7 +135,11 @@ def _active_jobs(subs: Submissions) -> tuple[str | None, dict[str, int]]:
     sub = subs.current()
     if sub is None or subs.marked(sub, "finished") or subs.marked(sub, "cancelled"):
         return sub, {}
-    return sub, slurm.queue_states(subs.all_job_ids(sub))
+    states = slurm.queue_states(subs.all_job_ids(sub))
+    if states is None:
+        raise ClusterUnavailable(f"squeue cannot tell whether the jobs of submission {sub} are still queued "
+                                 "(is slurmctld reachable?); nothing submitted")
+    return sub, states
 
 
 def _study_doc(study: Study, url: str, plan: ArrayPlan) -> dict:
@@ -314,7 +318,9 @@ def wait_study(sub: Submitted, progress: Progress | None = None, poll_s: float =
     subs = Submissions(sub.store, sub.study)
     last_queue = time.monotonic()
     while True:
+        t0 = time.monotonic()
         counts = store_counts(sub)
+        read_s = time.monotonic() - t0
         if progress is not None:
             progress.update(counts)
         if subs.marked(sub.submission, "finished"):
@@ -324,7 +330,7 @@ def wait_study(sub: Submitted, progress: Progress | None = None, poll_s: float =
                                      f"{counts['total']} runs are done; run the same command again to resume")
         if time.monotonic() - last_queue > QUEUE_CHECK_S:
             last_queue = time.monotonic()
-            if not slurm.queue_states(subs.all_job_ids(sub.submission)):
+            if slurm.queue_states(subs.all_job_ids(sub.submission)) == {}:  # None: squeue cannot say
                 time.sleep(poll_s)
                 if subs.marked(sub.submission, "finished"):
                     continue
@@ -332,7 +338,7 @@ def wait_study(sub: Submitted, progress: Progress | None = None, poll_s: float =
                     f"study {sub.study}: its SLURM jobs left the queue before the study finished "
                     f"({counts['done']} of {counts['total']} runs done); see the element logs under "
                     f"{subs.logs_dir(sub.submission)}; run the same command again to resume")
-        time.sleep(poll_s)
+        time.sleep(max(poll_s, 10 * read_s))  # a big study on an object store is read less often
 
 
 # --------------------------------------------------------------------------- cancel / view
@@ -370,14 +376,14 @@ def cancel_study(study_url: str, storage_options: dict | None = None) -> tuple[s
 
 
 def batch_view(study_url: str, storage_options: dict | None = None) -> dict | None:
-    """The batch system's view of the study's current array submission, or None when there is
-    none or ``squeue`` is not available.
+    """The batch system's view of the study's current array submission (None when it has none).
 
     Returns
     -------
     dict or None
         ``{"submission": id, "finished": bool, "cancelled": bool, "pending": n, "running": n,
-        "jobs": [ids]}``; ``pending`` / ``running`` count array elements and final jobs in the queue.
+        "jobs": [ids]}``; ``pending`` / ``running`` count array elements and final jobs in the queue
+        (``None`` when squeue cannot be read).
     """
     import shutil
 
@@ -388,9 +394,12 @@ def batch_view(study_url: str, storage_options: dict | None = None) -> dict | No
         return None
     finished, cancelled = bool(subs.marked(sub, "finished")), bool(subs.marked(sub, "cancelled"))
     ids = subs.all_job_ids(sub)
-    states = slurm.queue_states(ids) if shutil.which("squeue") and not (finished or cancelled) else {}
-    return {"submission": sub, "finished": finished, "cancelled": cancelled, "jobs": ids,
-            "pending": states.get("PENDING", 0), "running": states.get("RUNNING", 0) + states.get("COMPLETING", 0)}
+    states = slurm.queue_states(ids) if shutil.which("squeue") and not (finished or cancelled) else None
+    view = {"submission": sub, "finished": finished, "cancelled": cancelled, "jobs": ids,
+            "pending": None, "running": None}
+    if states is not None:
+        view.update(pending=states.get("PENDING", 0), running=states.get("RUNNING", 0) + states.get("COMPLETING", 0))
+    return view
 
 
 def batch_line(study_url: str, storage_options: dict | None = None) -> str | None:
@@ -400,6 +409,8 @@ def batch_line(study_url: str, storage_options: dict | None = None) -> str | Non
         return None
     if view["finished"] or view["cancelled"]:
         return f"SLURM: submission {view['submission']} {'finished' if view['finished'] else 'cancelled'}"
+    if view["running"] is None:
+        return f"SLURM: submission {view['submission']}: the queue cannot be read here (squeue unavailable)"
     return (f"SLURM: submission {view['submission']}: {view['running']} job(s) running, {view['pending']} pending "
             f"(jobs {', '.join(view['jobs'][:6])}{', ...' if len(view['jobs']) > 6 else ''})")
 

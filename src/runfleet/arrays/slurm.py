@@ -30,7 +30,7 @@ def _run(cmd: list[str], stdin: str | None = None, check: bool = True) -> subpro
         raise ClusterUnavailable(f"{cmd[0]} did not answer within {TIMEOUT_S} s (is slurmctld up?)") from None
     if check and proc.returncode != 0:
         first = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[0]
-        raise ClusterUnavailable(f"{' '.join(cmd[:2])} failed: {first[:300]}")
+        raise ClusterUnavailable(f"{cmd[0]} failed: {first[:300]}")
     return proc
 
 
@@ -122,11 +122,14 @@ def set_dependency(job_id: str, dependency: str) -> None:
     _run(["scontrol", "update", f"JobId={job_id}", f"Dependency={dependency}"])
 
 
-def queue_states(job_ids: list[str]) -> dict[str, int]:
-    """``{state: count}`` of the jobs (array elements counted one by one) still in the queue."""
+def queue_states(job_ids: list[str]) -> dict[str, int] | None:
+    """``{state: count}`` of the jobs (array elements counted one by one) still in the queue;
+    ``None`` when ``squeue`` cannot say (controller unreachable), which is not an empty queue."""
     if not job_ids:
         return {}
     proc = _run(["squeue", "-h", "-r", "-o", "%i %T", "-j", ",".join(job_ids)], check=False)
+    if proc.returncode != 0:
+        return None
     counts: dict[str, int] = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
