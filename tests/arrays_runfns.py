@@ -28,7 +28,9 @@ def sim(ctx, i: int, steps: int = 20, sleep_s: float = 0.0, counter: str | None 
     _count(counter, ctx.name)
     if sleep_s:
         time.sleep(sleep_s)
-    shocks = pd.read_parquet(f"{_sibling(ctx, 'prep')}/shocks.parquet")["shock"].to_numpy()
+    path = f"{_sibling(ctx, 'prep')}/shocks.parquet"
+    options = ctx.storage_options if "://" in path else None
+    shocks = pd.read_parquet(path, storage_options=options)["shock"].to_numpy()
     noise = ctx.rng.normal(size=(steps, len(shocks)))
     x = (noise + shocks).cumsum(axis=0)[-1]
     ctx.write_parquet(pd.DataFrame({"x": x}), "path.parquet")

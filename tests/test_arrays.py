@@ -366,3 +366,34 @@ def test_cancel_stops_the_jobs_and_a_rerun_resumes(slurm, tmp_path, profiles_fil
     out = capsys.readouterr().out
     assert f"({done_before} already in the store)" in out
     assert "study canc: 6 done" in out
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_s3_store_options_reach_elements_only_through_the_env_file(slurm, moto_s3, tmp_path, profiles_file,
+                                                                  monkeypatch, capsys):
+    import s3fs
+
+    monkeypatch.chdir(tmp_path)
+    secret = "arrays-s3-secret-value-987"
+    so = {"key": "arrays-key", "secret": secret, "client_kwargs": {"endpoint_url": moto_s3["endpoint_url"]}}
+    store = f"s3://{moto_s3['bucket']}/p"
+    profiles_file({"arr": array_profile(runs_per_element=2, max_concurrent=2, log_directory=str(tmp_path / "logs"),
+                                        secrets_dir=str(tmp_path / "secrets"))})
+    study = write_study(tmp_path / "s3.yaml", "s3arr", Path("unused"), chain_runs(4))
+    opts = ["--storage-option", "key=arrays-key", "--storage-option", f"secret={secret}",
+            "--storage-option", f"client_kwargs.endpoint_url={moto_s3['endpoint_url']}"]
+    assert main(["run", str(study), "--store", store, "--cluster", "arr", "--progress", "none", *opts]) == 0
+    captured = capsys.readouterr()
+    assert "study s3arr: 6 done" in captured.out and secret not in captured.out + captured.err
+    records, _ = Ledger(Store(store, so), "s3arr").load()
+    assert sorted(r.status for r in records.values()) == ["done"] * 6
+    fs = s3fs.S3FileSystem(**so)
+    files = fs.find(f"{moto_s3['bucket']}/p/s3arr")
+    logs = [f for f in files if "/logs/" in f and "-final-" not in f]
+    assert len(logs) == 1 + 2 + 1                              # element logs copied into the store
+    for path in files:                                         # the secret is in no object
+        assert secret.encode() not in fs.cat_file(path), path
+    for path in (tmp_path / "logs").iterdir():
+        assert secret not in path.read_text()
+    assert not list((tmp_path / "secrets").glob("*.env"))

@@ -319,6 +319,8 @@ def wait_study(sub: Submitted, progress: Progress | None = None, poll_s: float =
     last_queue = time.monotonic()
     while True:
         t0 = time.monotonic()
+        if not sub.store.is_local:  # s3fs answers from its listing cache: a poller must not
+            sub.store.fs.invalidate_cache()
         counts = store_counts(sub)
         read_s = time.monotonic() - t0
         if progress is not None:

@@ -56,6 +56,12 @@ class Submissions:
     def _write(self, path: str, doc: Any) -> None:
         self.store.write_bytes_atomic(path, json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8"))
 
+    def _find(self, prefix: str) -> list[str]:
+        """A fresh listing (s3fs would answer a poller from its listing cache)."""
+        if not self.store.is_local:
+            self.store.fs.invalidate_cache()
+        return self.store.find(prefix)
+
     def _read(self, path: str) -> Any | None:
         try:
             return self.store.read_json(path)
@@ -91,7 +97,7 @@ class Submissions:
     def all_job_ids(self, sub: str) -> list[str]:
         """Every SLURM job id recorded for the submission (arrays and final jobs, all rounds)."""
         ids: list[str] = []
-        for path in sorted(self.store.find(self.dir(sub))):
+        for path in sorted(self._find(self.dir(sub))):
             if path.endswith(".jobs.json"):
                 doc = self._read(path) or {}
                 ids.extend(str(a["job"]) for a in doc.get("arrays", []))
@@ -112,7 +118,7 @@ class Submissions:
     def started_runs(self, sub: str) -> list[str]:
         """Runs with an attempt record: started and not done (running, or waiting for a retry)."""
         prefix = f"{self.dir(sub)}/attempts/"
-        return [p[len(prefix):-len(".json")] for p in self.store.find(prefix.rstrip("/"))
+        return [p[len(prefix):-len(".json")] for p in self._find(prefix.rstrip("/"))
                 if p.startswith(prefix) and p.endswith(".json")]
 
     # -- marks ---------------------------------------------------------------------------------
