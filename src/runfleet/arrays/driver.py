@@ -85,6 +85,10 @@ def _prepare(study: Study, store: str | None, storage_options: dict | None) -> t
     return url, options
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def _hms(seconds: float) -> str:
     s = int(seconds)
     days, s = divmod(s, 86400)
@@ -165,7 +169,7 @@ def describe_waves(study: Study, profile: str | Profile, *, store: str | None = 
     lines = []
     for w in plan.waves:
         n_arrays = len(chunk_counts(len(w.elements), size))
-        lines.append(f"arrays ({prof.name}): wave {w.index}: {len(w.runs)} runs in {len(w.elements)} elements"
+        lines.append(f"arrays ({prof.name}): wave {w.index}: {_runs(len(w.runs))} in {len(w.elements)} element(s)"
                      + (f" ({n_arrays} arrays)" if n_arrays > 1 else "")
                      + (f", at most {opts.max_concurrent} at once" if opts.max_concurrent else ""))
     return lines
@@ -427,11 +431,11 @@ def cli_run(study: Study, profile: str | Profile, *, store: str | None = None, s
               f"-> {sub.study_url} (nothing to submit)")
         return 0
     todo = sub.total - sub.resumed
-    lines = [f"study {study.name}: submitted {todo} runs ({sub.resumed} already in the store) as "
+    lines = [f"study {study.name}: submitted {_runs(todo)} ({sub.resumed} already in the store) as "
              f"{len(sub.waves)} wave(s) of SLURM job arrays (submission {sub.submission})"]
     for wave, n_runs, n_el, jobs in sub.waves:
         arrays = ", ".join(f"{a['job']} [{a['array']}]" for a in jobs["arrays"])
-        lines.append(f"  wave {wave}: {n_runs} runs in {n_el} element(s): array job(s) {arrays}, "
+        lines.append(f"  wave {wave}: {_runs(n_runs)} in {n_el} element(s): array job(s) {arrays}, "
                      f"final job {jobs['finalizer']}")
     print("\n".join(lines), flush=True)
     if detach:

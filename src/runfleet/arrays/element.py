@@ -94,6 +94,18 @@ def failure_record(spec: dict, err: dict, attempts: int) -> dict:
             "host": err.get("host"), "finished": now_iso()}
 
 
+def _warm_imports(specs: list[dict]) -> None:
+    """Import the runs' modules before the first run, so its duration is the run's, not the
+    import's (Dask workers do the same with runfleet.warmup); failures are left to the run."""
+    import importlib
+
+    for module in dict.fromkeys(s["fn"].partition(":")[0] for s in specs):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the run reports it, with its traceback
+            pass
+
+
 def run_element(store: Store, study: str, sub: str, wave: int, rnd: int, index: int, out=sys.stdout) -> dict:
     """Run element ``index`` of round ``rnd`` of ``wave``; return counts of what happened.
 
@@ -112,6 +124,7 @@ def run_element(store: Store, study: str, sub: str, wave: int, rnd: int, index: 
         print(f"submission {sub} was cancelled; nothing to do", file=out, flush=True)
         return counts
     specs = manifest["elements"][index]
+    _warm_imports(specs)
     label = job_label()
     lookup = UpstreamLookup(ledger, manifest.get("known", {}))
     print(f"element {index} of wave {wave} round {rnd} ({label}): {len(specs)} runs", file=out, flush=True)
@@ -163,8 +176,8 @@ def run_element(store: Store, study: str, sub: str, wave: int, rnd: int, index: 
             ledger.record_error(name, failure_record(spec, err, spec["attempt"]))
             subs.remove_attempt(sub, name)
             counts["failed"] += 1
-            print(f"  {name}: failed ({err['error_class']}: {(err['message'] or '').splitlines()[0][:200] if err['message'] else ''})",
-                  file=out, flush=True)
+            first = (err["message"] or "").splitlines()[:1]
+            print(f"  {name}: failed ({err['error_class']}: {first[0][:200] if first else ''})", file=out, flush=True)
     print(f"element {index} finished: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v), file=out, flush=True)
     return counts
 
