@@ -104,7 +104,7 @@ def _worker_pythonpath(study: Study) -> str:
     return os.pathsep.join(dict.fromkeys(paths))
 
 
-def write_env_file(env: dict[str, str], directory: str | None, label: str) -> Path:
+def write_env_file(env: dict[str, str], directory: str | None, label: str, where: str = "secrets_dir") -> Path:
     """Write the jobs' environment (``export`` lines) to a new 0600 file; return its path.
 
     Jobs run with ``--export=NONE`` and source this file, so forwarded credentials and storage
@@ -113,10 +113,13 @@ def write_env_file(env: dict[str, str], directory: str | None, label: str) -> Pa
     import platformdirs
 
     d = Path(os.path.expanduser(directory)) if directory else Path(platformdirs.user_cache_dir("runfleet")) / "job-env"
-    d.mkdir(parents=True, exist_ok=True)
-    os.chmod(d, 0o700)
     path = d / f"{label}-{uuid.uuid4().hex[:12]}.env"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise InputError(f"{where}: cannot write the jobs' environment file in {d} ({e.strerror})") from None
     with os.fdopen(fd, "w") as f:
         f.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     return path
@@ -243,10 +246,13 @@ def submit_study(study: Study, profile: str | Profile, *, store: str | None = No
               file=sys.stderr)
     env = prof.env.resolve(extra={"PYTHONPATH": _worker_pythonpath(study)})
     env[STORAGE_OPTIONS_ENV] = json.dumps(options, default=str)
-    env_file = write_env_file(env, opts.secrets_dir, f"{study.name}-{sub}")
+    env_file = write_env_file(env, opts.secrets_dir, f"{study.name}-{sub}", prof.where("secrets_dir"))
     submitted: list[str] = []
     try:
-        os.makedirs(log_dir, exist_ok=True)  # SLURM does not create it
+        try:
+            os.makedirs(log_dir, exist_ok=True)  # SLURM does not create it
+        except OSError as e:
+            raise InputError(f"{prof.where('log_directory')}: cannot create {log_dir} ({e.strerror})") from None
         ledger.write_study(_study_doc(study, st.url, plan))
         template = _template(prof, opts, str(env_file), log_dir)
         doc = {"id": sub, "study": study.name, "store": st.url, "profile": prof.name, "created": now_iso(),

@@ -4,7 +4,7 @@
 [--offset O] [--index I]``
 
 The element's slice is entry ``O + $SLURM_ARRAY_TASK_ID`` (or ``--index``) of the manifest
-``_arrays/<ID>/w<K>-r<R>.json``. For each run, in order:
+``_arrays/<ID>/w<K>-r<R>.json`` (one shard of it is read). For each run, in order:
 
 1. its upstream runs are looked up in the store: values of runs done before the submission are
    in the manifest, the others are read from their markers. An upstream that failed or was
@@ -116,17 +116,17 @@ def run_element(store: Store, study: str, sub: str, wave: int, rnd: int, index: 
     """
     subs = Submissions(store, study)
     ledger = subs.ledger
-    manifest = subs.read_manifest(sub, wave, rnd)
-    if manifest is None:
-        raise SystemExit(f"runfleet element: no manifest {subs.manifest_path(sub, wave, rnd)}")
+    entry = subs.read_element(sub, wave, rnd, index)
+    if entry is None:
+        raise SystemExit(f"runfleet element: no element {index} in {subs.manifest_path(sub, wave, rnd)}")
     counts = {"done": 0, "failed": 0, "retry": 0, "skipped": 0, "already": 0}
     if subs.marked(sub, "cancelled"):
         print(f"submission {sub} was cancelled; nothing to do", file=out, flush=True)
         return counts
-    specs = manifest["elements"][index]
+    specs, known = entry
     _warm_imports(specs)
     label = job_label()
-    lookup = UpstreamLookup(ledger, manifest.get("known", {}))
+    lookup = UpstreamLookup(ledger, known)
     print(f"element {index} of wave {wave} round {rnd} ({label}): {len(specs)} runs", file=out, flush=True)
     for spec in specs:
         name = spec["name"]

@@ -4,7 +4,9 @@ Layout under ``<store>/<study>/_arrays/``::
 
     current.json                         {"submission": id}: the study's latest submission
     <id>/submission.json                 study, store, waves (run names), job template (no secrets)
-    <id>/w<wave>-r<round>.json           manifest: the elements' run specs, values of done upstreams
+    <id>/w<wave>-r<round>.json           manifest header: created, number of elements, shard size
+    <id>/w<wave>-r<round>/s<j>.json      manifest shard: specs of elements j*100 .. j*100+99 and the
+                                         values of their upstream runs done before the submission
     <id>/w<wave>-r<round>.jobs.json      the arrays ({job, offset, count, array}) and final job of a round
     <id>/attempts/<run>.json             a started attempt: {"attempt", "state": running|error, ...}
     <id>/logs/<job name>-<array id>_<element>.out   element logs (SLURM's output, local stores)
@@ -25,6 +27,7 @@ from ..ledger import Ledger
 from ..store import Store
 
 ARRAYS = "_arrays"
+SHARD = 100  # elements per manifest shard: an element reads ~1 small file, however big the wave
 
 
 class Submissions:
@@ -82,11 +85,44 @@ class Submissions:
     def write_submission(self, sub: str, doc: dict) -> None:
         self._write(f"{self.dir(sub)}/submission.json", doc)
 
-    def read_manifest(self, sub: str, wave: int, rnd: int) -> dict | None:
-        return self._read(self.manifest_path(sub, wave, rnd))
+    def _shard_path(self, sub: str, wave: int, rnd: int, j: int) -> str:
+        return f"{self.dir(sub)}/w{wave}-r{rnd}/s{j}.json"
 
     def write_manifest(self, sub: str, wave: int, rnd: int, doc: dict) -> None:
-        self._write(self.manifest_path(sub, wave, rnd), doc)
+        """Write a round's manifest: ``doc`` has ``elements`` (lists of run specs), ``known``
+        (values of upstream runs done before the submission) and header fields (``created``).
+        Shards are written before the header, so a reader that finds the header finds them."""
+        elements, known = doc["elements"], doc.get("known") or {}
+        n_shards = max(1, -(-len(elements) // SHARD))
+        for j in range(n_shards):
+            part = elements[j * SHARD:(j + 1) * SHARD]
+            needed = {u for e in part for spec in e for u in spec.get("upstream_names", ())}
+            self._write(self._shard_path(sub, wave, rnd, j),
+                        {"elements": part, "known": {u: v for u, v in known.items() if u in needed}})
+        header = {k: v for k, v in doc.items() if k not in ("elements", "known")}
+        header.update(wave=wave, round=rnd, n_elements=len(elements), shard_size=SHARD)
+        self._write(self.manifest_path(sub, wave, rnd), header)
+
+    def read_manifest(self, sub: str, wave: int, rnd: int) -> dict | None:
+        """The whole manifest of a round (header fields, ``elements``, ``known``), or None."""
+        header = self._read(self.manifest_path(sub, wave, rnd))
+        if header is None:
+            return None
+        elements, known = [], {}
+        for j in range(max(1, -(-header["n_elements"] // header["shard_size"]))):
+            shard = self._read(self._shard_path(sub, wave, rnd, j)) or {}
+            elements.extend(shard.get("elements", []))
+            known.update(shard.get("known", {}))
+        return {**header, "elements": elements, "known": known}
+
+    def read_element(self, sub: str, wave: int, rnd: int, index: int) -> tuple[list[dict], dict] | None:
+        """The run specs of element ``index`` and the known upstream values of its shard, or None."""
+        header = self._read(self.manifest_path(sub, wave, rnd))
+        if header is None or not 0 <= index < header["n_elements"]:
+            return None
+        size = header["shard_size"]
+        shard = self._read(self._shard_path(sub, wave, rnd, index // size)) or {}
+        return shard["elements"][index % size], shard.get("known", {})
 
     def read_jobs(self, sub: str, wave: int, rnd: int) -> dict | None:
         return self._read(self.jobs_path(sub, wave, rnd))
