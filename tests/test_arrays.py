@@ -159,7 +159,9 @@ def _wait_finished(study_url: str, timeout: float) -> None:
             if (root / "_arrays" / sub / "finished.json").exists():
                 return
         time.sleep(1)
-    raise AssertionError(f"{study_url}: array submission not finished within {timeout} s")
+    queue = subprocess.run(["squeue"], capture_output=True, text=True)
+    raise AssertionError(f"{study_url}: array submission not finished within {timeout} s\n{_status(study_url)}\n"
+                         f"{queue.stdout}{queue.stderr}")
 
 
 def _status(study_url: str) -> str:

@@ -12,9 +12,20 @@ under ``_arrays/``), :mod:`.slurm` (sbatch/squeue/scontrol/scancel), :mod:`.subm
 :mod:`.element` and :mod:`.finalize` (what the jobs run), :mod:`.driver` (submit, wait, cancel,
 batch view, CLI).
 """
-from .driver import (Submitted, array_profile, batch_line, batch_view, cancel_study, cli_run, describe_waves,
-                     store_counts, submit_study, wait_study)
-from .profile import KIND, SlurmArrayOptions
+from importlib import import_module
+
+# imported on first use: array elements and final jobs (``python -m runfleet.arrays.element``)
+# start faster without the driver's modules (pydantic, progress, config)
+_LAZY = {"KIND": "profile", "SlurmArrayOptions": "profile", **{name: "driver" for name in (
+    "Submitted", "array_profile", "batch_line", "batch_view", "cancel_study", "cli_run", "describe_waves",
+    "store_counts", "submit_study", "wait_study")}}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["KIND", "SlurmArrayOptions", "Submitted", "array_profile", "batch_line", "batch_view", "cancel_study",
            "cli_run", "describe_waves", "store_counts", "submit_study", "wait_study"]
