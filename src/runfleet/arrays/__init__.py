@@ -9,16 +9,16 @@ keys and ``--dry-run`` behave as with Dask.
 
 Modules: :mod:`.profile` (options model), :mod:`.planner` (waves), :mod:`.manifest` (records
 under ``_arrays/``), :mod:`.slurm` (sbatch/squeue/scontrol/scancel), :mod:`.submitter`,
-:mod:`.element` and :mod:`.finalize` (what the jobs run), :mod:`.driver` (submit, wait, cancel,
-batch view, CLI).
+:mod:`.element` and :mod:`.finalize` (what the jobs run), :mod:`.driver` (submit), :mod:`.watch`
+(wait, cancel, batch view), :mod:`.command` (the ``runfleet run`` route).
 """
 from importlib import import_module
 
 # imported on first use: array elements and final jobs (``python -m runfleet.arrays.element``)
 # start faster without the driver's modules (pydantic, progress, config)
-_LAZY = {"KIND": "profile", "SlurmArrayOptions": "profile", **{name: "driver" for name in (
-    "Submitted", "array_profile", "batch_line", "batch_view", "cancel_study", "cli_run", "describe_waves",
-    "store_counts", "submit_study", "wait_study")}}
+_LAZY = {"KIND": "profile", "SlurmArrayOptions": "profile", "cli_run": "command",
+         **{name: "driver" for name in ("Submitted", "array_profile", "describe_waves", "submit_study")},
+         **{name: "watch" for name in ("batch_line", "batch_view", "cancel_study", "store_counts", "wait_study")}}
 
 
 def __getattr__(name: str):
