@@ -1,9 +1,10 @@
-"""``runfleet run | status | report | clusters | preflight``.
+"""``runfleet run | status | report | cancel | clusters | preflight``.
 
 Exit codes: 0 all runs done, 1 some runs failed or were skipped, 2 bad input (one line on
 stderr naming the file and field, no traceback, nothing written to the store), 3 no cluster
 could be obtained or preflight failed (one line naming the profile and cause, or a table saying
-which check failed on which worker), 4 infrastructure lost mid-study (:mod:`runfleet.errors`).
+which check failed on which worker), 4 infrastructure lost mid-study (resumable; :mod:`runfleet.errors`). Kind slurm-array: 3 also
+when ``sbatch`` is missing.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
     r.add_argument("--no-preflight", action="store_true",
                    help="skip the check of imports, store and env on the workers before the first run")
+    r.add_argument("--detach", action="store_true",
+                   help="kind slurm-array: submit the arrays, print the job ids and exit 0; the jobs finish the study")
 
     s = sub.add_parser("status", help="counts and table of a study's runs; exit 1 if any failed or was skipped")
     s.add_argument("study_url", help="<store>/<study name>")
@@ -46,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("study_url", help="<store>/<study name>")
     rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
     add_storage_option_argument(rep)
+
+    c = sub.add_parser("cancel", help="cancel the SLURM array jobs of a study (kind slurm-array)")
+    c.add_argument("study_url", help="<store>/<study name>")
+    add_storage_option_argument(c)
 
     from .cli_clusters import add_subcommands
 
@@ -64,6 +71,9 @@ def cmd_run(args) -> int:
     _warn_walltime(cluster, study)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: expected a positive number, got {args.workers}")
+    arrays = cluster if getattr(cluster, "kind", None) == "slurm-array" else None
+    if args.detach and arrays is None:
+        raise InputError("--detach: needs --cluster NAME with a profile of kind slurm-array")
     if args.dry_run:
         rows = plan_study(study, store=args.store, storage_options=options)
         width = max(len(r["name"]) for r in rows)
@@ -71,7 +81,16 @@ def cmd_run(args) -> int:
         for r in rows:
             print(f"{r['action']:<5} {r['name']:<{width}}  {r['reason']}")
         print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
+        if arrays is not None:
+            from .arrays import describe_waves
+
+            print("\n".join(describe_waves(study, arrays, store=args.store, storage_options=options)))
         return 0
+    if arrays is not None:
+        from .arrays import cli_run
+
+        return cli_run(study, arrays, store=args.store, storage_options=options, detach=args.detach,
+                       progress_mode=args.progress)
     progress = Progress(study.name, mode=args.progress)
     summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
                         workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
@@ -99,6 +118,13 @@ def _warn_walltime(cluster, study) -> None:
         print(f"runfleet: warning: {msg}", file=sys.stderr)
 
 
+def cmd_cancel(args) -> int:
+    from .arrays import cancel_study
+    sub, ids = cancel_study(args.study_url, storage_options_from(args))
+    print(f"cancelled submission {sub}: {len(ids)} SLURM job(s) {' '.join(ids)}")
+    return 0
+
+
 def cmd_status(args) -> int:
     from .status import DEFAULT_LIMIT, STATES, format_status, select_rows, status_exit_code, study_status
 
@@ -111,8 +137,13 @@ def cmd_status(args) -> int:
     rows = study_status(args.study_url, storage_options_from(args))
     if args.json:
         print(json.dumps(select_rows(rows, only, args.limit)[0], indent=1))
-    else:
-        print(format_status(args.study_url, rows, only, DEFAULT_LIMIT if args.limit is None else args.limit))
+        return status_exit_code(rows)
+    print(format_status(args.study_url, rows, only, DEFAULT_LIMIT if args.limit is None else args.limit))
+    from .arrays import batch_line  # the batch system's view when the study runs as job arrays
+
+    line = batch_line(args.study_url, storage_options_from(args))
+    if line:
+        print(line)
     return status_exit_code(rows)
 
 
@@ -125,7 +156,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "report": cmd_report, "cancel": cmd_cancel}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,8 @@ Shape::
 
     clusters:
       NAME:
-        kind: local | address | slurm | pbs | sge | lsf | gateway | ec2 | fargate | kubernetes | ssh
-        <backend options>          # one pydantic model per kind (below); unknown keys are errors
+        kind: local | address | slurm | pbs | sge | lsf | gateway | ec2 | fargate | kubernetes | ssh | slurm-array
+        <backend options>          # one pydantic model per kind (below; slurm-array: runfleet/arrays/profile.py)
         adapt: {minimum: 0, maximum: 20}   # or false for a fixed size (`workers`)
         aws_profile: osn                    # AWS credentials profile resolved on the driver
         env:
@@ -60,6 +60,10 @@ CONFIG_ENV_VAR = "RUNFLEET_CONFIG"
 CONFIG_FILE_NAME = "runfleet.yaml"
 BUILTIN = "<built-in>"
 COMMON_KEYS = ("kind", "adapt", "env", "description", "aws_profile")
+#: kinds that are not Dask clusters but execution backends of their own (no scheduler, no
+#: workers): kind -> "module:function" validating the options with a pydantic model in its own
+#: package, called as function(raw options without kind/env/description, where) -> options
+PLUGIN_KINDS = {"slurm-array": "runfleet.arrays.profile:validate_options"}
 
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL|SESSION|AUTH|PRIVATE|COOKIE|SIGNATURE", re.I)
 
@@ -801,9 +805,12 @@ def validate_profile(name: str, raw: Any, source: str = BUILTIN, base_dir: Path 
         raise ConfigError(f"{where}: expected a mapping with at least `kind`, got {_type_name(raw)}")
     if "kind" not in raw or raw["kind"] is None:
         raise ConfigError(f"{where}.kind: missing; expected one of {', '.join(KINDS)}")
+    if isinstance(raw["kind"], str) and raw["kind"] in PLUGIN_KINDS:
+        return _validate_plugin_kind(name, raw, raw["kind"], where, source, base_dir)
     if not isinstance(raw["kind"], str) or raw["kind"] not in KINDS:
-        raise ConfigError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {raw['kind']!r}"
-                          if isinstance(raw["kind"], str) else f"{where}.kind: expected one of {', '.join(KINDS)}")
+        names = ", ".join((*KINDS, *PLUGIN_KINDS))
+        raise ConfigError(f"{where}.kind: expected one of {names}, got {raw['kind']!r}"
+                          if isinstance(raw["kind"], str) else f"{where}.kind: expected one of {names}")
     try:
         model = _adapter(tuple(KINDS)).validate_python(raw)
     except ValidationError as e:
@@ -843,6 +850,20 @@ def validate_profile(name: str, raw: Any, source: str = BUILTIN, base_dir: Path 
                       description=model.description or "", aws_profile=aws_profile, origins=origins)
     _validate_kind_rules(profile)
     return profile
+
+
+def _validate_plugin_kind(name: str, raw: dict, kind: str, where: str, source: str,
+                          base_dir: Path | None) -> Profile:
+    import importlib
+
+    module, _, attr = PLUGIN_KINDS[kind].partition(":")
+    check = getattr(importlib.import_module(module), attr)
+    options = check({k: v for k, v in raw.items() if k not in ("kind", "env", "description")}, where)
+    desc = raw.get("description") or ""
+    if not isinstance(desc, str):
+        raise ConfigError(f"{where}.description: expected a string, got {_type_name(desc)}")
+    return Profile(name=name, kind=kind, options=options, adapt=None,
+                   env=_validate_env(f"{where}.env", raw.get("env"), base_dir), source=source, description=desc)
 
 
 def _validate_kind_rules(p: Profile) -> None:
