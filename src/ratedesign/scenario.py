@@ -69,6 +69,7 @@ class ScenarioConfig:
     chunk_size: int | None = None
     customer_count: float | None = None
     utility_tax_rate: float = 0.0
+    winter_months: Any = None   # 1-based winter months of demand-flex seasons (periods/<utility>.yaml)
     storage_options: dict | None = None
     source: str = ""
 
@@ -211,6 +212,9 @@ def _build(d: dict, source: str) -> ScenarioConfig:
     if d.get("storage_options") is not None and not isinstance(d["storage_options"], dict):
         raise InputError(f"scenario {source}: field 'storage_options' must be a mapping")
     cfg = ScenarioConfig(**d)
+    if cfg.run_includes_subclasses and not cfg.subclass_config and set(cfg.path_tariffs_electric) == {"hp", "non-hp"}:
+        # the platform's default subclass split (utils/mid/compute_subclass_rr.py: DEFAULT_GROUP_COL = has_hp)
+        cfg.subclass_config = {"group_col": "has_hp", "selectors": {"hp": "true", "non-hp": "false"}}
     if cfg.run_includes_subclasses and cfg.run_type == "precalc" and set(cfg.path_tariffs_electric) == {"all"}:
         raise InputError(f"scenario {source}: 'run_includes_subclasses' is true but 'path_tariffs_electric' has "
                          f"only 'all'; expected one tariff per subclass (e.g. hp, non-hp)")
