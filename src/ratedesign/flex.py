@@ -100,9 +100,8 @@ def _groups(cal: HourCalendar, tariff: Tariff, winter_months):
     season = season_of_hour(cal, winter_months)
     n_p = tariff.n_periods
     g = season * n_p + period
-    ind = np.zeros((cal.n_hours, 2 * n_p))
-    ind[np.arange(cal.n_hours), g] = 1.0
-    return g, ind, n_p
+    n_hours = np.bincount(g, minlength=2 * n_p).astype(float)
+    return g, n_hours, n_p
 
 
 def class_period_kwh(net: np.ndarray, cal: HourCalendar, tariff: Tariff, winter_months=None) -> np.ndarray:
@@ -110,8 +109,8 @@ def class_period_kwh(net: np.ndarray, cal: HourCalendar, tariff: Tariff, winter_
 
     Summed over blocks, it gives the class totals behind the flat-equivalent price.
     """
-    g, ind, n_p = _groups(cal, tariff, winter_months)
-    return (np.asarray(net, dtype=float) @ ind).sum(axis=0).reshape(2, n_p)
+    g, _, n_p = _groups(cal, tariff, winter_months)
+    return K.group_sums(net, g, 2 * n_p).sum(axis=0).reshape(2, n_p)
 
 
 def flat_equivalent_price(class_kwh: np.ndarray, tariff: Tariff) -> np.ndarray:
@@ -155,9 +154,8 @@ def shift_loads(net: np.ndarray, cal: HourCalendar, tariff: Tariff, elasticity: 
         Shifted kWh; per building and season the total is unchanged.
     """
     net = np.asarray(net, dtype=float)
-    g, ind, n_p = _groups(cal, tariff, winter_months)
-    q = net @ ind                                          # (n, 2P) kWh by (season, period)
-    n_hours = ind.sum(axis=0)                              # (2P,)
+    g, n_hours, n_p = _groups(cal, tariff, winter_months)
+    q = K.group_sums(net, g, 2 * n_p)                      # (n, 2P) kWh by (season, period)
     price = np.tile(tariff.price[:, 0], 2)                 # (2P,) $/kWh
     eps = np.repeat([elasticity[1], elasticity[0]], n_p)   # winter, summer
     fp = np.repeat(np.asarray(flat_price, dtype=float), n_p)
