@@ -190,7 +190,12 @@ def test_flex_runs_shift_load_conserve_energy_and_keep_residual(done):
     hp = a13["tariff_key"] == "rie_hp_seasonalTOU_flex"
     k9 = _read(d / "rie.run09", "billing_kwh_monthly.parquet")
     k13 = _read(d / "rie.run13", "billing_kwh_monthly.parquet")
-    np.testing.assert_allclose(k13[["Jan", "Jul"]], k9[["Jan", "Jul"]], rtol=1e-9)  # monthly kWh conserved too
+    winter, summer = ["Jan", "Feb", "Mar", "Oct", "Nov", "Dec"], ["Apr", "May", "Jun", "Jul", "Aug", "Sep"]
+    for months in (winter, summer):  # shifted per season pooled over its months (RI periods: winter Oct-Mar)
+        np.testing.assert_allclose(k13[months].sum(axis=1), k9[months].sum(axis=1), rtol=1e-9)
+    assert not np.allclose(k13.loc[hp.to_numpy(), "Jan"], k9.loc[hp.to_numpy(), "Jan"], rtol=1e-9)  # not per month
+    # TOU relative rates re-derived from the marginal costs and the shifted class load
+    assert f["tou_rederivation"]["rie_hp_seasonalTOU_flex"]["rederived"] is True
     assert hp.sum() == 5
 
 

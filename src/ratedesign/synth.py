@@ -308,11 +308,15 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
     mc_scale = mc_budget_scale if mc_budget_scale is not None else float(customers) / 451381.0
     elec_tariff_key = elec_tariff_key or f"{utility}_default"
 
-    # per-building scale: typical annual kWh of the home's type and heating fuel (upgrade 00)
+    wanted = None if load_ids is None else {int(b) for b in load_ids}
+    # per-building scale: typical annual kWh of the home's type and heating fuel (upgrade 00); with
+    # load_ids only those buildings' series are computed and the system demand behind the synthetic
+    # marginal costs is scaled up from them by weight
     scales, base_annual = {}, {}
     other_set = set(other)
     demand = np.zeros(HOURS_PER_YEAR)
-    for b in all_ids:
+    calc = all_ids if wanted is None else [b for b in all_ids if b in wanted]
+    for b in calc:
         s0 = building_series(b, attrs[b], temp, "00", seed)
         a = attrs[b]
         target = TYPICAL_ANNUAL_KWH[(a["building_type"], a["heating_type"])] * a["kwh_spread"]
@@ -321,8 +325,12 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
         base_annual[b] = annual
         if b not in other_set:
             demand += weights[b] * np.maximum(s0["total"] * scales[b] + s0["pv"], 0.0)
+    w_calc = sum(weights[b] for b in calc if b not in other_set)
+    w_all = sum(weights[b] for b in ids)
+    expand = w_all / w_calc if w_calc > 0 else 1.0
+    demand *= expand
     if total_kwh is not None:
-        cur = sum(weights[b] * base_annual[b] * scales[b] for b in ids)
+        cur = expand * sum(weights[b] * base_annual[b] * scales[b] for b in calc if b not in other_set)
         f = float(total_kwh) / cur if cur > 0 else 1.0
         scales = {b: v * f for b, v in scales.items()}
         demand *= f
@@ -331,7 +339,6 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
             log.warning("synth: total_kwh %.3g over %.0f represented homes is %.0f kWh per home per year; "
                         "typical homes use 5,000-16,000", total_kwh, rs_total, per_home)
 
-    wanted = None if load_ids is None else {int(b) for b in load_ids}
     frag = join(res_base, "_synth", f"state={st}", f"utility={utility}")
     for up in upgrades:
         d = loads_dir(res_base, state, up)
@@ -387,7 +394,7 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
     zero = pd.DataFrame({"timestamp": ts, "energy_cost_enduse": 0.0, "capacity_cost_enduse": 0.0})
     for kind in ("energy", "capacity"):
         _write_df(zero, join(mc_base, "supply", kind, part, yr, "zero.parquet"), so)
-    annual_sales = float(sum(weights[b] * base_annual[b] * scales[b] for b in ids)) * c
+    annual_sales = expand * float(sum(weights[b] * base_annual[b] * scales[b] for b in calc if b not in other_set)) * c
     eia_dir = join(data_sb, "eia", "861", "electric_utility_stats", "year=2024", f"state={st}")
     _write_df(pd.DataFrame({"utility_code": [utility], "residential_customers": [int(customers)],
                             "residential_sales_mwh": [annual_sales / 1000.0]}),
