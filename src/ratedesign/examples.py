@@ -282,7 +282,9 @@ def write_synthetic_tariffs(config: str, u: str) -> None:
                 [0.100562 * lvl, 0.129493 * lvl, 0.09815 * lvl, 0.336281 * lvl])
     tg = os.path.join(config, "tariffs", "gas")
     gs = _sched(lambda m, h: m // 3)
-    _tariff(os.path.join(tg, "rie_heating.json"), "rie_heating", gs, gs, [1.9, 1.7, 1.5, 1.8], 14.79)
+    # RateAcuity-style gas tariffs: $/kWh of gas (the state's keys that synth's gas maps use)
+    _tariff(os.path.join(tg, "rie_heating.json"), "rie_heating", gs, gs, [0.065, 0.058, 0.051, 0.061], 14.79)
+    _tariff(os.path.join(tg, "rie_nonheating.json"), "rie_nonheating", gs, gs, [0.072, 0.068, 0.066, 0.070], 12.5)
     _tariff(os.path.join(tg, "null_gas_tariff.json"), "null_gas_tariff", flat, flat, [0.0], 0.0)
 
 
@@ -320,8 +322,8 @@ def prepare_synthetic_utility(data_dir: str, utility: str, n_buildings: int, *, 
         rr_subclass=os.path.join(rr, f"{utility}_hp_vs_nonhp.yaml"), rr_default=os.path.join(rr, f"{utility}_large_number.yaml"),
         resstock=os.path.join(root, "resstock"), mc_base=os.path.join(root, "data.sb", "switchbox", "marginal_costs", state.lower()),
         eia=os.path.join(root, "data.sb", "eia", "861", "electric_utility_stats", "year=2024", f"state={state}", "data.parquet"),
-        gas_map_00=os.path.join(root, "tariff_maps", "gas", "synth_u00.csv"),
-        gas_map_02=os.path.join(root, "tariff_maps", "gas", "synth_u00.csv"),
+        gas_map_00=os.path.join(root, "tariff_maps", "gas", f"synth_{utility}_u00.csv"),
+        gas_map_02=os.path.join(root, "tariff_maps", "gas", f"synth_{utility}_u00.csv"),
         gas_dir=os.path.join(cfg, "tariffs", "gas"))
     scen = write_chain16(os.path.join(root, f"scenarios_{utility}.yaml"), runs)
     return Prepared(scenario=scen, map_prefix=[], utility=utility, n_buildings=n_buildings, generated=generated)
