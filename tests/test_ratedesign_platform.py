@@ -326,6 +326,7 @@ def _precalc_invariants(run_dir: Path) -> None:
 
 
 @needs_shared
+@pytest.mark.timeout(2400)  # ~450 runs; minutes on a quiet 2-core machine, much longer on a loaded one
 def test_ten_utilities_one_study_sample_30(platform_data):
     from ratedesign import examples
 

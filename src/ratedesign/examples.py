@@ -105,12 +105,20 @@ def prepare_platform(data_dir: str, utilities, shared: str | None = None, sample
         ids, _ = bldg_ids_from_map(os.path.join(cfg, "tariff_maps", "electric", f"{u}_default.csv"))
         hp_map = _hp_map(cfg, u)
         hp = bldg_ids_from_map(hp_map)[1] if hp_map else None
+        eh_map = os.path.join(cfg, "tariff_maps", "electric", f"{u}_elec_heat_flat_vs_non_elec_heat.csv")
+        eheat = None
+        if os.path.exists(eh_map):
+            import pandas as pd
+            m = pd.read_csv(eh_map)
+            key = m["tariff_key"].astype(str)
+            eheat = m.loc[key.str.contains("elec_heat") & ~key.str.contains("non_elec"), "bldg_id"].astype(int).tolist()
+            eheat = sorted(set(eheat) | set(hp or []))
         want = sample_bldg_ids(ids, sample)
         marker = os.path.join(root, f".complete-{u}-{'all' if sample is None else int(sample)}")
         generated = False
         if not (os.path.exists(marker) or os.path.exists(os.path.join(root, f".complete-{u}-all"))):
             synth_dataset(root, ids, state=st, utility=u, upgrades=("00", "02"), seed=seed, hp_ids=hp,
-                          customers=CUSTOMERS[u], load_ids=None if sample is None else want)
+                          customers=CUSTOMERS[u], load_ids=None if sample is None else want, eheat_ids=eheat)
             with open(marker, "w") as f:
                 f.write(json.dumps({"n_buildings": len(ids), "load_files": len(want), "seed": seed}) + "\n")
             generated = True

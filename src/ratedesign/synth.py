@@ -125,16 +125,25 @@ def weather(seed: int, state: str = "RI") -> np.ndarray:
             + anomaly[doy])
 
 
-def _attributes(bldg_id: int, seed: int, hp: bool | None):
+def _attributes(bldg_id: int, seed: int, hp: bool | None, eheat: bool | None = None):
+    """Attributes of one synthetic building; ``hp`` / ``eheat`` (True/False/None = draw) pin the heating
+    type to the real maps' classes: heat pump, electric heating (heat pump or resistance), or neither."""
     rng = np.random.default_rng([seed, int(bldg_id)])
     p = np.array(HEATING_P)
-    if hp is not None:
+    if hp is not None or eheat is not None:
         p = p.copy()
         if hp:
             p[:] = 0
             p[3] = 1
         else:
-            p[3] = 0
+            if hp is False:
+                p[3] = 0
+            if eheat is True:
+                p[[0, 1, 4]] = 0
+                if p.sum() == 0:
+                    p[2] = 1
+            elif eheat is False:
+                p[[2, 3]] = 0
         p = p / p.sum()
     heat = HEATING_TYPES[int(rng.choice(len(HEATING_TYPES), p=p))]
     btype = "multifamily" if rng.random() < 0.35 else "single_family"
@@ -253,7 +262,7 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
                   seed: int = 42, total_kwh: float | None = None, resstock_customers: float | None = None,
                   customers: float = 451381.0, hp_ids=None, mc_year: int = 2025, other_utility_ids=(),
                   elec_tariff_key: str | None = None, storage_options: dict | None = None,
-                  mc_budget_scale: float | None = None, load_ids=None) -> SynthPaths:
+                  mc_budget_scale: float | None = None, load_ids=None, eheat_ids=None) -> SynthPaths:
     """Write one utility's synthetic data into the dataset ``out`` (see module docstring).
 
     Parameters
@@ -286,6 +295,9 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
         RI's size).
     load_ids : sequence of int, optional
         Write load files only for these buildings (e.g. a run's sample); metadata covers all.
+    eheat_ids : sequence of int, optional
+        Buildings with electric heating (heat pump or resistance) in the baseline, e.g. from the
+        platform's ``*_elec_heat_*_vs_non_elec_heat.csv`` maps; the others get non-electric heating.
 
     Returns
     -------
@@ -299,7 +311,9 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
     upgrades = [f"{int(u):02d}" for u in upgrades]
     hp_set = None if hp_ids is None else {int(b) for b in hp_ids}
     temp = weather(seed, st)
-    attrs = {b: _attributes(b, seed, None if hp_set is None else (b in hp_set)) for b in all_ids}
+    eh_set = None if eheat_ids is None else {int(b) for b in eheat_ids}
+    attrs = {b: _attributes(b, seed, None if hp_set is None else (b in hp_set),
+                            None if eh_set is None else (b in eh_set)) for b in all_ids}
     rs_total = resstock_customers if resstock_customers is not None else float(customers)
     wf = np.array([attrs[b]["weight_factor"] for b in all_ids])
     weights = dict(zip(all_ids, wf * rs_total / wf[: len(ids)].sum()))
