@@ -359,3 +359,33 @@ def test_ten_utilities_one_study_sample_30(platform_data):
         meta = pd.read_parquet(runs / f"{prefix}.run01" / "customer_metadata.parquet")
         ids = pd.read_csv(Path(examples.platform_config_dir(u)) / "tariff_maps" / "electric" / f"{u}_default.csv")
         assert sorted(meta["bldg_id"]) == sorted(random.Random(42).sample(ids["bldg_id"].tolist(), 30)), u
+
+
+# ---------------------------------------------------------------------------- synthetic utilities
+def test_synth_per_utility_nothing_overwritten_plausible_kwh(tmp_path):
+    from ratedesign.synth import synth_dataset, weather
+
+    out = str(tmp_path / "ds")
+    synth_dataset(out, [11, 12, 13], state="RI", utility="rie", upgrades=("00",), customers=451381.0)
+    synth_dataset(out, [21, 22, 23, 24], state="NY", utility="coned", upgrades=("00",), customers=3.0e6)
+    synth_dataset(out, [31, 32], state="NY", utility="nimo", upgrades=("00",), customers=1.5e6)
+    rs = tmp_path / "ds" / "resstock"
+    ny = pd.read_parquet(rs / "metadata_utility" / "state=NY" / "utility_assignment.parquet")
+    ri = pd.read_parquet(rs / "metadata_utility" / "state=RI" / "utility_assignment.parquet")
+    assert list(ny["bldg_id"]) == [21, 22, 23, 24, 31, 32] and set(ny["sb.electric_utility"]) == {"coned", "nimo"}
+    assert list(ri["bldg_id"]) == [11, 12, 13]
+    assert len(pd.read_parquet(rs / "metadata" / "state=NY" / "upgrade=00" / "metadata-sb.parquet")) == 6
+    eia = pd.read_parquet(tmp_path / "ds" / "data.sb" / "eia" / "861" / "electric_utility_stats" / "year=2024" /
+                          "state=NY" / "data.parquet")
+    assert sorted(eia["utility_code"]) == ["coned", "nimo"]
+    for u, st in (("rie", "ri"), ("coned", "ny"), ("nimo", "ny")):
+        assert (tmp_path / "ds" / "data.sb" / "switchbox" / "marginal_costs" / st / "bulk_tx" / f"utility={u}").exists()
+    gas = pd.read_csv(tmp_path / "ds" / "tariff_maps" / "gas" / "synth_coned_u00.csv")
+    assert set(gas["tariff_key"]) <= {"coned_sf_heating", "coned_nonheating", "null_gas_tariff"}
+    assert (tmp_path / "ds" / "tariff_maps" / "gas" / "synth_rie_u00.csv").exists()
+    # per-home kWh: typical for the home, whatever the number of buildings
+    for b in (11, 21, 31):
+        df = pd.read_parquet(rs / "load_curve_hourly" / f"state={'RI' if b < 20 else 'NY'}" / "upgrade=00" / f"{b}-0.parquet")
+        assert 2000 < df["out.electricity.total.energy_consumption"].sum() < 40000
+    assert not np.allclose(weather(42, "RI"), weather(42, "NY"))
+    assert weather(42, "NY").mean() < weather(42, "MD").mean()  # NY colder than MD
