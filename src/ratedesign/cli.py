@@ -123,6 +123,9 @@ def cmd_synth(args) -> int:
                           total_kwh=args.total_kwh, customers=customers, hp_ids=hp,
                           elec_tariff_key=args.elec_tariff_key, storage_options=so)
     print(f"ratedesign: synth: {paths.n_buildings} buildings, upgrades {','.join(upgrades)} -> {args.out}")
+    print(f"weights: each building represents {customers / max(len(ids), 1):,.0f} of {customers:,.0f} customers "
+          f"of {args.utility}; per-home kWh: typical for its building type and heating fuel"
+          + (f" rescaled to --total-kwh {args.total_kwh:.3g}" if args.total_kwh else ""))
     print("use with: " + " ".join(f"--map-prefix {m}" for m in paths.map_prefix_args()))
     return 0
 
