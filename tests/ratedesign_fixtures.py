@@ -50,8 +50,11 @@ def write_case_config(cfg: Path) -> None:
                   [{"rate": 0.11, "adj": 0.0, "max": 600}, {"rate": 0.09}]], 12.0)
     gas = cfg / "tariffs" / "gas"
     gsched = _sched(lambda m, h: m // 3)
+    # RateAcuity-style gas tariffs: $/kWh of gas, tier ceilings in kWh/month
     write_tariff(gas / "rie_heating.json", "rie_heating", gsched, gsched,
-                 [[{"rate": 1.9}], [{"rate": 1.7}], [{"rate": 1.5}], [{"rate": 1.8}]], 14.79)
+                 [[{"rate": 0.065}], [{"rate": 0.058}], [{"rate": 0.051}], [{"rate": 0.061}]], 14.79)
+    write_tariff(gas / "rie_nonheating.json", "rie_nonheating", gsched, gsched,
+                 [[{"rate": 0.072, "max": 300.0}, {"rate": 0.060}]] * 4, 12.5)
     write_tariff(gas / "null_gas_tariff.json", "null_gas_tariff", flat, flat, [[{"rate": 0.0}]], 0.0)
     maps = cfg / "tariff_maps" / "electric"
     maps.mkdir(parents=True, exist_ok=True)

@@ -99,9 +99,33 @@ def test_load_file_wrong_row_count(tmp_path, synth_case):
 def test_load_file_missing_column(tmp_path, synth_case):
     dst = _loads_copy(synth_case, tmp_path, skip=f"{CASE_IDS[0]}-0.parquet")
     src = Path(synth_case["paths"].resstock_base) / f"load_curve_hourly/state=RI/upgrade=00/{CASE_IDS[0]}-0.parquet"
-    pd.read_parquet(src).drop(columns=["out.electricity.pv.energy_consumption"]).to_parquet(dst / f"{CASE_IDS[0]}-0.parquet")
-    with pytest.raises(InputError, match=r"has no column 'out.electricity.pv.energy_consumption'"):
+    pd.read_parquet(src).drop(columns=["out.natural_gas.total.energy_consumption"]).to_parquet(
+        dst / f"{CASE_IDS[0]}-0.parquet")
+    with pytest.raises(InputError, match=r"has no column 'out.natural_gas.total.energy_consumption'"):
         read_loads(str(dst), CASE_IDS[:1], "00")
+
+
+def test_missing_pv_column_means_no_pv(tmp_path, synth_case):
+    """Some ResStock releases omit the PV column for buildings without PV: read as zeros, not an error."""
+    dst = _loads_copy(synth_case, tmp_path, skip=f"{CASE_IDS[0]}-0.parquet")
+    src = Path(synth_case["paths"].resstock_base) / f"load_curve_hourly/state=RI/upgrade=00/{CASE_IDS[0]}-0.parquet"
+    df = pd.read_parquet(src)
+    df.drop(columns=["out.electricity.pv.energy_consumption"]).to_parquet(dst / f"{CASE_IDS[0]}-0.parquet")
+    raw = read_loads(str(dst), CASE_IDS[:1], "00")
+    assert (raw.pv == 0).all()
+    assert raw.total[0] == pytest.approx(df["out.electricity.total.energy_consumption"].to_numpy())
+
+
+def test_nan_in_load_file_names_the_file(tmp_path, synth_case):
+    dst = _loads_copy(synth_case, tmp_path, skip=f"{CASE_IDS[0]}-0.parquet")
+    src = Path(synth_case["paths"].resstock_base) / f"load_curve_hourly/state=RI/upgrade=00/{CASE_IDS[0]}-0.parquet"
+    df = pd.read_parquet(src)
+    df.loc[100, "out.electricity.total.energy_consumption"] = float("nan")
+    df.to_parquet(dst / f"{CASE_IDS[0]}-0.parquet")
+    with pytest.raises(InputError, match=rf"{CASE_IDS[0]}-0\.parquet: column 'out.electricity.total.energy_consumption' "
+                                         r"has 1 missing \(NaN\) values") as e:
+        read_loads(str(dst), CASE_IDS[:1], "00")
+    assert e.value.retryable is False and e.value.exit_code == 2
 
 
 def _rewrite_load(case, tmp_path, fn, **write_kw):

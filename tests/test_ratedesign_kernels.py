@@ -161,8 +161,17 @@ def test_year_shift_2018_to_2025_by_hand():
     assert cal.month[-1] == 11 and cal.month[31 * 24] == 1
 
 
-def test_group_stats():
+def test_group_stats_weighted_and_unweighted_named():
     st = K.group_stats(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0, 1.0]))
-    assert st["mean"] == 2.5 and st["median"] == 2.5 and st["weighted_mean"] == 2.5
-    assert st["cv"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2.5)
-    assert st["qcd"] == pytest.approx((3.5 - 1.5) / (3.5 + 1.5))
+    assert st["unweighted_mean"] == 2.5 and st["unweighted_median"] == 2.5 and st["weighted_mean"] == 2.5
+    # CAIRO's unweighted coefficient of variation (std ddof 1 / mean) and quartile coefficient of
+    # dispersion with linear quartiles Q1 = 1.75, Q3 = 3.25
+    assert st["unweighted_cv"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2.5)
+    assert st["unweighted_qcd"] == pytest.approx((3.25 - 1.75) / (3.25 + 1.75))
+    # weighted quartiles (midpoint rule): 1.5 and 3.5
+    assert st["weighted_qcd"] == pytest.approx((3.5 - 1.5) / (3.5 + 1.5))
+    # weights move only the weighted statistics
+    st2 = K.group_stats(np.array([1.0, 2.0, 3.0, 4.0]), np.array([3.0, 1.0, 1.0, 1.0]))
+    assert st2["unweighted_mean"] == 2.5 and st2["unweighted_qcd"] == st["unweighted_qcd"]
+    assert st2["weighted_mean"] == pytest.approx((3 + 2 + 3 + 4) / 6) and st2["weighted_sum"] == pytest.approx(12.0)
+    assert st2["customers"] == 6.0 and st2["n"] == 4

@@ -190,7 +190,12 @@ def test_flex_runs_shift_load_conserve_energy_and_keep_residual(done):
     hp = a13["tariff_key"] == "rie_hp_seasonalTOU_flex"
     k9 = _read(d / "rie.run09", "billing_kwh_monthly.parquet")
     k13 = _read(d / "rie.run13", "billing_kwh_monthly.parquet")
-    np.testing.assert_allclose(k13[["Jan", "Jul"]], k9[["Jan", "Jul"]], rtol=1e-9)  # monthly kWh conserved too
+    winter, summer = ["Jan", "Feb", "Mar", "Oct", "Nov", "Dec"], ["Apr", "May", "Jun", "Jul", "Aug", "Sep"]
+    for months in (winter, summer):  # shifted per season pooled over its months (RI periods: winter Oct-Mar)
+        np.testing.assert_allclose(k13[months].sum(axis=1), k9[months].sum(axis=1), rtol=1e-9)
+    assert not np.allclose(k13.loc[hp.to_numpy(), "Jan"], k9.loc[hp.to_numpy(), "Jan"], rtol=1e-9)  # not per month
+    # TOU relative rates re-derived from the marginal costs and the shifted class load
+    assert f["tou_rederivation"]["rie_hp_seasonalTOU_flex"]["rederived"] is True
     assert hp.sum() == 5
 
 
@@ -297,20 +302,23 @@ def test_two_utilities_one_broken_the_other_completes(tmp_path, rd_client):  # n
     assert float(ann["weight"] @ ann["bill_level"]) == pytest.approx(1100.0 * 250 * 60, rel=1e-9)
 
 
-def test_input_neither_present_nor_produced_is_a_clear_error(tmp_path, capsys):
+def test_input_neither_present_nor_produced_is_skipped_up_front(tmp_path, capsys):
     u = examples.prepare_synthetic_utility(str(tmp_path), "gamma", 30, first_id=300001, hp_share=0.1)
     doc = yaml.safe_load(Path(u.scenario).read_text())
     doc["runs"][9]["path_tariffs_electric"]["hp"] = "/nowhere/gamma_hp_superTOU.json"
     Path(u.scenario).write_text(yaml.safe_dump(doc))
     store = tmp_path / "store"
-    rc = main(["study", u.scenario, "--store", str(store)])
+    rc = main(["study", u.scenario, "--store", str(store), "--dry-run"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1
-    assert err[0] == (f"ratedesign: error: scenario {u.scenario} (run 9): field 'path_tariffs_electric.hp': file not "
-                      f"found and no run of the chain produces it: /nowhere/gamma_hp_superTOU.json")
+    assert rc == 0
+    assert (f"ratedesign: skipped gamma.run09: scenario {u.scenario} entry 9: field 'path_tariffs_electric.hp': file "
+            f"not found and no run of the chain produces it: /nowhere/gamma_hp_superTOU.json") in err
+    skipped = {ln.split(":")[1].strip().split()[-1] for ln in err if ln.startswith("ratedesign: skipped")}
+    assert {"gamma.run09", "gamma.run11", "gamma.run13", "gamma.run15"} <= skipped  # with its dependents
+    assert "gamma.run01" not in skipped and "gamma.run10" not in skipped  # every other entry runs
     assert not store.exists()
     assert main(["study", u.scenario, "--store", str(store), "--runs", "3-40"]) == 2
-    assert "has only 16 runs" in capsys.readouterr().err
+    assert "no scenario file has 40 entries" in capsys.readouterr().err
 
 
 @needs_shared

@@ -124,21 +124,71 @@ def eia_customer_count(path: str, utility: str, storage_options: dict | None = N
     return float(rows["residential_customers"].iloc[0])
 
 
+def utility_bldg_ids(ua: pd.DataFrame, utility: str, source: str = "path_utility_assignment") -> list[int]:
+    """bldg_ids with ``sb.electric_utility == utility``, in the assignment file's row order.
+
+    Parameters
+    ----------
+    ua : DataFrame
+        The utility assignment (columns ``bldg_id``, ``sb.electric_utility``).
+    utility : str
+        Utility code (e.g. ``rie``, ``coned``).
+    source : str
+        The file, for messages.
+
+    Returns
+    -------
+    list of int
+        Unique bldg_ids, first occurrence order (the order the platform samples from).
+
+    Raises
+    ------
+    InputError
+        When a column is missing or no building belongs to the utility.
+    """
+    for col in ("bldg_id", "sb.electric_utility"):
+        if col not in ua.columns:
+            raise InputError(f"path_utility_assignment {source}: column {col!r} is missing")
+    sel = ua.loc[ua["sb.electric_utility"].astype(str) == str(utility), "bldg_id"].astype(np.int64)
+    ids = list(dict.fromkeys(int(b) for b in sel.to_numpy()))
+    if not ids:
+        raise InputError(f"path_utility_assignment {source}: no building has sb.electric_utility == {utility!r}")
+    return ids
+
+
+def sample_bldg_ids(ids: list, sample_size: int | None) -> list[int]:
+    """The platform's building sample: ``random.Random(42).sample(ids, n)`` over ``ids`` in file order.
+
+    Parameters
+    ----------
+    ids : list of int
+        The utility's bldg_ids in the utility assignment file's order (:func:`utility_bldg_ids`).
+    sample_size : int or None
+        Buildings to draw; None (or >= len(ids)) keeps every building.
+
+    Returns
+    -------
+    list of int
+        The sample in draw order (callers sort it for the run).
+
+    References
+    ----------
+    switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py``
+    (``_load_prototype_ids_for_run``, ``apply_prototype_sample``): the ids come from the
+    assignment parquet filtered by utility, unsorted, and are drawn with ``random.Random(42)``.
+    """
+    if sample_size is None or int(sample_size) >= len(ids):
+        return list(ids)
+    return random.Random(42).sample(list(ids), int(sample_size))
+
+
 def select_buildings(cfg, elec_keys: list, with_gas: bool, customer_count: float | None,
                      storage_options: dict | None = None, group_col: str | None = None) -> BuildingSet:
     """S0 for a ScenarioConfig: filter the utility assignment, sample, weights, tariff maps."""
     so = storage_options
     ua = read_parquet_df(cfg.path_utility_assignment, "path_utility_assignment", storage_options=so)
-    for col in ("bldg_id", "sb.electric_utility"):
-        if col not in ua.columns:
-            raise InputError(f"path_utility_assignment {cfg.path_utility_assignment}: column {col!r} is missing")
-    ids = np.sort(ua.loc[ua["sb.electric_utility"].astype(str) == str(cfg.utility), "bldg_id"]
-                  .astype(np.int64).unique())
-    if ids.size == 0:
-        raise InputError(f"path_utility_assignment {cfg.path_utility_assignment}: no building has "
-                         f"sb.electric_utility == {cfg.utility!r}")
-    if cfg.sample_size is not None and cfg.sample_size < ids.size:
-        ids = np.sort(np.array(random.Random(42).sample(ids.tolist(), int(cfg.sample_size)), dtype=np.int64))
+    ids = np.sort(np.array(sample_bldg_ids(utility_bldg_ids(ua, cfg.utility, cfg.path_utility_assignment),
+                                           cfg.sample_size), dtype=np.int64))
 
     meta = read_parquet_df(cfg.path_resstock_metadata, "path_resstock_metadata", storage_options=so)
     if "bldg_id" not in meta.columns:

@@ -70,16 +70,43 @@ class Step:
 
 
 @dataclass
+class Skipped:
+    """A scenario entry that will not run, and why (reported before the study starts).
+
+    Attributes
+    ----------
+    name : str
+        The run name it would have had (``<utility>.runNN``).
+    index : int
+        1-based position of the entry in its file.
+    key : str
+        The entry's key in ``runs:``.
+    reason : str
+        One line naming the file, entry, field and path (or the run it needed).
+    """
+
+    name: str
+    index: int
+    key: str
+    reason: str
+
+
+@dataclass
 class Chain:
-    """The runs of one scenario file (one utility), in expansion order."""
+    """The runs of one scenario file (one utility), in expansion order, and its skipped entries."""
 
     utility: str
     source: str
     steps: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
 
     @property
     def scenario_steps(self) -> list:
         return [s for s in self.steps if s.kind == "scenario"]
+
+
+class Unresolved(InputError):
+    """An input file that does not exist and that no run of the chain produces: the entry is skipped."""
 
 
 def sanitize(text: str) -> str:
@@ -88,24 +115,100 @@ def sanitize(text: str) -> str:
     return out or "x"
 
 
-def parse_runs(spec: str | None, n: int, source: str) -> list[int] | None:
-    """``"1-16"`` / ``"1,3,5-8"`` -> sorted 1-based positions (None = all)."""
-    if spec in (None, "", "all"):
-        return None
-    out = set()
-    for part in str(spec).split(","):
-        part = part.strip()
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m:
-            raise InputError(f"--runs {spec!r}: expected e.g. 1-16 or 1,3,5-8")
+def _positions(part: str, spec: str, n: int, names: dict, source: str) -> set:
+    m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+    if m:
         a, b = int(m.group(1)), int(m.group(2) or m.group(1))
         if a < 1 or b < a:
             raise InputError(f"--runs {spec!r}: bad range {part!r}")
-        out.update(range(a, b + 1))
-    bad = [i for i in sorted(out) if i > n]
-    if bad:
-        raise InputError(f"--runs {spec!r}: {source} has only {n} runs (no run {bad[0]})")
-    return sorted(out)
+        return set(range(a, b + 1))
+    if part == "all":
+        return set(range(1, n + 1))
+    if part in names:
+        return {names[part]}
+    raise InputError(f"--runs {spec!r}: {source} has no entry {part!r} (entries are selected by position, "
+                     f"e.g. 1-16, or by their key or run_name)")
+
+
+def select_runs(spec: str | None, files: list) -> dict:
+    """Per-file entry selection of ``--runs``.
+
+    Parameters
+    ----------
+    spec : str or None
+        Comma-separated items. ``N``, ``N-M``, ``all`` or an entry name (its key in ``runs:`` or its
+        ``run_name``). An item ``FILE:SEL`` starts the selection of one file (``FILE`` = the
+        utility, e.g. ``rie``, its chain prefix, or the file stem, e.g. ``scenarios_rie``); the
+        items after it belong to that file until the next ``FILE:``. Items before any ``FILE:``
+        apply to every file; positions past a file's last entry are ignored for that file.
+        Example: ``rie:1-8,coned:1-16,25`` (coned gets 1-16 and 25). None or ``all``: everything.
+    files : list of (ids, n, names, source)
+        ``ids`` the names a file answers to, ``n`` its number of entries, ``names`` {entry name:
+        1-based position}, ``source`` its path (for messages).
+
+    Returns
+    -------
+    list of (set of int or None)
+        1-based positions per file, in the order of ``files`` (None = every entry).
+
+    Raises
+    ------
+    InputError
+        Unknown file or entry name, bad range, or a position past the end of every file.
+    """
+    if spec in (None, "", "all"):
+        return [None] * len(files)
+    common, per, current = set(), {}, None
+    common_max = 0
+    for raw in str(spec).split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        if ":" in part:
+            head, part = part.split(":", 1)
+            head = head.strip()
+            current = next((j for j, f in enumerate(files) if head in f[0]), None)
+            if current is None:
+                known = ", ".join(sorted({f[0][0] for f in files}))
+                raise InputError(f"--runs {spec!r}: no scenario file {head!r} (files: {known})")
+            per.setdefault(current, set())
+            part = part.strip()
+        if current is None:
+            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+            if m:
+                common |= _positions(part, spec, 0, {}, "")
+                common_max = max(common_max, int(m.group(2) or m.group(1)))
+            else:  # a name: every file that has an entry of that name
+                hits = [j for j, f in enumerate(files) if part in f[2] or part == "all"]
+                if not hits:
+                    raise InputError(f"--runs {spec!r}: no scenario file has an entry {part!r}")
+                for j in hits:
+                    per.setdefault(j, set()).update(_positions(part, spec, files[j][1], files[j][2], files[j][3]))
+        else:
+            ids, n, names, source = files[current]
+            pos = _positions(part, spec, n, names, source)
+            bad = sorted(x for x in pos if x > n)
+            if bad:
+                raise InputError(f"--runs {spec!r}: {source} has only {n} entries (no entry {bad[0]})")
+            per[current] |= pos
+    if common and common_max > max(f[1] for f in files):
+        raise InputError(f"--runs {spec!r}: no scenario file has {common_max} entries "
+                         f"(the longest has {max(f[1] for f in files)})")
+    out = []
+    for j, (ids, n, names, source) in enumerate(files):
+        sel = {x for x in common if x <= n} | per.get(j, set())
+        out.append(sel)
+    return out
+
+
+def parse_runs(spec: str | None, n: int, source: str) -> list[int] | None:
+    """``"1-16"`` / ``"1,3,5-8"`` / entry names for one file -> sorted 1-based positions (None = all)."""
+    sel = select_runs(spec, [((source,), n, {}, source)])[0]
+    if sel is not None:
+        bad = sorted(x for x in sel if x > n)
+        if bad:
+            raise InputError(f"--runs {spec!r}: {source} has only {n} runs (no run {bad[0]})")
+    return None if sel is None else sorted(sel)
 
 
 class _Hasher:
@@ -142,6 +245,13 @@ def _sub_is_hp(sub: str) -> bool:
 
 def _load_doc(path: str, so) -> dict:
     return load_scenario_doc(path, so)
+
+
+def periods_file(tariff_path: str, utility: str, so=None) -> str | None:
+    """``<config>/periods/<utility>.yaml`` for a tariff under ``<config>/tariffs/electric/``, if present."""
+    config = posixpath.dirname(posixpath.dirname(posixpath.dirname(str(tariff_path))))
+    cand = posixpath.join(config, "periods", f"{utility}.yaml")
+    return cand if exists(cand, so) else None
 
 
 def find_pipeline(scenario_path: str, utility: str, so=None) -> str | None:
@@ -233,7 +343,7 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
     needs_runs: dict[int, set] = {}   # scenario index -> scenario indexes it needs (for --runs closure)
 
     def where(i, fld):
-        return f"scenario {path} (run {keys[i]}): field {fld!r}"
+        return f"scenario {path} entry {keys[i]}: field {fld!r}"
 
     def add_step(kind, target, params, after_idx, static, label=None):
         name = f"{prefix}.{label or kind}.{sanitize(posixpath.splitext(posixpath.basename(target))[0])}"
@@ -280,16 +390,15 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
                     r.get("structure", {}).get(sub) == "seasonal" or (
                         not r.get("structure") and _sub_is_hp(sub) and "seasonal" in stem.lower()
                         and "seasonaltou" not in stem.lower())):
-                template = p if exists(p, so) else None
-                if template is None:
-                    cand = posixpath.join(posixpath.dirname(p), f"{c.utility}_hp_seasonal{'_supply' if supply else ''}.json")
-                    template = cand if exists(cand, so) else None
+                periods = periods_file(p, c.utility, so)
+                from ratedesign.derive import winter_months_from_periods
+                winter = winter_months_from_periods(periods, so)
                 ref_key = next(iter(stems[ref]))
                 step = add_step("seasonal", p, {"source_run": run_name(ref), "tariff_key": ref_key, "new_key": stem,
                                                 "file": base, "group_col": group_col, "selectors": selectors,
-                                                "subclass": sub, "template": template,
+                                                "subclass": sub, "winter_months": winter,
                                                 "method": c.residual_allocation_delivery}, [ref],
-                                [template] if template else [])
+                                [periods] if periods else [])
                 need.add(ref)
             elif exists(p, so):
                 static.append(p)
@@ -297,10 +406,10 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
                     r.get("structure", {}).get(sub) == "base" or not _sub_is_hp(sub)):
                 src = next(iter(cfgs[ref].path_tariffs_electric.values()))
                 if not exists(src, so):
-                    raise InputError(f"{where(i, fld)}: file not found and the reference tariff {src} is missing too")
+                    raise Unresolved(f"{where(i, fld)}: file not found and the reference tariff {src} is missing too")
                 step = add_step("copy", p, {"source": src, "new_key": stem, "file": base}, [], [src])
             else:
-                raise InputError(f"{where(i, fld)}: file not found and no run of the chain produces it: {p}")
+                raise Unresolved(f"{where(i, fld)}: file not found and no run of the chain produces it: {p}")
             if step:
                 inputs[fld] = [step, base]
                 after.add(step)
@@ -321,7 +430,7 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
         elif exists(rr, so):
             static.append(rr)
         else:
-            raise InputError(f"{where(i, 'utility_revenue_requirement')}: file not found and no run of the chain "
+            raise Unresolved(f"{where(i, 'utility_revenue_requirement')}: file not found and no run of the chain "
                              f"produces it: {rr}")
         # ---------------------------------------------------------------- electric tariff map
         mp = c.path_tariff_maps_electric
@@ -330,12 +439,12 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
         else:
             keys_by_sub = {sub: _stem(p) for sub, p in c.path_tariffs_electric.items()}
             if "all" not in keys_by_sub and (not group_col or not selectors):
-                raise InputError(f"{where(i, 'path_tariff_maps_electric')}: file not found: {mp} (a map can be derived "
+                raise Unresolved(f"{where(i, 'path_tariff_maps_electric')}: file not found: {mp} (a map can be derived "
                                  f"only for 'all' tariffs or with subclass_config)")
             for pth, what in ((c.path_utility_assignment, "path_utility_assignment"),
                               (c.path_resstock_metadata, "path_resstock_metadata")):
                 if not exists(pth, so):
-                    raise InputError(f"{where(i, what)}: file not found: {pth}")
+                    raise Unresolved(f"{where(i, what)}: file not found: {pth}")
             step = add_step("map", mp, {"assignment": c.path_utility_assignment, "utility": c.utility,
                                         "keys": keys_by_sub, "metadata": c.path_resstock_metadata,
                                         "group_col": group_col, "selectors": selectors,
@@ -349,26 +458,37 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
             if v in (None, ""):
                 continue
             if not exists(v, so):
-                raise InputError(f"{where(i, fld)}: file not found: {v}")
+                raise Unresolved(f"{where(i, fld)}: file not found: {v}")
             static.append(v)
         if c.path_tariffs_gas:
             if not exists(c.path_tariffs_gas, so):
-                raise InputError(f"{where(i, 'path_tariffs_gas')}: directory not found: {c.path_tariffs_gas}")
+                raise Unresolved(f"{where(i, 'path_tariffs_gas')}: directory not found: {c.path_tariffs_gas}")
             static.append(c.path_tariffs_gas)
         if not exists(c.path_resstock_loads, so):
-            raise InputError(f"{where(i, 'path_resstock_loads')}: directory not found: {c.path_resstock_loads}")
-        params = {"scenario": c.to_params(), "inputs": inputs,
+            raise Unresolved(f"{where(i, 'path_resstock_loads')}: directory not found: {c.path_resstock_loads}")
+        scen = c.to_params()
+        if c.elasticity not in (None, 0, 0.0) and scen.get("winter_months") is None:
+            periods = next((periods_file(pp, c.utility, so) for pp in c.path_tariffs_electric.values()
+                            if periods_file(pp, c.utility, so)), None)
+            if periods:
+                from ratedesign.derive import winter_months_from_periods
+                scen["winter_months"] = winter_months_from_periods(periods, so)
+                static.append(periods)
+        params = {"scenario": scen, "inputs": inputs,
                   "input_hashes": {p: hasher(p) for p in dict.fromkeys(static)},
                   "index": i + 1, "key": keys[i], "utility": c.utility}
         scen_inputs[i] = params
         scen_after[i] = after
 
-    selected = parse_runs(runs, n, str(path))
+    selected = runs if isinstance(runs, (set, frozenset, list, tuple)) else parse_runs(runs, n, str(path))
     errors: dict[int, InputError] = {}
+    unresolved: dict[int, Unresolved] = {}
     for i, c in enumerate(cfgs):
         needs_runs[i] = set()
         try:
             _expand_one(i, c, needs_runs[i])
+        except Unresolved as e:  # nobody produces an input: the entry (and its dependents) is skipped
+            unresolved[i] = e
         except InputError as e:  # reported only when run i is selected (or needed by a selected run)
             errors[i] = e
 
@@ -383,13 +503,32 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
     bad = sorted(i for i in errors if i in keep)
     if bad:
         raise errors[bad[0]]
+    skip: dict[int, str] = {i: str(unresolved[i]) for i in keep if i in unresolved}
+    cache = _PlanCache(so)
+    for i in sorted(keep):
+        if i not in skip and cfgs[i].run_includes_subclasses:
+            why = empty_subclass(cfgs[i], cache, f"scenario {path} entry {keys[i]}")
+            if why:
+                skip[i] = why
+    changed = True
+    while changed:  # dependents of a skipped entry are skipped too
+        changed = False
+        for i in sorted(keep):
+            if i in skip:
+                continue
+            dead = sorted(k for k in needs_runs[i] if k in skip)
+            if dead:
+                skip[i] = (f"scenario {path} entry {keys[i]}: needs {run_name(dead[0])} (entry {keys[dead[0]]}), "
+                           f"which is skipped")
+                changed = True
     chain = Chain(utility=utility, source=str(path))
-    for i in range(n):
-        if i not in keep:
+    for i in sorted(keep):
+        if i in skip:
+            chain.skipped.append(Skipped(name=run_name(i), index=i + 1, key=keys[i], reason=skip[i]))
             continue
         chain.steps.append(Step(name=run_name(i), fn=SCENARIO_FN, params=scen_inputs[i], after=sorted(scen_after[i]),
                                 kind="scenario", utility=utility, index=i + 1, label=keys[i]))
-    kept_names = {run_name(i) for i in keep}
+    kept_names = {run_name(i) for i in keep if i not in skip}
     used = {a for s in chain.steps for a in s.after}
     for name, st in steps.items():
         if name in used and all(a in kept_names for a in st.after):
@@ -397,16 +536,120 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
     return chain
 
 
-def expand_files(paths, **kwargs) -> list[Chain]:
-    """Chains of several scenario files; name prefixes are made unique (``rie``, ``rie-2``)."""
-    chains, seen = [], {}
+class _PlanCache:
+    """Small inputs read once per path while planning (utility assignment, metadata, maps)."""
+
+    def __init__(self, so):
+        self.so, self.frames = so, {}
+
+    def parquet(self, path: str, what: str, columns=None):
+        from ratedesign.fsio import read_parquet_df
+
+        key = (path, tuple(columns) if columns else None)
+        if key not in self.frames:
+            self.frames[key] = read_parquet_df(path, what, columns, self.so)
+        return self.frames[key]
+
+    def tariff_map(self, path: str, what: str):
+        from ratedesign.buildings import read_tariff_map
+
+        key = ("map", path)
+        if key not in self.frames:
+            self.frames[key] = read_tariff_map(path, what, self.so)
+        return self.frames[key]
+
+    def sample(self, cfg: ScenarioConfig) -> list:
+        from ratedesign.buildings import sample_bldg_ids, utility_bldg_ids
+
+        key = ("sample", cfg.path_utility_assignment, cfg.utility, cfg.sample_size)
+        if key not in self.frames:
+            ua = self.parquet(cfg.path_utility_assignment, "path_utility_assignment")
+            self.frames[key] = sample_bldg_ids(utility_bldg_ids(ua, cfg.utility, cfg.path_utility_assignment),
+                                               cfg.sample_size)
+        return self.frames[key]
+
+
+def empty_subclass(cfg: ScenarioConfig, cache: _PlanCache, where: str) -> str | None:
+    """Why a subclass run cannot run on its building sample (None when every subclass has buildings).
+
+    A subclass whose selector (``subclass_config.selectors`` on ``postprocess_group.<group_col>``
+    of the metadata) or whose tariff (in an existing tariff map) matches no building of the sample
+    cannot be calibrated (its revenue requirement has no customers to recover it from). The entry
+    is skipped at plan time with this reason instead of failing at run time.
+    """
+    import numpy as np
+
+    so = cache.so
+    if not (exists(cfg.path_utility_assignment, so) and exists(cfg.path_resstock_metadata, so)):
+        return None
+    ids = np.asarray(cache.sample(cfg), dtype=np.int64)
+    sc = cfg.subclass_config or {}
+    group_col, selectors = sc.get("group_col"), sc.get("selectors") or {}
+    n = len(ids)
+    if group_col and selectors:
+        meta = cache.parquet(cfg.path_resstock_metadata, "path_resstock_metadata")
+        col = group_col if group_col in meta.columns else f"postprocess_group.{group_col}"
+        if col in meta.columns and "bldg_id" in meta.columns:
+            vals = meta.set_index(meta["bldg_id"].astype(np.int64))[col].reindex(ids)
+            vals = vals.astype(str).str.strip().str.lower()
+            from ratedesign.derive import selector_values
+            for sub, sel in selectors.items():
+                if not vals.isin(selector_values(sel)).any():
+                    return (f"{where}: subclass {sub!r} ({col} = {sel!r}) has no building in the sample of {n} "
+                            f"buildings of {cfg.utility}")
+    mp = cfg.path_tariff_maps_electric
+    if exists(mp, so):
+        try:
+            tmap = cache.tariff_map(mp, "path_tariff_maps_electric")
+        except InputError:
+            return None  # the plan phase reports the malformed map
+        on = set(tmap.reindex(ids).dropna())
+        for sub, p in cfg.path_tariffs_electric.items():
+            if _stem(p) not in on:
+                return (f"{where}: field 'path_tariff_maps_electric': no building of the sample of {n} buildings of "
+                        f"{cfg.utility} is on tariff {_stem(p)!r} (subclass {sub!r}) in {mp}")
+    return None
+
+
+def _file_ids(path: str, so) -> tuple:
+    doc = _load_doc(path, so)
+    keys = [str(k) for k in doc["runs"]]
+    names = {}
+    for j, k in enumerate(keys):
+        names.setdefault(k, j + 1)
+        entry = doc["runs"][list(doc["runs"])[j]]
+        if isinstance(entry, dict) and entry.get("run_name"):
+            names.setdefault(str(entry["run_name"]), j + 1)
+    first = doc["runs"][list(doc["runs"])[0]] if keys else {}
+    utility = str((first or {}).get("utility") or "")
+    stem = os.path.splitext(os.path.basename(str(path)))[0]
+    return utility, len(keys), names, stem
+
+
+def expand_files(paths, runs: str | None = None, **kwargs) -> list[Chain]:
+    """Chains of several scenario files; name prefixes are made unique (``rie``, ``rie-2``).
+
+    ``runs`` is the ``--runs`` text (see :func:`select_runs`: per file by position or entry name).
+    """
+    so = kwargs.get("storage_options")
+    info, prefixes, seen = [], [], {}
     for p in paths:
-        ch = expand_file(p, **kwargs)
-        base = sanitize(ch.utility)
+        utility, n, names, stem = _file_ids(p, so)
+        base = sanitize(kwargs.get("prefix") or utility or stem)
         seen[base] = seen.get(base, 0) + 1
-        if seen[base] > 1:
-            ch = expand_file(p, prefix=f"{base}-{seen[base]}", **kwargs)
-        chains.append(ch)
+        prefix = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        prefixes.append(prefix)
+        ids = tuple(dict.fromkeys(x for x in (prefix, utility, stem) if x))
+        info.append((ids, n, names, str(p)))
+    selection = select_runs(runs, info)
+    kwargs.pop("prefix", None)
+    chains = []
+    for p, prefix, sel in zip(paths, prefixes, selection):
+        if sel is not None and not sel:
+            continue  # --runs selects nothing of this file
+        chains.append(expand_file(p, runs=sel, prefix=prefix, **kwargs))
+    if not chains:
+        raise InputError(f"--runs {runs!r}: selects no entry of any scenario file")
     return chains
 
 

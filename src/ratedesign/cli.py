@@ -117,10 +117,15 @@ def cmd_synth(args) -> int:
     if args.limit:
         ids = ids[: args.limit]
     upgrades = [u.strip() for u in args.upgrades.split(",") if u.strip()]
+    from ratedesign.examples import CUSTOMERS
+    customers = args.customers if args.customers is not None else CUSTOMERS.get(args.utility, 451381.0)
     paths = synth_dataset(args.out, ids, state=args.state, utility=args.utility, upgrades=upgrades, seed=args.seed,
-                          total_kwh=args.total_kwh, customers=args.customers, hp_ids=hp,
+                          total_kwh=args.total_kwh, customers=customers, hp_ids=hp,
                           elec_tariff_key=args.elec_tariff_key, storage_options=so)
     print(f"ratedesign: synth: {paths.n_buildings} buildings, upgrades {','.join(upgrades)} -> {args.out}")
+    print(f"weights: each building represents {customers / max(len(ids), 1):,.0f} of {customers:,.0f} customers "
+          f"of {args.utility}; per-home kWh: typical for its building type and heating fuel"
+          + (f" rescaled to --total-kwh {args.total_kwh:.3g}" if args.total_kwh else ""))
     print("use with: " + " ".join(f"--map-prefix {m}" for m in paths.map_prefix_args()))
     return 0
 
@@ -141,6 +146,33 @@ def _expand(args, so):
         raise InputError(f"--sample {args.sample}: expected a positive number of buildings")
     return expand_files(args.scenarios, runs=args.runs, sample=args.sample, sets=args.set,
                         map_prefix=args.map_prefix, pipeline=pipeline, storage_options=so)
+
+
+def plan_chains(chains, so=None, check_loads: str = "all") -> None:
+    """Plan phase: report skipped entries (stderr, one line each) and check every input.
+
+    Raises PlanProblems (exit 2, one line per problem, nothing written) when an input is unusable.
+    """
+    from ratedesign.errors import PlanProblems
+    from ratedesign.plan import check_chains
+
+    for ch in chains:
+        for sk in ch.skipped:
+            print(f"ratedesign: skipped {sk.name}: {sk.reason}", file=sys.stderr, flush=True)
+    problems = check_chains(chains, so, loads=check_loads)
+    if problems:
+        raise PlanProblems(problems)
+
+
+def record_skipped(chains, study_url: str, so=None) -> int:
+    """Write ``ratedesign_skipped.json`` (run name, entry, reason) into the study's directory; returns the count."""
+    from ratedesign.fsio import join, write_bytes
+
+    rows = [{"name": sk.name, "file": ch.source, "entry": sk.key, "index": sk.index, "status": "skipped",
+             "reason": sk.reason} for ch in chains for sk in ch.skipped]
+    if rows:
+        write_bytes(join(study_url, "ratedesign_skipped.json"), (json.dumps(rows, indent=2) + "\n").encode(), so)
+    return len(rows)
 
 
 def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=None, progress=True):
@@ -196,6 +228,7 @@ def cmd_study(args) -> int:
     store = args.store if "://" in args.store else os.path.abspath(args.store)
     name = args.name or study_name(chains)
     n = sum(len(c.steps) for c in chains)
+    plan_chains(chains, so, args.check_loads)
     if args.dry_run:
         from runfleet import plan_study
 
@@ -212,9 +245,11 @@ def cmd_study(args) -> int:
     if args.table:
         print(format_table(chains, summary))
     c = summary.counts
-    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped; "
+    n_skip = record_skipped(chains, summary.study_url, so)
+    more = f" (+{n_skip} entries skipped at plan time, see ratedesign_skipped.json)" if n_skip else ""
+    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped{more}; "
           f"runfleet status {summary.study_url}", file=sys.stderr)
-    return summary.exit_code
+    return summary.exit_code or (1 if n_skip else 0)
 
 
 def cmd_demo(args) -> int:
@@ -226,6 +261,8 @@ def cmd_demo(args) -> int:
     data_dir = os.path.abspath(args.data_dir)
     store = args.store if "://" in args.store else os.path.abspath(args.store)
     t0 = time.perf_counter()
+    if args.utilities:
+        return _demo_platform(args, data_dir, store, t0)
     if examples.shared_available(args.shared):
         print(f"ratedesign demo: RI (rie), real tariffs/maps/revenue requirements from "
               f"{examples.ri_config_dir(args.shared)}; synthetic ResStock-format loads in {data_dir}", flush=True)
@@ -251,6 +288,42 @@ def cmd_demo(args) -> int:
           f"{time.perf_counter() - t1:.0f} s; CAIRO outputs under {summary.study_url}/runs/<run>/; "
           f"runfleet status {summary.study_url}")
     return summary.exit_code
+
+
+def _demo_platform(args, data_dir: str, store: str, t0: float) -> int:
+    """``demo --utilities all|u1,u2``: the real scenario files of the platform's utilities, one study."""
+    import time
+
+    from ratedesign import examples
+    from ratedesign.chain import expand_files, study_name
+
+    wanted = list(examples.PLATFORM_UTILITIES) if args.utilities == "all" else \
+        [u.strip() for u in args.utilities.split(",") if u.strip()]
+    for u in wanted:
+        examples.platform_config_dir(u, args.shared)  # unknown utility -> exit 2
+    if not examples.shared_available(args.shared):
+        raise InputError(f"--utilities needs the platform's configs under {examples.shared_dir(args.shared)} "
+                         f"(../shared/data/rate-design-platform); not found")
+    print(f"ratedesign demo: {len(wanted)} utilities ({', '.join(wanted)}), their real scenario files; synthetic "
+          f"ResStock-format loads in {data_dir}/platform", flush=True)
+    preps = examples.prepare_platform(data_dir, wanted, args.shared, sample=args.sample)
+    n_gen = sum(p.generated for p in preps)
+    print(f"ratedesign demo: data for {sum(p.n_buildings for p in preps):,} buildings "
+          f"({n_gen} utilities generated in {time.perf_counter() - t0:.0f} s)", flush=True)
+    chains = expand_files([p.scenario for p in preps], runs=args.runs, sample=args.sample,
+                          map_prefix=preps[0].map_prefix)
+    name = args.name or ("demo-" + study_name(chains))
+    plan_chains(chains, None, "all")
+    print(f"study: {name}", flush=True)
+    t1 = time.perf_counter()
+    summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers)
+    print(format_table(chains, summary))
+    c = summary.counts
+    n_skip = record_skipped(chains, summary.study_url)
+    print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped"
+          f"{f' (+{n_skip} entries skipped at plan time)' if n_skip else ''} in {time.perf_counter() - t1:.0f} s; "
+          f"runfleet status {summary.study_url}")
+    return summary.exit_code or (1 if n_skip else 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,9 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--utility", default="rie")
     s.add_argument("--upgrades", default="00,02")
     s.add_argument("--seed", type=int, default=42)
-    s.add_argument("--total-kwh", type=float, default=3.17e9, help="sum of weight x annual kWh, upgrade 00")
-    s.add_argument("--customers", type=float, default=451381.0, help="EIA-861 residential customers")
-    s.add_argument("--elec-tariff-key", default="rie_default", help="tariff_key of the synthetic electric map")
+    s.add_argument("--total-kwh", type=float, default=None,
+                   help="rescale to this sum of weight x annual kWh, upgrade 00 (default: typical kWh per home)")
+    s.add_argument("--customers", type=float, default=None,
+                   help="EIA-861 residential customers (default: the utility's approximate count)")
+    s.add_argument("--elec-tariff-key", default=None, help="tariff_key of the synthetic electric map "
+                   "(default <utility>_default)")
     s.add_argument("--storage-options", default=None, help="JSON storage_options for s3://")
     s.set_defaults(fn=cmd_synth)
     st = sub.add_parser("study", help="run the chains of one or more scenario files as one runfleet study")
@@ -293,8 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--store", required=True, help="runfleet store (directory or s3://...)")
     st.add_argument("--cluster", default=None, help="runfleet cluster profile (default: embedded local cluster)")
     st.add_argument("--workers", type=int, default=None, help="workers of the local cluster")
-    st.add_argument("--runs", default=None, help="scenario entries by position, e.g. 1-16 or 1,3,5-8 (default: all); "
+    st.add_argument("--runs", default=None, help="scenario entries per file, by position or entry name: 1-16 "
+                    "(every file), rie:1-8,coned:1-16 (per file; FILE = utility or file stem) (default: all); "
                     "runs they derive inputs from are added")
+    st.add_argument("--check-loads", default="all", choices=("all", "sample", "none"),
+                    help="plan phase: read the footer of every load file (all), of up to 200 per directory "
+                         "(sample), or none")
     st.add_argument("--sample", type=int, default=None, help="deterministic sample of N buildings per utility")
     st.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a scenario field")
     st.add_argument("--map-prefix", action="append", default=[], metavar="OLD=NEW",
@@ -318,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--name", default=None, help="study name (default: demo-rd-rie)")
     d.add_argument("--shared", default=None, help="the shared material directory (default: ../shared)")
     d.add_argument("--example-buildings", type=int, default=300, help="size of the built-in example")
+    d.add_argument("--utilities", default=None, metavar="all|U1,U2",
+                   help="run the real scenario files of the platform's utilities (all = the ten) as one study, "
+                        "on synthetic loads for their real samples")
     d.set_defaults(fn=cmd_demo)
     return p
 
@@ -334,7 +417,8 @@ def main(argv=None) -> int:
     try:
         return args.fn(args)
     except InputError as e:
-        print(f"ratedesign: error: {e}", file=sys.stderr)
+        for line in str(e).splitlines() or [""]:
+            print(f"ratedesign: error: {line}", file=sys.stderr)
         return 2
     except _runfleet_input_error() as e:  # a bad --cluster profile or store (evaluated only on an exception)
         print(f"ratedesign: error: {e}", file=sys.stderr)

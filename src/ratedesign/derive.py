@@ -9,8 +9,9 @@ derivation run's own directory in the store. Money in $, energy in kWh, rates in
 - ``copy_tariff``: a tariff JSON under a new key (the non-HP "base" tariff of a subclass run).
 - ``subclass_revenue_requirements``: RR_k = sum_{i in k} w_i Annual_i - sum_{i in k} w_i BAT^x_i
   from the delivery (run 1) and delivery+supply (run 2) precalc outputs.
-- ``seasonal_tariff``: HP seasonal rates, summer = Rev_summer / kWh_summer, winter =
-  (Rev_winter - CS) / kWh_winter with Rev = sum w (bill - fixed) and CS = sum w BAT over HP buildings.
+- ``seasonal_tariff``: HP seasonal rates, summer = the HP class's annual equivalent flat rate
+  (sum w (Annual - 12 f) / sum w kWh), winter = that rate - CS / winter kWh with CS = sum w BAT
+  over HP buildings (the platform's ``compute_subclass_seasonal_discount_inputs``).
 - ``tariff_map``: a ``bldg_id,tariff_key`` CSV for a run whose map file does not exist.
 """
 
@@ -97,9 +98,15 @@ def subclass_masks(df: pd.DataFrame, group_col: str, selectors: dict, source: st
     vals = df[col].astype(str).str.strip().str.lower()
     out = {}
     for name, sel in selectors.items():
-        choices = sel if isinstance(sel, (list, tuple)) else [sel]
-        out[str(name)] = vals.isin([str(c).strip().lower() for c in choices]).to_numpy()
+        out[str(name)] = vals.isin(selector_values(sel)).to_numpy()
     return out
+
+
+def selector_values(sel) -> list[str]:
+    """Values of one ``subclass_config.selectors`` entry, lower-case: a list, or a comma-separated string
+    (``"heat_pump,electrical_resistance"``, as the platform's ``resolve_subclass_config`` splits them)."""
+    items = sel if isinstance(sel, (list, tuple)) else str(sel).split(",")
+    return [str(c).strip().lower() for c in items if str(c).strip()]
 
 
 def _rr_by_method(df: pd.DataFrame, masks: dict) -> dict:
@@ -145,22 +152,111 @@ def subclass_revenue_requirements(delivery_out: str, supply_out: str | None, gro
     return yaml.safe_dump(doc, sort_keys=False).encode()
 
 
-def _month_period(schedule: np.ndarray) -> np.ndarray:
-    """(12,) period of each month (the most common period of the month's weekday hours)."""
-    return np.array([np.bincount(np.asarray(row, dtype=int)).argmax() for row in schedule])
+#: 1-based winter months of the seasonal derivation when the utility has no periods YAML
+#: (the platform's ``DEFAULT_SEASONAL_DISCOUNT_WINTER_MONTHS``, ``utils/pre/season_config.py``)
+DEFAULT_WINTER_MONTHS = (10, 11, 12, 1, 2, 3)
+
+
+def winter_months_from_periods(path: str | None, storage_options: dict | None = None) -> list[int]:
+    """``winter_months`` of a utility's ``periods/<utility>.yaml`` (1-based), else the default.
+
+    Raises
+    ------
+    InputError
+        When the field is not a list of month numbers 1..12 (not empty, not all twelve).
+    """
+    from ratedesign.fsio import exists, read_yaml
+
+    if not path or not exists(path, storage_options):
+        return list(DEFAULT_WINTER_MONTHS)
+    doc = read_yaml(path, "periods", storage_options) or {}
+    raw = doc.get("winter_months") if isinstance(doc, dict) else None
+    if raw is None:
+        return list(DEFAULT_WINTER_MONTHS)
+    try:
+        months = sorted({int(m) for m in raw})
+    except (TypeError, ValueError):
+        raise InputError(f"periods {path}: field 'winter_months' = {raw!r}; expected a list of months 1..12") from None
+    if not months or len(months) == 12 or months[0] < 1 or months[-1] > 12:
+        raise InputError(f"periods {path}: field 'winter_months' = {raw!r}; expected some (not all) of months 1..12")
+    return months
+
+
+def seasonal_rates(annual_energy_revenue: float, annual_kwh: float, winter_kwh: float,
+                   cross_subsidy: float) -> dict:
+    """HP seasonal rates from a reference run (the platform's seasonal-discount derivation).
+
+    Parameters
+    ----------
+    annual_energy_revenue : float
+        Sum over the subclass of w_i (Annual_i - 12 f), $ (f = fixed charge, $/month).
+    annual_kwh, winter_kwh : float
+        Sum over the subclass of w_i x billed kWh over the year and over the winter months, kWh.
+    cross_subsidy : float
+        Sum over the subclass of w_i BAT_i, $ (positive: the subclass overpays).
+
+    Returns
+    -------
+    dict
+        ``equivalent_flat_rate`` = revenue / annual kWh ($/kWh), ``summer_rate`` = that flat rate,
+        ``winter_discount`` = cross_subsidy / winter kWh, ``winter_rate`` = flat - discount ($/kWh).
+
+    References
+    ----------
+    switchbox-data/rate-design-platform, ``utils/mid/compute_subclass_rr.py``,
+    ``compute_subclass_seasonal_discount_inputs`` (summer = annual equivalent flat rate; winter =
+    flat rate minus the cross-subsidy per winter kWh) and ``utils/pre/create_tariff.py``,
+    ``create_seasonal_rate`` (period 0 summer, period 1 winter).
+    """
+    summer_kwh = annual_kwh - winter_kwh
+    if winter_kwh <= 0 or summer_kwh <= 0:
+        raise InputError(f"seasonal derivation: winter kWh {winter_kwh:.6g} and summer kWh {summer_kwh:.6g} of the "
+                         f"subclass must both be positive")
+    flat = annual_energy_revenue / annual_kwh
+    discount = cross_subsidy / winter_kwh
+    return {"equivalent_flat_rate": flat, "summer_rate": flat, "winter_discount": discount,
+            "winter_rate": flat - discount, "annual_kwh": annual_kwh, "winter_kwh": winter_kwh,
+            "summer_kwh": summer_kwh, "annual_energy_rev": annual_energy_revenue, "total_cross_subsidy": cross_subsidy}
 
 
 def seasonal_tariff(ref_out: str, new_key: str, tariff_key: str | None, group_col: str, selectors: dict,
-                    subclass: str = "hp", method: str = "percustomer", template: str | None = None,
+                    subclass: str = "hp", method: str = "percustomer", winter_months=None,
                     storage_options: dict | None = None) -> bytes:
-    """HP seasonal tariff from a flat precalc reference run (spec section 3).
+    """HP seasonal tariff (2 periods: 0 summer, 1 winter) from a precalc reference run.
 
-    Periods and months come from ``template`` (a seasonal tariff JSON) or, without one, two periods:
-    summer = June-September (period 0), winter = the other months (period 1). For each period p:
-    rate_p = (Rev_p - [p is the winter period] CS) / kWh_p, Rev_p = sum over HP buildings and the
-    period's months of w (bill - fixed), kWh_p the same for billed kWh, CS = sum w BAT^method over HP
-    buildings (0 for ``passthrough``). The winter period is the one billing January. Fixed charge:
-    the reference tariff's (``tariff_key`` in the run's ``tariff_final_config.json``).
+    Parameters
+    ----------
+    ref_out : str
+        Output directory of the reference run (run 1 for delivery, run 2 for supply).
+    new_key : str
+        Key (file stem) of the derived tariff.
+    tariff_key : str or None
+        The reference run's tariff in its ``tariff_final_config.json`` (fixed charge, metadata).
+    group_col, selectors, subclass : str, dict, str
+        Which buildings form the subclass (``subclass_config``).
+    method : str
+        Residual method whose BAT column is the cross-subsidy (``passthrough``: none).
+    winter_months : list of int, optional
+        1-based winter months (the utility's ``periods/<utility>.yaml``; default Oct-Mar).
+    storage_options : dict, optional
+
+    Returns
+    -------
+    bytes
+        The URDB JSON. Summer rate = the subclass's annual equivalent flat rate of the reference
+        run (annual energy revenue / annual kWh); winter rate = that flat rate minus the
+        subclass's cross-subsidy per winter kWh (:func:`seasonal_rates`). Energy revenue =
+        Annual bill - 12 x fixed charge. kWh are the billed kWh of the reference run
+        (``billing_kwh_monthly.parquet``: scaled, floored, as billed), which is what the platform
+        describes; its code reads the raw ResStock kWh there (``grid_consumption_expr``), which
+        differs when ``resstock_kwh_scale_factor`` is set. A winter rate <= 0 (cross-subsidy larger
+        than the winter revenue) is floored at 10% of the summer rate with a warning (the platform
+        stops with an error).
+
+    References
+    ----------
+    switchbox-data/rate-design-platform ``utils/mid/compute_subclass_rr.py``
+    (``compute_subclass_seasonal_discount_inputs``), ``utils/mid/create_seasonal_discount_tariff.py``.
     """
     so = storage_options
     df = _load_ref(ref_out, so)
@@ -173,43 +269,30 @@ def seasonal_tariff(ref_out: str, new_key: str, tariff_key: str | None, group_co
     cfg = read_json(join(ref_out, "tariff_final_config.json"), "tariff_final_config.json", so)
     ref = cfg.get(tariff_key) if tariff_key else next(iter(cfg.values()))
     fixed = float((ref or {}).get("ur_monthly_fixed_charge", 0.0))
-    bills = read_parquet_df(join(ref_out, "bills", "elec_bills_year_run.parquet"), "bills of the reference run",
-                            storage_options=so)
     kwh = read_parquet_df(join(ref_out, "billing_kwh_monthly.parquet"), "monthly kWh of the reference run",
                           storage_options=so)
     months = list(MONTH_NAMES[:12])
-    b = bills[bills["month"].isin(months)].pivot(index="bldg_id", columns="month", values="bill_level")[months]
-    b = b.reindex(df["bldg_id"]).to_numpy()
     q = kwh.set_index("bldg_id").reindex(df["bldg_id"])[months].to_numpy()
     w = df["weight"].to_numpy()
-    if template:
-        tt = load_tariff(template, so)
-        wk, we, item = tt.weekday_schedule, tt.weekend_schedule, dict(tt.item)
-        mp = _month_period(wk)
-    else:
-        mp = np.array([0 if m in SUMMER else 1 for m in range(12)])
-        wk = we = np.repeat(mp[:, None], 24, axis=1)
-        item = {}
-    winter = int(mp[0])
+    winter = sorted(winter_months or DEFAULT_WINTER_MONTHS)
+    is_winter = np.array([(m + 1) in winter for m in range(12)])
     col = BAT_COLUMN.get(method)
     cs = float(w[hp] @ df[col].to_numpy()[hp]) if (method != "passthrough" and col in df.columns) else 0.0
-    n_p = int(max(mp.max() + 1, np.asarray(wk).max() + 1))
-    rates = []
-    for p in range(n_p):
-        sel = mp == p
-        rev = float(w[hp] @ (b[hp][:, sel] - fixed).sum(axis=1)) if sel.any() else 0.0
-        kw = float(w[hp] @ q[hp][:, sel].sum(axis=1)) if sel.any() else 0.0
-        if p == winter:
-            rev -= cs
-        rates.append(rev / kw if kw > 0 else 0.0)
-    pos = [r for r in rates if r > 0]
-    floor = 0.1 * max(pos) if pos else 0.01
-    if any(r <= 0 for r in rates):
-        log.warning("seasonal derivation: a period's rate came out <= 0 (%s); floored at %.5f $/kWh", rates, floor)
-        rates = [r if r > 0 else floor for r in rates]
-    item.update(label=new_key, name=new_key, energyratestructure=[[{"rate": r, "adj": 0.0, "unit": "kWh"}] for r in rates],
-                energyweekdayschedule=np.asarray(wk).tolist(), energyweekendschedule=np.asarray(we).tolist(),
-                fixedchargefirstmeter=fixed, fixedchargeunits="$/month", mincharge=0.0, minchargeunits="$/month")
+    rev = float(w[hp] @ (df["Annual"].to_numpy()[hp] - 12.0 * fixed))
+    r = seasonal_rates(rev, float(w[hp] @ q[hp].sum(axis=1)), float(w[hp] @ q[hp][:, is_winter].sum(axis=1)), cs)
+    summer, winter_rate = r["summer_rate"], r["winter_rate"]
+    if winter_rate <= 0:
+        log.warning("seasonal derivation %s: winter rate %.5f $/kWh <= 0 (cross-subsidy %.0f $ > winter revenue); "
+                    "floored at 10%% of the summer rate", new_key, winter_rate, cs)
+        winter_rate = 0.1 * summer
+    sched = [[1 if is_winter[m] else 0] * 24 for m in range(12)]
+    item = dict(from_pysam(ref, new_key)["items"][0]) if ref else {}
+    item.update(label=new_key, name=new_key,
+                energyratestructure=[[{"rate": summer, "adj": 0.0, "unit": "kWh"}],
+                                     [{"rate": winter_rate, "adj": 0.0, "unit": "kWh"}]],
+                energyweekdayschedule=sched, energyweekendschedule=sched,
+                fixedchargefirstmeter=fixed, fixedchargeunits="$/month", mincharge=0.0, minchargeunits="$/month",
+                seasonal_derivation={k: float(v) for k, v in r.items()} | {"winter_months": winter})
     item.setdefault("sector", "Residential")
     payload = {"items": [item]}
     parse_tariff(payload, new_key, f"derived {new_key}")

@@ -33,6 +33,101 @@ UTILITY_STATES = {"coned": "NY", "nimo": "NY", "bge": "MD", "psegli": "NY", "nys
                   "rie": "RI", "rge": "NY", "cenhud": "NY", "or": "NY"}
 
 
+#: the platform's ten utilities: utility -> state directory (``rate_design/hp_rates/<state>/config``)
+PLATFORM_UTILITIES = {"rie": "ri", "cenhud": "ny", "coned": "ny", "nimo": "ny", "nyseg": "ny", "or": "ny",
+                      "psegli": "ny", "rge": "ny", "ct_eversource": "ct", "bge": "md"}
+#: residential customers used for the synthetic EIA-861 rows (approximate; RI, CT and MD revenue
+#: requirement files carry their own ``test_year_customer_count``, which the runs use instead)
+CUSTOMERS = {"rie": 451381.0, "coned": 3050000.0, "nimo": 1480000.0, "psegli": 1000000.0, "nyseg": 800000.0,
+             "rge": 330000.0, "cenhud": 270000.0, "or": 210000.0, "ct_eversource": 1046314.6, "bge": 1222270.17}
+
+
+def shared_dir(shared: str | None = None) -> str:
+    """The shared material directory (``--shared``, ``$RATEDESIGN_SHARED`` or ``../shared``)."""
+    return os.path.normpath(shared or os.environ.get("RATEDESIGN_SHARED") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
+
+
+def platform_config_dir(utility: str, shared: str | None = None) -> str:
+    """``.../rate_design/hp_rates/<state>/config`` of one of the platform's utilities."""
+    if utility not in PLATFORM_UTILITIES:
+        from ratedesign.errors import InputError
+        raise InputError(f"--utilities: unknown utility {utility!r} (the platform's: {', '.join(PLATFORM_UTILITIES)})")
+    return os.path.join(shared_dir(shared), "data", "rate-design-platform", "rate_design", "hp_rates",
+                        PLATFORM_UTILITIES[utility], "config")
+
+
+def platform_scenario(utility: str, shared: str | None = None) -> str:
+    """The utility's real scenario file ``scenarios/scenarios_<utility>.yaml``."""
+    return os.path.join(platform_config_dir(utility, shared), "scenarios", f"scenarios_{utility}.yaml")
+
+
+def _hp_map(config: str, utility: str) -> str | None:
+    tm = os.path.join(config, "tariff_maps", "electric")
+    for cand in (f"{utility}_hp_seasonal_vs_default.csv", f"{utility}_hp_seasonal_vs_non-hp_base.csv",
+                 f"{utility}_hp_flat_vs_default.csv"):
+        if os.path.exists(os.path.join(tm, cand)):
+            return os.path.join(tm, cand)
+    return None
+
+
+def prepare_platform(data_dir: str, utilities, shared: str | None = None, sample: int | None = None,
+                     seed: int = 42) -> list:
+    """Synthetic ResStock-format data for the real samples of the platform's utilities, once.
+
+    Parameters
+    ----------
+    data_dir : str
+        Where the dataset goes (``<data_dir>/platform``); utilities already generated are kept.
+    utilities : list of str
+        Utility codes (keys of ``PLATFORM_UTILITIES``).
+    shared : str, optional
+        The shared material directory.
+    sample : int, optional
+        Write load files only for the buildings a run with ``sample_size = sample`` draws
+        (``random.Random(42).sample`` over the map's bldg_ids in file order); metadata covers all.
+    seed : int
+        Dataset seed.
+
+    Returns
+    -------
+    list of Prepared
+        One per utility: its real scenario file and the ``--map-prefix`` values.
+    """
+    from ratedesign.buildings import sample_bldg_ids
+    from ratedesign.synth import bldg_ids_from_map, synth_dataset
+
+    root = os.path.abspath(os.path.join(data_dir, "platform"))
+    out = []
+    for u in utilities:
+        cfg = platform_config_dir(u, shared)
+        st = PLATFORM_UTILITIES[u].upper()
+        ids, _ = bldg_ids_from_map(os.path.join(cfg, "tariff_maps", "electric", f"{u}_default.csv"))
+        hp_map = _hp_map(cfg, u)
+        hp = bldg_ids_from_map(hp_map)[1] if hp_map else None
+        eh_map = os.path.join(cfg, "tariff_maps", "electric", f"{u}_elec_heat_flat_vs_non_elec_heat.csv")
+        eheat = None
+        if os.path.exists(eh_map):
+            import pandas as pd
+            m = pd.read_csv(eh_map)
+            key = m["tariff_key"].astype(str)
+            eheat = m.loc[key.str.contains("elec_heat") & ~key.str.contains("non_elec"), "bldg_id"].astype(int).tolist()
+            eheat = sorted(set(eheat) | set(hp or []))
+        want = sample_bldg_ids(ids, sample)
+        marker = os.path.join(root, f".complete-{u}-{'all' if sample is None else int(sample)}")
+        generated = False
+        if not (os.path.exists(marker) or os.path.exists(os.path.join(root, f".complete-{u}-all"))):
+            synth_dataset(root, ids, state=st, utility=u, upgrades=("00", "02"), seed=seed, hp_ids=hp,
+                          customers=CUSTOMERS[u], load_ids=None if sample is None else want, eheat_ids=eheat)
+            with open(marker, "w") as f:
+                f.write(json.dumps({"n_buildings": len(ids), "load_files": len(want), "seed": seed}) + "\n")
+            generated = True
+        out.append(Prepared(scenario=platform_scenario(u, shared),
+                            map_prefix=[f"{RESSTOCK}={root}/resstock", f"s3://data.sb={root}/data.sb"],
+                            utility=u, n_buildings=len(want), generated=generated))
+    return out
+
+
 def ri_config_dir(shared: str | None = None) -> str:
     """The real RI config directory under ``../shared`` (may not exist)."""
     shared = shared or os.environ.get("RATEDESIGN_SHARED") or os.path.join(
@@ -195,7 +290,9 @@ def write_synthetic_tariffs(config: str, u: str) -> None:
                 [0.100562 * lvl, 0.129493 * lvl, 0.09815 * lvl, 0.336281 * lvl])
     tg = os.path.join(config, "tariffs", "gas")
     gs = _sched(lambda m, h: m // 3)
-    _tariff(os.path.join(tg, "rie_heating.json"), "rie_heating", gs, gs, [1.9, 1.7, 1.5, 1.8], 14.79)
+    # RateAcuity-style gas tariffs: $/kWh of gas (the state's keys that synth's gas maps use)
+    _tariff(os.path.join(tg, "rie_heating.json"), "rie_heating", gs, gs, [0.065, 0.058, 0.051, 0.061], 14.79)
+    _tariff(os.path.join(tg, "rie_nonheating.json"), "rie_nonheating", gs, gs, [0.072, 0.068, 0.066, 0.070], 12.5)
     _tariff(os.path.join(tg, "null_gas_tariff.json"), "null_gas_tariff", flat, flat, [0.0], 0.0)
 
 
@@ -233,8 +330,8 @@ def prepare_synthetic_utility(data_dir: str, utility: str, n_buildings: int, *, 
         rr_subclass=os.path.join(rr, f"{utility}_hp_vs_nonhp.yaml"), rr_default=os.path.join(rr, f"{utility}_large_number.yaml"),
         resstock=os.path.join(root, "resstock"), mc_base=os.path.join(root, "data.sb", "switchbox", "marginal_costs", state.lower()),
         eia=os.path.join(root, "data.sb", "eia", "861", "electric_utility_stats", "year=2024", f"state={state}", "data.parquet"),
-        gas_map_00=os.path.join(root, "tariff_maps", "gas", "synth_u00.csv"),
-        gas_map_02=os.path.join(root, "tariff_maps", "gas", "synth_u00.csv"),
+        gas_map_00=os.path.join(root, "tariff_maps", "gas", f"synth_{utility}_u00.csv"),
+        gas_map_02=os.path.join(root, "tariff_maps", "gas", f"synth_{utility}_u00.csv"),
         gas_dir=os.path.join(cfg, "tariffs", "gas"))
     scen = write_chain16(os.path.join(root, f"scenarios_{utility}.yaml"), runs)
     return Prepared(scenario=scen, map_prefix=[], utility=utility, n_buildings=n_buildings, generated=generated)

@@ -75,8 +75,9 @@ def read_yaml(path: str, what: str, storage_options: dict | None = None) -> Any:
     import yaml
 
     text = read_text(path, what, storage_options)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on large scenario files
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         from runfleet import yaml_problem
 

@@ -60,11 +60,30 @@ def split_tiers(q_mp: np.ndarray, tier_max: np.ndarray) -> np.ndarray:
     return out
 
 
+def group_sums(loads: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """sum of kWh over the hours of each group, shape (n, n_groups); ``group`` (H,) in 0..n_groups-1.
+
+    Same result as ``loads @ indicator`` without a BLAS matrix product (whose threads spin on a
+    busy machine): hours are ordered by group once and added with ``np.add.reduceat``.
+    """
+    x = np.asarray(loads, dtype=float)
+    g = np.asarray(group, dtype=np.int64)
+    order = np.argsort(g, kind="stable")
+    gs = g[order]
+    present = np.unique(gs)
+    starts = np.searchsorted(gs, present)
+    out = np.zeros((x.shape[0], int(n_groups)))
+    if x.shape[0] and present.size:
+        out[:, present] = np.add.reduceat(x[:, order], starts, axis=1)
+    return out
+
+
 def demand_by_tou(loads: np.ndarray, cal: HourCalendar, tariff: Tariff) -> np.ndarray:
     """Q_{i,m,p,t} in kWh for buildings on ``tariff``, shape (n, M, P, T)."""
     per = period_of_hour(cal, tariff)
-    ind = month_period_indicator(cal, per, tariff.n_periods)
-    q_mp = demand_by_month_period(loads, ind, cal.n_months, tariff.n_periods)
+    n_p = tariff.n_periods
+    q = group_sums(loads, cal.month * n_p + per, cal.n_months * n_p)
+    q_mp = q.reshape(q.shape[0], cal.n_months, n_p)
     return split_tiers(q_mp, tariff.billing_tier_max())
 
 
@@ -183,25 +202,63 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 
 def group_stats(values: np.ndarray, weights: np.ndarray) -> dict:
-    """BAT statistics of one group: n, mean, median, weighted mean, std, CV, quartile coefficient
-    of dispersion ((Q3 - Q1) / (Q3 + Q1), weighted quartiles); $ except the ratios."""
+    """BAT statistics of one group, each named weighted or unweighted.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,)
+        BAT of the group's buildings, $/customer-year.
+    weights : ndarray, shape (n,)
+        Customers each building represents.
+
+    Returns
+    -------
+    dict
+        ``n`` buildings, ``customers`` = sum w; unweighted (each sample building counts once, as
+        CAIRO's ``calculate_BAT_stats_by_group``): ``unweighted_mean``, ``unweighted_median``,
+        ``unweighted_std`` (ddof 1), ``unweighted_cv`` = std / mean (CAIRO's ``coeff_var``),
+        ``unweighted_qcd`` = (Q3 - Q1) / (Q3 + Q1) with linear-interpolated quartiles (CAIRO's
+        ``quartile_coeff_of_disp``); weighted by customers: ``weighted_mean`` (CAIRO's
+        ``weighted_avg_by_group``), ``weighted_sum`` (the group's total cross-subsidy, $),
+        ``weighted_median``, ``weighted_std``, ``weighted_cv``, ``weighted_qcd`` (weighted quartiles,
+        :func:`weighted_quantile`). $ except n, customers and the ratios (NaN when undefined).
+
+    References
+    ----------
+    Simeone, C. et al., "The Bill Alignment Test" (BAT paper; group summaries of BAT by customer
+    segment); switchbox-data/rate-design-platform ``utils/mid/patches.py``
+    (``_patched_calculate_bat_stats_by_group``: mean, median, weighted_avg_by_group, std,
+    coeff_var, quartile_coeff_of_disp per group).
+    """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     n = v.size
     if n == 0:
-        return {"n": 0}
+        return {"n": 0, "customers": 0.0}
+    nan = float("nan")
+
+    def ratio(a, b):
+        return float(a / b) if b != 0 else nan
+
     mean = float(v.mean())
-    std = float(v.std(ddof=1)) if n > 1 else 0.0
-    q1 = weighted_quantile(v, w, 0.25)
-    q3 = weighted_quantile(v, w, 0.75)
+    std = float(v.std(ddof=1)) if n > 1 else nan
+    q1, q3 = (float(x) for x in np.quantile(v, [0.25, 0.75]))
+    sw = float(w.sum())
+    wmean = float((v * w).sum() / sw) if sw > 0 else nan
+    wstd = float(np.sqrt((w * (v - wmean) ** 2).sum() / sw)) if sw > 0 else nan
+    wq1, wmed, wq3 = (weighted_quantile(v, w, q) for q in (0.25, 0.5, 0.75))
     return {
         "n": int(n),
-        "customers": float(w.sum()),
-        "mean": mean,
-        "median": float(np.median(v)),
-        "weighted_mean": float((v * w).sum() / w.sum()),
+        "customers": sw,
+        "unweighted_mean": mean,
+        "unweighted_median": float(np.median(v)),
+        "unweighted_std": std,
+        "unweighted_cv": ratio(std, mean),
+        "unweighted_qcd": ratio(q3 - q1, q3 + q1),
+        "weighted_mean": wmean,
         "weighted_sum": float((v * w).sum()),
-        "std": std,
-        "cv": std / abs(mean) if mean != 0 else float("nan"),
-        "qcd": (q3 - q1) / (q3 + q1) if (q3 + q1) != 0 else float("nan"),
+        "weighted_median": wmed,
+        "weighted_std": wstd,
+        "weighted_cv": ratio(wstd, wmean),
+        "weighted_qcd": ratio(wq3 - wq1, wq3 + wq1),
     }

@@ -120,18 +120,29 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
                 raise missing_file(i) from None
             raise InputError(f"load file {path}: not a readable parquet file ({e})") from None
         schema = pf.schema_arrow  # built anew on each access: once per file
-        missing = [c for c in LOAD_COLUMNS if c not in schema.names]
+        missing = [c for c in LOAD_COLUMNS if c not in schema.names and c != PV]
         if missing:
-            raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)})")
+            raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)}; "
+                             f"{PV!r} is optional)")
+        has_pv = PV in schema.names
         rows = pf.metadata.num_rows
         if rows != n_hours:
             raise InputError(f"load file {path}: has {rows} rows; expected {n_hours} hourly rows")
         year = _first_year(pf, schema, path)
-        table = pf.read(columns=list(VALUE_COLUMNS), use_threads=False)
+        table = pf.read(columns=[c for c in VALUE_COLUMNS if c != PV or has_pv], use_threads=False)
         out.source_year[i] = year
         s = 24 * weekday_shift_days(year, year_run) % n_hours if year_run is not None else 0
         for arr, name in ((out.total, TOTAL), (out.pv, PV), (out.gas, GAS)):
+            if name == PV and not has_pv:  # buildings without PV lack the column in some releases
+                arr[i] = 0.0
+                continue
             col = _column(table, name)
+            if not np.isfinite(col).all():
+                raise InputError(f"load file {path}: column {name!r} has {int((~np.isfinite(col)).sum())} "
+                                 f"missing (NaN) values")
+            if name != PV and col.min() < 0:
+                raise InputError(f"load file {path}: column {name!r} has negative values (min {col.min():g} kWh); "
+                                 f"consumption must be >= 0")
             if s:
                 arr[i, : n_hours - s] = col[s:]
                 arr[i, n_hours - s:] = col[:s]
@@ -186,7 +197,8 @@ class BuildingLoads:
     """Processed loads of a block of buildings, (n, H) arrays on the run year's hours.
 
     net: grid consumption kWh (``electricity_net``/``grid_cons``), total: ``load_data`` kWh,
-    pv: PV kWh (as stored), gas: therms.
+    pv: PV kWh (as stored), gas: natural gas kWh (therms = kWh x ``KWH_TO_THERMS``; gas tariffs
+    are priced per kWh).
     """
 
     net: np.ndarray
@@ -197,7 +209,8 @@ class BuildingLoads:
 
 def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None = None,
                   floor: bool = True) -> BuildingLoads:
-    """S1 steps 1-5: weekday-aligned year shift, PV netting, scale factor, floor, gas kWh -> therms."""
+    """S1 steps 1-4: weekday-aligned year shift, PV netting, scale factor, floor (gas stays in kWh:
+    the RateAcuity gas tariffs are $/kWh with kWh tiers; therms are reported from it)."""
     total, pv, gas = raw.total, raw.pv, raw.gas
     years = np.unique(raw.source_year)
     if raw.aligned_to is not None and raw.aligned_to != year_run:
@@ -220,8 +233,4 @@ def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None =
         net *= s
     if floor:
         np.maximum(net, 0.0, out=net)
-    if gas is raw.gas:
-        gas *= KWH_TO_THERMS
-    else:
-        gas = gas * KWH_TO_THERMS
     return BuildingLoads(net=net, total=total, pv=pv, gas=gas)

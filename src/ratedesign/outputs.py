@@ -106,7 +106,10 @@ def summarize(res) -> dict:
     if g.levels is not None:
         out["rate_levels"] = {t.key: float(g.levels[k]) for k, t in enumerate(tariffs)}
         if res.inputs.rr_by_tariff:
-            out["revenue_requirement_by_tariff"] = dict(res.inputs.rr_by_tariff)
+            # what each tariff was calibrated to (a demand-flex run moves RR_k by its customers' MC change)
+            by = (g.flex or {}).get("revenue_requirement_by_tariff") or res.inputs.rr_by_tariff
+            out["revenue_requirement_by_tariff"] = dict(by)
+            out["revenue_requirement_by_tariff_input"] = dict(res.inputs.rr_by_tariff)
     return out
 
 

@@ -30,8 +30,9 @@ from ratedesign import kernels as K
 from ratedesign.buildings import BuildingSet, eia_customer_count, electric_tariffs, gas_tariffs, select_buildings
 from ratedesign.calendar import MONTH_NAMES, HourCalendar
 from ratedesign.errors import InputError
+from ratedesign import flex as F
 from ratedesign.flex import is_time_varying, parse_elasticity, shift_loads
-from ratedesign.loads import process_loads, read_loads
+from ratedesign.loads import KWH_TO_THERMS, process_loads, read_loads
 from ratedesign.marginal_costs import MarginalCosts, load_marginal_costs
 from ratedesign.mappers import serial_mapper
 from ratedesign.revenue import RevenueRequirement, load_revenue_requirement
@@ -62,6 +63,9 @@ class SharedInputs:
     calendar: HourCalendar | None = None   # None: the 8760 hours of year_run
     elasticity: tuple | None = None        # (summer, winter) for demand-flex runs, else None
     flex: list | None = None               # per electric tariff: True when its customers shift load
+    winter_months: list | None = None      # 1-based winter months (flex seasons), None = Oct-Mar
+    flex_flat: dict | None = None          # {tariff index: (2,) class flat-equivalent $/kWh (winter, summer)}
+    rederive: bool = False                 # precalc flex: re-derive TOU relative rates after the shift
 
     def get_calendar(self) -> HourCalendar:
         """The billing calendar of the run."""
@@ -152,6 +156,11 @@ def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
     if el is not None:
         shared.elasticity = el
         shared.flex = [is_time_varying(t) for t in tlist]
+        shared.winter_months = list(cfg.winter_months) if cfg.winter_months else None
+        shared.rederive = cfg.run_type == "precalc"
+        if not any(shared.flex):
+            raise InputError(f"scenario {cfg.source}: field 'elasticity' is set but no tariff of "
+                             f"'path_tariffs_electric' is time-of-use (varies within a day)")
     return RunInputs(cfg=cfg, buildings=bset, shared=shared, mc=mc, rr=rr, rr_by_tariff=rr_by_tariff,
                      peak_rule=rule)
 
@@ -174,7 +183,8 @@ class ChunkResult:
     """Per-building aggregates (n rows) and chunk partial sums of one chunk.
 
     Per building: ``energy`` (n, M) $ at the input rates, ``unity`` (n, M) kWh x rel,
-    ``kwh`` (n, M) monthly grid kWh, ``gas_energy`` (n, M) $, ``therms`` (n, M), ``q`` annual net kWh,
+    ``kwh`` (n, M) monthly grid kWh, ``gas_energy`` (n, M) $, ``therms`` (n, M) and ``gas_kwh`` (n, M)
+    monthly gas, ``q`` annual net kWh,
     ``load_data`` annual total kWh, ``pv`` annual PV kWh, ``eb`` $ economic burden, ``cp`` peak kWh.
     Partials: ``demand`` (H,) kWh, ``sum_w``, ``sum_wq`` kWh, ``sum_web`` $, ``sum_wcp`` kWh,
     ``tariff_w`` and ``tariff_wu`` (K,) per electric tariff.
@@ -201,6 +211,9 @@ class ChunkResult:
     tariff_web0: np.ndarray | None = None   # (K,) sum w EB of the unshifted loads (flex runs), $
     tariff_web: np.ndarray | None = None    # (K,) sum w EB of the billed (shifted) loads, $
     tariff_wshift: np.ndarray | None = None  # (K,) sum w |shifted kWh| / 2, kWh
+    tou_demand: np.ndarray | None = None     # (H,) sum w shifted kWh of the TOU (flex) customers
+    gas_kwh: np.ndarray | None = None        # (n, M) monthly gas kWh (billed)
+    qmpt: dict | None = None                 # {k: (rows, Q (n_k, M, P, T) kWh, w)} for TOU re-derivation
 
 
 def _read_chunk(task: ChunkTask):
@@ -224,17 +237,21 @@ def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
     kt = len(sh.tariffs)
     tw, twu = np.zeros(kt), np.zeros(kt)
     net = loads.net
-    web0 = web1 = wshift = None
+    web0 = web1 = wshift = tou_demand = None
+    qmpt = {} if (sh.elasticity is not None and sh.rederive) else None
     if sh.elasticity is not None:
         eb0 = K.economic_burden(net, sh.mc_total)
         net = net.copy()
         wshift = np.zeros(kt)
+        tou_demand = np.zeros(net.shape[1])
         for k in np.unique(task.elec_tariff):
             rows = task.elec_tariff == k
             if sh.flex and sh.flex[k]:
-                shifted = shift_loads(net[rows], cal, sh.tariffs[k], sh.elasticity)
+                shifted = shift_loads(net[rows], cal, sh.tariffs[k], sh.elasticity, _flat(sh, k),
+                                      sh.winter_months)
                 wshift[k] = w[rows] @ (np.abs(shifted - net[rows]).sum(axis=1) / 2.0)
                 net[rows] = shifted
+                tou_demand += w[rows] @ shifted
         web0 = np.array([w[task.elec_tariff == k] @ eb0[task.elec_tariff == k] for k in range(kt)])
     for k in np.unique(task.elec_tariff):
         rows = task.elec_tariff == k
@@ -245,13 +262,17 @@ def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
         kwh[rows] = q.sum(axis=(2, 3))
         tw[k] = w[rows].sum()
         twu[k] = w[rows] @ unity[rows].sum(axis=1)
-    gas_energy, therms = np.zeros((n, m)), np.zeros((n, m))
+        if qmpt is not None and sh.flex[k]:
+            qmpt[int(k)] = (np.flatnonzero(rows), q, w[rows])
+    # gas: RateAcuity rates are $/kWh and tier ceilings kWh/month, so bills use gas kWh; therms reported
+    gas_energy, therms, gas_kwh = np.zeros((n, m)), np.zeros((n, m)), np.zeros((n, m))
     if task.gas_tariff is not None:
         for k in np.unique(task.gas_tariff):
             rows = task.gas_tariff == k
             g = K.demand_by_tou(loads.gas[rows], cal, sh.gas_tariffs[k])
             gas_energy[rows] = K.energy_charges(g, sh.gas_tariffs[k])
-            therms[rows] = g.sum(axis=(2, 3))
+            gas_kwh[rows] = g.sum(axis=(2, 3))
+        therms = gas_kwh * KWH_TO_THERMS
     q_annual = net.sum(axis=1)
     eb = K.economic_burden(net, sh.mc_total)
     cp = net[:, sh.peak_mask].sum(axis=1) if sh.peak_mask is not None else None
@@ -262,7 +283,39 @@ def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
                        eb=eb, cp=cp, demand=K.system_demand(net, w), sum_w=float(w.sum()),
                        sum_wq=float(w @ q_annual), sum_web=float(w @ eb),
                        sum_wcp=float(w @ cp) if cp is not None else 0.0, tariff_w=tw, tariff_wu=twu,
-                       tariff_web0=web0, tariff_web=web1, tariff_wshift=wshift)
+                       tariff_web0=web0, tariff_web=web1, tariff_wshift=wshift, tou_demand=tou_demand,
+                       qmpt=qmpt, gas_kwh=gas_kwh)
+
+
+def _flat(sh: SharedInputs, k: int) -> np.ndarray:
+    if sh.flex_flat is None or int(k) not in sh.flex_flat:
+        raise RuntimeError("demand flex: class flat-equivalent prices missing (run the class-sum pass first)")
+    return sh.flex_flat[int(k)]
+
+
+def process_flex_sums(task: ChunkTask) -> dict:
+    """Worker side, first pass of a demand-flex run: unweighted kWh of each TOU tariff's buildings by
+    (season, period), {tariff index: (2, P)} (their sum over chunks gives the class flat-equivalent price)."""
+    sh = task.shared
+    loads = _read_chunk(task)
+    cal = sh.get_calendar()
+    out = {}
+    for k in np.unique(task.elec_tariff):
+        if sh.flex and sh.flex[k]:
+            rows = task.elec_tariff == k
+            out[int(k)] = F.class_period_kwh(loads.net[rows], cal, sh.tariffs[k], sh.winter_months)
+    return out
+
+
+def flex_flat_prices(inputs: "RunInputs", sums: list) -> dict:
+    """{tariff index: (2,) flat-equivalent $/kWh per season} from the chunks' class sums."""
+    sh = inputs.shared
+    out = {}
+    for k, t in enumerate(sh.tariffs):
+        if sh.flex and sh.flex[k]:
+            tot = sum((d[k] for d in sums if k in d), np.zeros((2, t.n_periods)))
+            out[k] = F.flat_equivalent_price(tot, t)
+    return out
 
 
 @dataclass
@@ -283,7 +336,8 @@ def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
         for k in np.unique(task.chunk.elec_tariff):
             rows = task.chunk.elec_tariff == k
             if sh.flex and sh.flex[k]:
-                net[rows] = shift_loads(net[rows], sh.get_calendar(), sh.tariffs[k], sh.elasticity)
+                net[rows] = shift_loads(net[rows], sh.get_calendar(), sh.tariffs[k], sh.elasticity, _flat(sh, k),
+                                        sh.winter_months)
     cp = net[:, task.peak_mask].sum(axis=1)
     return cp, float(np.asarray(task.chunk.weight) @ cp)
 
@@ -327,6 +381,7 @@ class Globals:
     residual: float             # R = RR - TMC, $
     levels: np.ndarray | None   # r_k, $/kWh (precalc)
     flex: dict | None = None    # demand-flex bookkeeping (per tariff TMC change, kWh shifted, frozen R)
+    rel: list | None = None     # relative rates re-derived after a demand-flex shift (else the input's)
 
 
 @dataclass
@@ -383,6 +438,23 @@ def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
                 rr_by_tariff = {t.key: rr_by_tariff[t.key] + float(delta[k]) for k, t in enumerate(tariffs)
                                 if t.key in rr_by_tariff}
             flex["residual_frozen"] = None  # filled below
+    rel_new = None
+    if flex is not None and inputs.shared.rederive and results[0].tou_demand is not None:
+        class_load = np.sum([r.tou_demand for r in results], axis=0)
+        rel_new = list(inputs.shared.rel)
+        flex["tou_rederivation"] = {}
+        for k, t in enumerate(tariffs):
+            if not (inputs.shared.flex and inputs.shared.flex[k]):
+                continue
+            rel_new[k], rec = F.rederive_relative_rates(t, inputs.shared.rel[k], inputs.shared.get_calendar(),
+                                                        mc.total, class_load, inputs.shared.winter_months)
+            flex["tou_rederivation"][t.key] = rec
+            twu[k] = 0.0
+            for r in results:
+                if r.qmpt and k in r.qmpt:
+                    rows, q, wr = r.qmpt[k]
+                    r.unity[rows] = K.unity_energy(q, rel_new[k])
+                    twu[k] += wr @ r.unity[rows].sum(axis=1)
     if cfg.run_type == "precalc":
         fixed = np.array([n_months * t.fixed_charge for t in tariffs])
         if rr_by_tariff is not None:
@@ -413,7 +485,8 @@ def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
                    total_burden=float(sum(r.sum_web for r in results)),
                    total_peak_kwh=float(sum(r.sum_wcp for r in results)),
                    tariff_w=tw, tariff_wu=twu, tmc=tmc, tmc_by_component=comp,
-                   revenue_requirement=float(rr_total), residual=float(rr_total) - tmc, levels=levels, flex=flex)
+                   revenue_requirement=float(rr_total), residual=float(rr_total) - tmc, levels=levels, flex=flex,
+                   rel=rel_new)
 
 
 # ============================================================================ finalize
@@ -441,7 +514,8 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
     minc = np.array([t.min_charge for t in tariffs])[b.elec_tariff]
     if g.levels is not None:
         e_month = g.levels[b.elec_tariff][:, None] * unity
-        calibrated = {t.key: t.with_rates(g.levels[k] * sh.rel[k]) for k, t in enumerate(tariffs)
+        rel = g.rel if g.rel is not None else sh.rel
+        calibrated = {t.key: t.with_rates(g.levels[k] * rel[k]) for k, t in enumerate(tariffs)
                       if not np.isnan(g.levels[k])}
     else:
         e_month = energy
@@ -478,6 +552,10 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
     bat["tariff_key"] = [tariffs[i].key for i in b.elec_tariff]
     bat["annual_kwh"] = q
     bat["annual_load_data_kwh"] = _concat(results, "load_data")
+    if results and results[0].gas_kwh is not None:
+        gk = _concat(results, "gas_kwh").sum(axis=1)
+        bat["annual_gas_kwh"] = gk
+        bat["annual_gas_therms"] = gk * KWH_TO_THERMS
     if cp is not None:
         bat["peak_kwh"] = cp
     if cfg.run_type == "precalc":
@@ -526,6 +604,9 @@ def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None =
     import time
     t0 = time.perf_counter()
     tasks = make_chunks(inputs, chunk_size or inputs.cfg.chunk_size, n_chunks, n_slots)
+    if inputs.shared.elasticity is not None:
+        # the class flat-equivalent price per season needs every TOU building's kWh: one extra pass
+        inputs.shared.flex_flat = flex_flat_prices(inputs, mapper(process_flex_sums, tasks))
     results = mapper(process_chunk, tasks)
     t1 = time.perf_counter()
     g = reduce_chunks(inputs, results)

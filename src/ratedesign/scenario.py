@@ -10,6 +10,7 @@ field (longest matching OLD wins), after relative paths are resolved.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import posixpath
@@ -69,6 +70,7 @@ class ScenarioConfig:
     chunk_size: int | None = None
     customer_count: float | None = None
     utility_tax_rate: float = 0.0
+    winter_months: Any = None   # 1-based winter months of demand-flex seasons (periods/<utility>.yaml)
     storage_options: dict | None = None
     source: str = ""
 
@@ -211,6 +213,9 @@ def _build(d: dict, source: str) -> ScenarioConfig:
     if d.get("storage_options") is not None and not isinstance(d["storage_options"], dict):
         raise InputError(f"scenario {source}: field 'storage_options' must be a mapping")
     cfg = ScenarioConfig(**d)
+    if cfg.run_includes_subclasses and not cfg.subclass_config and set(cfg.path_tariffs_electric) == {"hp", "non-hp"}:
+        # the platform's default subclass split (utils/mid/compute_subclass_rr.py: DEFAULT_GROUP_COL = has_hp)
+        cfg.subclass_config = {"group_col": "has_hp", "selectors": {"hp": "true", "non-hp": "false"}}
     if cfg.run_includes_subclasses and cfg.run_type == "precalc" and set(cfg.path_tariffs_electric) == {"all"}:
         raise InputError(f"scenario {source}: 'run_includes_subclasses' is true but 'path_tariffs_electric' has "
                          f"only 'all'; expected one tariff per subclass (e.g. hp, non-hp)")
@@ -299,12 +304,29 @@ def select_run(runs: dict, run, source: str) -> tuple[str, dict]:
     return str(keys[n - 1]), runs[keys[n - 1]]
 
 
+_DOC_CACHE: dict = {}
+
+
 def load_scenario_doc(yaml_path: str, storage_options: dict | None = None) -> dict:
-    """The parsed scenario YAML; InputError unless it has a non-empty top-level ``runs:`` mapping."""
-    doc = read_yaml(str(yaml_path), "scenario", storage_options)
-    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
-        raise InputError(f"scenario {yaml_path}: expected a top-level 'runs:' mapping of run entries")
-    return doc
+    """The parsed scenario YAML; InputError unless it has a non-empty top-level ``runs:`` mapping.
+
+    Parsed documents are cached by path and content (a 37-entry file is parsed once, not once per
+    entry); callers must not modify the returned mapping (``load_scenario`` deep-copies its entry).
+    """
+    import hashlib
+
+    from ratedesign.fsio import read_text
+
+    text = read_text(str(yaml_path), "scenario", storage_options)
+    key = (str(yaml_path), hashlib.sha256(text.encode()).hexdigest())
+    if key not in _DOC_CACHE:
+        doc = read_yaml(str(yaml_path), "scenario", storage_options)
+        if not isinstance(doc, dict) or not isinstance(doc.get("runs"), dict) or not doc["runs"]:
+            raise InputError(f"scenario {yaml_path}: expected a top-level 'runs:' mapping of run entries")
+        if len(_DOC_CACHE) > 64:
+            _DOC_CACHE.clear()
+        _DOC_CACHE[key] = doc
+    return _DOC_CACHE[key]
 
 
 def load_scenario(yaml_path: str, run, sets=None, map_prefix=None, storage_options: dict | None = None,
@@ -315,10 +337,10 @@ def load_scenario(yaml_path: str, run, sets=None, map_prefix=None, storage_optio
     if not isinstance(entry, dict):
         raise InputError(f"scenario {yaml_path}: run {key!r} must be a mapping of fields")
     source = f"{yaml_path} (run {key})"
-    entry = dict(entry)
+    entry = copy.deepcopy(entry)
     entry.setdefault("run_name", key)
     if entry.get("run_includes_subclasses") and "subclass_config" not in entry and isinstance(doc.get("subclass_config"), dict):
-        entry["subclass_config"] = doc["subclass_config"]
+        entry["subclass_config"] = copy.deepcopy(doc["subclass_config"])
     entry.update(extra or {})
     entry = apply_sets(entry, sets, source)
     if "path_tariffs_electric" in entry:

@@ -107,7 +107,7 @@ def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p)
     elif kind == "seasonal":
         data = derive.seasonal_tariff(_upstream_out(ctx, p["source_run"]), p["new_key"], p.get("tariff_key"),
                                       p["group_col"], p["selectors"], p.get("subclass", "hp"),
-                                      p.get("method") or "percustomer", p.get("template"), so)
+                                      p.get("method") or "percustomer", p.get("winter_months"), so)
     elif kind == "map":
         data = derive.tariff_map(p["assignment"], p["utility"], p["keys"], p.get("metadata"), p.get("group_col"),
                                  p.get("selectors"), so)

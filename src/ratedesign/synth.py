@@ -11,11 +11,28 @@ For a list of bldg_ids it writes, under ``out`` (local or s3://):
 - ``data.sb/eia/861/electric_utility_stats/year=2024/state=ST/data.parquet``,
 - ``tariff_maps/{electric,gas}/synth_*.csv`` for runs that do not bring their own maps.
 
-Shapes: a synthetic weather year (seasonal + diurnal temperature, AR(1) daily anomalies), heating
-and cooling from degree-hours, a diurnal/weekday base load, PV on ~8% of roofs, gas heating vs
-resistance vs heat pumps; upgrade 02 = heat-pump retrofit of every building. Electric consumption
-is scaled so that sum_i w_i^RS * annual total kWh (upgrade 00) equals ``total_kwh``.
-Everything derives from ``seed`` and the bldg_id, so the same call gives the same bytes.
+Shapes: a synthetic weather year per state (seasonal + diurnal temperature with the state's
+climate, AR(1) daily anomalies seeded by the state), heating and cooling from degree-hours, a
+diurnal/weekday base load, PV on ~8% of roofs, gas heating vs resistance vs heat pumps; upgrade 02
+= heat-pump retrofit of every building.
+
+**Per-home kWh.** Each building's electricity is scaled so that its baseline (upgrade 00) annual
+consumption equals a typical annual kWh for its building type and heating fuel
+(``TYPICAL_ANNUAL_KWH``, of the order of EIA RECS 2020 averages for the Northeast/Mid-Atlantic)
+times a lognormal spread; upgrade 02 keeps the same scale, so the retrofit changes kWh physically.
+Per-home loads are therefore plausible whatever ``--limit`` is. (``total_kwh`` is still accepted:
+it rescales everything so that sum_i w_i^RS * annual kWh equals it, the old behaviour.)
+
+**Weights.** ``weight`` (ResStock's column) is the number of dwellings a sample building
+represents: ``customers / n`` for the n buildings of the utility's sample (the ids given), so that
+the sample represents the utility's residential customers. Runs rescale weights to the revenue
+requirement's (or EIA-861's) customer count anyway (spec S0).
+
+**Several utilities in one dataset.** Everything of a utility is written under its own keys
+(loads by bldg_id, MCs under ``utility=<u>``, maps ``synth_<u>_*.csv``); the state-level files
+(metadata per upgrade, utility assignment, EIA-861) are rebuilt from per-utility fragments under
+``_synth/``, so writing NY's ``coned`` never overwrites NY's ``nimo`` or RI's ``rie``.
+Everything derives from ``seed``, the state and the bldg_id, so the same call gives the same bytes.
 """
 
 from __future__ import annotations
@@ -56,32 +73,83 @@ class SynthPaths:
                 f"s3://data.sb={self.data_sb}"]
 
 
-def weather(seed: int) -> np.ndarray:
-    """Synthetic hourly outdoor temperature of 2018 in deg C, shape (8760,)."""
-    rng = np.random.default_rng([seed, 7])
+#: (annual mean, seasonal amplitude, diurnal amplitude) of the synthetic temperature, deg C, per state
+CLIMATE = {"RI": (10.0, 11.0, 4.0), "NY": (9.0, 13.0, 5.0), "CT": (10.0, 12.0, 4.5), "MD": (13.5, 11.5, 5.0)}
+#: typical baseline annual kWh of a home by building type and heating fuel (order of EIA RECS 2020,
+#: Northeast / Mid-Atlantic); a home's synthetic load is scaled to this times a lognormal spread
+TYPICAL_ANNUAL_KWH = {
+    ("single_family", "natgas"): 8500.0, ("single_family", "delivered_fuels"): 8000.0,
+    ("single_family", "electrical_resistance"): 15500.0, ("single_family", "heat_pump"): 13000.0,
+    ("single_family", "other"): 9000.0,
+    ("multifamily", "natgas"): 5200.0, ("multifamily", "delivered_fuels"): 5000.0,
+    ("multifamily", "electrical_resistance"): 8800.0, ("multifamily", "heat_pump"): 7600.0,
+    ("multifamily", "other"): 5600.0,
+}
+#: natural-gas tariff keys a synthetic gas map uses, per utility (heating, non-heating) or per state
+GAS_KEYS = {"rie": ("rie_heating", "rie_nonheating"), "coned": ("coned_sf_heating", "coned_nonheating"),
+            "nimo": ("nimo", "nimo"), "nyseg": ("nyseg_heating", "nyseg_nonheating"), "rge": ("rge", "rge"),
+            "cenhud": ("cenhud", "cenhud"), "or": ("or", "or"), "psegli": ("kedli_sf_heating", "kedli_sf_nonheating"),
+            "ct_eversource": ("yankee_gas_heating", "yankee_gas_nonheating"),
+            "bge": ("bge_residential", "bge_residential"),
+            "RI": ("rie_heating", "rie_nonheating"), "NY": ("coned_sf_heating", "coned_nonheating"),
+            "CT": ("yankee_gas_heating", "yankee_gas_nonheating"), "MD": ("bge_residential", "bge_residential")}
+
+
+def weather(seed: int, state: str = "RI") -> np.ndarray:
+    """Synthetic hourly outdoor temperature of 2018 in deg C, shape (8760,), for ``state``.
+
+    Parameters
+    ----------
+    seed : int
+        Dataset seed.
+    state : str
+        Two-letter state; its climate (``CLIMATE``) and its own anomaly stream, so NY, CT and MD
+        shapes differ from RI's. Unknown states use RI's climate with their own anomalies.
+
+    Returns
+    -------
+    ndarray, shape (8760,)
+        deg C, hour-beginning, 2018-01-01 00:00 first.
+    """
+    st = str(state).upper()
+    mean, seas, diur = CLIMATE.get(st, CLIMATE["RI"])
+    code = sum(ord(c) * 31 ** i for i, c in enumerate(st)) if st != "RI" else 0
+    rng = np.random.default_rng([seed, 7] if st == "RI" else [seed, 7, code])
     h = np.arange(HOURS_PER_YEAR)
     doy, hod = h // 24, h % 24
     anomaly = np.zeros(365)
     e = rng.normal(0, 2.6, 365)
     for d in range(1, 365):
         anomaly[d] = 0.75 * anomaly[d - 1] + e[d]
-    return (10.0 - 11.0 * np.cos(2 * np.pi * (doy - 20) / 365) + 4.0 * np.sin(2 * np.pi * (hod - 9) / 24)
+    return (mean - seas * np.cos(2 * np.pi * (doy - 20) / 365) + diur * np.sin(2 * np.pi * (hod - 9) / 24)
             + anomaly[doy])
 
 
-def _attributes(bldg_id: int, seed: int, hp: bool | None):
+def _attributes(bldg_id: int, seed: int, hp: bool | None, eheat: bool | None = None):
+    """Attributes of one synthetic building; ``hp`` / ``eheat`` (True/False/None = draw) pin the heating
+    type to the real maps' classes: heat pump, electric heating (heat pump or resistance), or neither."""
     rng = np.random.default_rng([seed, int(bldg_id)])
     p = np.array(HEATING_P)
-    if hp is not None:
+    if hp is not None or eheat is not None:
         p = p.copy()
         if hp:
             p[:] = 0
             p[3] = 1
         else:
-            p[3] = 0
+            if hp is False:
+                p[3] = 0
+            if eheat is True:
+                p[[0, 1, 4]] = 0
+                if p.sum() == 0:
+                    p[2] = 1
+            elif eheat is False:
+                p[[2, 3]] = 0
         p = p / p.sum()
     heat = HEATING_TYPES[int(rng.choice(len(HEATING_TYPES), p=p))]
+    btype = "multifamily" if rng.random() < 0.35 else "single_family"
     return {
+        "building_type": btype,
+        "kwh_spread": float(rng.lognormal(0.0, 0.25)),
         "heating_type": heat,
         "size": float(rng.lognormal(0.0, 0.35)),
         "has_ac": bool(rng.random() < 0.7),
@@ -169,50 +237,130 @@ def _peak_prices(demand: np.ndarray, n_hours: int, budget: float) -> np.ndarray:
     return np.where(share > 0, budget * share / np.maximum(demand, 1e-12), 0.0)
 
 
-def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie", upgrades=("00", "02"),
-                  seed: int = 42, total_kwh: float = 3.17e9, resstock_customers: float | None = None,
-                  customers: float = 451381.0, hp_ids=None, mc_year: int = 2025, other_utility_ids=(),
-                  elec_tariff_key: str = "rie_default", storage_options: dict | None = None,
-                  mc_budget_scale: float = 1.0) -> SynthPaths:
-    """Write the dataset (see module docstring) and return its paths.
+def _read_fragments(directory: str, so) -> pd.DataFrame | None:
+    fs, p = get_fs(directory, so)
+    if not fs.exists(p):
+        return None
+    files = sorted(f for f in fs.find(p) if f.endswith(".parquet"))
+    if not files:
+        return None
+    frames = []
+    for f in files:
+        with fs.open(f, "rb") as fh:
+            frames.append(pq.read_table(fh).to_pandas())
+    return pd.concat(frames, ignore_index=True)
 
-    Args:
-        bldg_ids: buildings of ``utility`` (other_utility_ids get ``sb.electric_utility='other'``).
-        total_kwh: target of sum_i w_i^RS * annual electric kWh (upgrade 00), kWh.
-        resstock_customers: sum of ResStock weights (default 252.3 per building).
-        customers: EIA-861 residential customers of the utility.
-        hp_ids: buildings with a heat pump in the baseline (default: drawn, ~3%).
-        mc_budget_scale: multiplies the yearly $ budgets of the synthetic marginal costs (sized for a
-            ~450k-customer utility like RI); use customers / 451381 for other sizes.
+
+def _rebuild_state_file(fragments_dir: str, target: str, so, key: str = "bldg_id") -> None:
+    """The union of every utility's fragment, in fragment (utility) order, written to ``target``."""
+    df = _read_fragments(fragments_dir, so)
+    if df is not None:
+        _write_df(df.drop_duplicates(subset=[key], keep="last") if key in df.columns else df, target, so)
+
+
+def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie", upgrades=("00", "02"),
+                  seed: int = 42, total_kwh: float | None = None, resstock_customers: float | None = None,
+                  customers: float = 451381.0, hp_ids=None, mc_year: int = 2025, other_utility_ids=(),
+                  elec_tariff_key: str | None = None, storage_options: dict | None = None,
+                  mc_budget_scale: float | None = None, load_ids=None, eheat_ids=None) -> SynthPaths:
+    """Write one utility's synthetic data into the dataset ``out`` (see module docstring).
+
+    Parameters
+    ----------
+    out : str
+        Dataset root (local or s3://); other utilities already there are kept.
+    bldg_ids : sequence of int
+        The utility's buildings, in the order the utility assignment lists them.
+    state, utility : str
+        Keys of the utility (``state=ST`` partitions, ``utility=<u>`` MC partitions).
+    upgrades : sequence of str
+        Upgrades to write loads and metadata for ("00" baseline, "02" heat-pump retrofit).
+    seed : int
+        Dataset seed.
+    total_kwh : float, optional
+        If given, rescale so that sum_i w_i^RS * annual kWh (upgrade 00) = total_kwh (kWh);
+        default: per-home typical kWh (``TYPICAL_ANNUAL_KWH``).
+    resstock_customers : float, optional
+        Sum of the ResStock weights of ``bldg_ids`` (default ``customers``): dwellings represented.
+    customers : float
+        EIA-861 residential customers of the utility.
+    hp_ids : sequence of int, optional
+        Buildings with a heat pump in the baseline (default: drawn, ~3%).
+    other_utility_ids : sequence of int
+        Buildings of no utility of interest (``sb.electric_utility = 'other'``).
+    elec_tariff_key : str, optional
+        tariff_key of the synthetic electric map (default ``<utility>_default``).
+    mc_budget_scale : float, optional
+        Multiplies the yearly $ budgets of the synthetic marginal costs (default customers / 451,381,
+        RI's size).
+    load_ids : sequence of int, optional
+        Write load files only for these buildings (e.g. a run's sample); metadata covers all.
+    eheat_ids : sequence of int, optional
+        Buildings with electric heating (heat pump or resistance) in the baseline, e.g. from the
+        platform's ``*_elec_heat_*_vs_non_elec_heat.csv`` maps; the others get non-electric heating.
+
+    Returns
+    -------
+    SynthPaths
     """
     so = storage_options
-    ids = [int(b) for b in bldg_ids]
+    st = state.upper()
+    ids = list(dict.fromkeys(int(b) for b in bldg_ids))
     other = [int(b) for b in other_utility_ids]
     all_ids = ids + other
     upgrades = [f"{int(u):02d}" for u in upgrades]
     hp_set = None if hp_ids is None else {int(b) for b in hp_ids}
-    temp = weather(seed)
-    attrs = {b: _attributes(b, seed, None if hp_set is None else (b in hp_set)) for b in all_ids}
-    rs_total = resstock_customers if resstock_customers is not None else 252.3 * len(all_ids)
+    temp = weather(seed, st)
+    eh_set = None if eheat_ids is None else {int(b) for b in eheat_ids}
+    attrs = {b: _attributes(b, seed, None if hp_set is None else (b in hp_set),
+                            None if eh_set is None else (b in eh_set)) for b in all_ids}
+    rs_total = resstock_customers if resstock_customers is not None else float(customers)
     wf = np.array([attrs[b]["weight_factor"] for b in all_ids])
-    weights = dict(zip(all_ids, wf * rs_total / wf.sum()))
+    weights = dict(zip(all_ids, wf * rs_total / wf[: len(ids)].sum()))
     res_base = join(out, "resstock")
     data_sb = join(out, "data.sb")
+    mc_scale = mc_budget_scale if mc_budget_scale is not None else float(customers) / 451381.0
+    elec_tariff_key = elec_tariff_key or f"{utility}_default"
 
-    # pass 1: weighted annual kWh and system demand of upgrade 00 (for the scale factor and the MCs)
+    wanted = None if load_ids is None else {int(b) for b in load_ids}
+    # per-building scale: typical annual kWh of the home's type and heating fuel (upgrade 00); with
+    # load_ids only those buildings' series are computed and the system demand behind the synthetic
+    # marginal costs is scaled up from them by weight
+    scales, base_annual = {}, {}
+    other_set = set(other)
     demand = np.zeros(HOURS_PER_YEAR)
-    annual = 0.0
-    for b in ids:
-        s = building_series(b, attrs[b], temp, "00", seed)
-        demand += weights[b] * np.maximum(s["total"] + s["pv"], 0.0)
-        annual += weights[b] * s["total"].sum()
-    scale = total_kwh / annual if annual > 0 else 1.0
+    calc = all_ids if wanted is None else [b for b in all_ids if b in wanted]
+    for b in calc:
+        s0 = building_series(b, attrs[b], temp, "00", seed)
+        a = attrs[b]
+        target = TYPICAL_ANNUAL_KWH[(a["building_type"], a["heating_type"])] * a["kwh_spread"]
+        annual = float(s0["total"].sum())
+        scales[b] = target / annual if annual > 0 else 1.0
+        base_annual[b] = annual
+        if b not in other_set:
+            demand += weights[b] * np.maximum(s0["total"] * scales[b] + s0["pv"], 0.0)
+    w_calc = sum(weights[b] for b in calc if b not in other_set)
+    w_all = sum(weights[b] for b in ids)
+    expand = w_all / w_calc if w_calc > 0 else 1.0
+    demand *= expand
+    if total_kwh is not None:
+        cur = expand * sum(weights[b] * base_annual[b] * scales[b] for b in calc if b not in other_set)
+        f = float(total_kwh) / cur if cur > 0 else 1.0
+        scales = {b: v * f for b, v in scales.items()}
+        demand *= f
+        per_home = total_kwh / rs_total
+        if not 2000.0 <= per_home <= 40000.0:
+            log.warning("synth: total_kwh %.3g over %.0f represented homes is %.0f kWh per home per year; "
+                        "typical homes use 5,000-16,000", total_kwh, rs_total, per_home)
 
+    frag = join(res_base, "_synth", f"state={st}", f"utility={utility}")
     for up in upgrades:
         d = loads_dir(res_base, state, up)
         for b in all_ids:
+            if wanted is not None and b not in wanted:
+                continue
             s = building_series(b, attrs[b], temp, up, seed)
-            _write_table(_table(b, s, scale), join(d, f"{b}-{int(up)}.parquet"), so)
+            _write_table(_table(b, s, scales[b]), join(d, f"{b}-{int(up)}.parquet"), so)
         md = pd.DataFrame({
             "bldg_id": np.array(all_ids, dtype=np.int64),
             "upgrade": int(up),
@@ -221,50 +369,72 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
             "postprocess_group.has_hp": [up == "02" or attrs[b]["heating_type"] == "heat_pump" for b in all_ids],
             "postprocess_group.heating_type": ["heat_pump" if up == "02" else attrs[b]["heating_type"] for b in all_ids],
             "postprocess_group.heating_type_v2": ["heat_pump" if up == "02" else attrs[b]["heating_type"] for b in all_ids],
+            "in.geometry_building_type_recs": [attrs[b]["building_type"] for b in all_ids],
             "in.vintage_acs": [attrs[b]["vintage"] for b in all_ids],
         })
-        _write_df(md, join(res_base, "metadata", f"state={state.upper()}", f"upgrade={up}", "metadata-sb.parquet"), so)
+        _write_df(md, join(frag, f"metadata-{up}.parquet"), so)
+        _rebuild_state_file_pattern(join(res_base, "_synth", f"state={st}"), f"metadata-{up}.parquet",
+                                    join(res_base, "metadata", f"state={st}", f"upgrade={up}", "metadata-sb.parquet"), so)
+    heating, nonheating = GAS_KEYS.get(utility, GAS_KEYS.get(st, ("rie_heating", "rie_nonheating")))
     ua = pd.DataFrame({
         "bldg_id": np.array(all_ids, dtype=np.int64),
         "sb.electric_utility": [utility] * len(ids) + ["other"] * len(other),
         "sb.gas_utility": [utility if attrs[b]["heating_type"] == "natgas" else None for b in all_ids],
         "weight": [weights[b] for b in all_ids],
     })
-    _write_df(ua, join(res_base, "metadata_utility", f"state={state.upper()}", "utility_assignment.parquet"), so)
+    _write_df(ua, join(frag, "assignment.parquet"), so)
+    _rebuild_state_file_pattern(join(res_base, "_synth", f"state={st}"), "assignment.parquet",
+                                join(res_base, "metadata_utility", f"state={st}", "utility_assignment.parquet"), so)
 
     # marginal costs on the mc_year calendar, peaks where the synthetic system peaks
-    d25 = shift_year(demand * scale, SOURCE_YEAR, mc_year)
+    d25 = shift_year(demand, SOURCE_YEAR, mc_year)
     ts = pd.date_range(f"{mc_year}-01-01", periods=HOURS_PER_YEAR, freq="h")
     c = customers / rs_total
     mc_base = join(data_sb, "switchbox", "marginal_costs", state.lower())
     part = f"utility={utility}"
     yr = f"year={mc_year}"
-    dist = _peak_prices(d25 * c, 100, 40e6 * mc_budget_scale)
+    dist = _peak_prices(d25 * c, 100, 40e6 * mc_scale)
     _write_df(pd.DataFrame({"timestamp": ts, "mc_upstream_per_kwh": 0.4 * dist, "mc_dist_per_kwh": 0.6 * dist,
                             "mc_total_per_kwh": dist}), join(mc_base, "dist_and_sub_tx", part, yr, "data.parquet"), so)
-    _write_df(pd.DataFrame({"timestamp": ts, "bulk_tx_cost_enduse": _peak_prices(d25 * c, 50, 20e6 * mc_budget_scale)}),
+    _write_df(pd.DataFrame({"timestamp": ts, "bulk_tx_cost_enduse": _peak_prices(d25 * c, 50, 20e6 * mc_scale)}),
               join(mc_base, "bulk_tx", part, yr, "data.parquet"), so)
     rel = d25 / d25.mean()
     rng = np.random.default_rng([seed, 13])
     energy = np.maximum(5.0, 38.0 + 22.0 * (rel - 1.0) + rng.normal(0, 3.0, HOURS_PER_YEAR))  # $/MWh
     _write_df(pd.DataFrame({"timestamp": ts, "energy_cost_enduse": energy}),
               join(mc_base, "supply", "energy", part, yr, "data.parquet"), so)
-    _write_df(pd.DataFrame({"timestamp": ts, "capacity_cost_enduse": 1000.0 * _peak_prices(d25 * c, 20, 15e6 * mc_budget_scale)}),
+    _write_df(pd.DataFrame({"timestamp": ts, "capacity_cost_enduse": 1000.0 * _peak_prices(d25 * c, 20, 15e6 * mc_scale)}),
               join(mc_base, "supply", "capacity", part, yr, "data.parquet"), so)
     zero = pd.DataFrame({"timestamp": ts, "energy_cost_enduse": 0.0, "capacity_cost_enduse": 0.0})
     for kind in ("energy", "capacity"):
         _write_df(zero, join(mc_base, "supply", kind, part, yr, "zero.parquet"), so)
+    annual_sales = expand * float(sum(weights[b] * base_annual[b] * scales[b] for b in calc if b not in other_set)) * c
+    eia_dir = join(data_sb, "eia", "861", "electric_utility_stats", "year=2024", f"state={st}")
     _write_df(pd.DataFrame({"utility_code": [utility], "residential_customers": [int(customers)],
-                            "residential_sales_mwh": [float(total_kwh) / 1000.0]}),
-              join(data_sb, "eia", "861", "electric_utility_stats", "year=2024", f"state={state.upper()}", "data.parquet"), so)
-    elec_map = join(out, "tariff_maps", "electric", "synth_default.csv")
-    gas_map = join(out, "tariff_maps", "gas", "synth_u00.csv")
+                            "residential_sales_mwh": [annual_sales / 1000.0]}),
+              join(eia_dir, "_synth", f"utility={utility}.parquet"), so)
+    _rebuild_state_file(join(eia_dir, "_synth"), join(eia_dir, "data.parquet"), so, key="utility_code")
+    elec_map = join(out, "tariff_maps", "electric", f"synth_{utility}_default.csv")
+    gas_map = join(out, "tariff_maps", "gas", f"synth_{utility}_u00.csv")
     _write_csv(pd.DataFrame({"bldg_id": all_ids, "tariff_key": elec_tariff_key}), elec_map, so)
     _write_csv(pd.DataFrame({"bldg_id": all_ids, "tariff_key": [
-        "rie_heating" if attrs[b]["heating_type"] == "natgas" else "null_gas_tariff" for b in all_ids]}), gas_map, so)
-    log.info("synth: %d buildings, upgrades %s, scale %.4f -> %s", len(all_ids), upgrades, scale, out)
+        (heating if attrs[b]["building_type"] == "single_family" else nonheating)
+        if attrs[b]["heating_type"] == "natgas" else "null_gas_tariff" for b in all_ids]}), gas_map, so)
+    log.info("synth: %s/%s: %d buildings (%s load files), upgrades %s -> %s", st, utility, len(all_ids),
+             "all" if wanted is None else len(wanted), upgrades, out)
     return SynthPaths(resstock_base=res_base, data_sb=data_sb, elec_map=elec_map, gas_map=gas_map,
                       n_buildings=len(all_ids))
+
+
+def _rebuild_state_file_pattern(fragments_dir: str, name: str, target: str, so) -> None:
+    fs, p = get_fs(fragments_dir, so)
+    files = sorted(f for f in fs.find(p) if f.endswith("/" + name))
+    frames = []
+    for f in files:
+        with fs.open(f, "rb") as fh:
+            frames.append(pq.read_table(fh).to_pandas())
+    if frames:
+        _write_df(pd.concat(frames, ignore_index=True).drop_duplicates(subset=["bldg_id"], keep="last"), target, so)
 
 
 def bldg_ids_from_map(path: str, storage_options: dict | None = None) -> tuple[list[int], list[int]]:

@@ -6,6 +6,7 @@ kWh (therms) per month and per period, fixed and minimum charges in $/month.
 
 from __future__ import annotations
 
+import logging
 import math
 import posixpath
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ import numpy as np
 
 from ratedesign.errors import InputError
 from ratedesign.fsio import read_json
+
+log = logging.getLogger("ratedesign")
 
 #: CAIRO's sentinel for "no tier ceiling" in ``ur_ec_tou_mat``.
 MAX_USAGE_SENTINEL = 1e38
@@ -111,6 +114,41 @@ def _number(value, what: str, source: str, default=None) -> float:
         raise InputError(f"tariff {source}: field {what!r} is {value!r}; expected a number") from None
 
 
+#: older URDB field names -> current ones (URDB API v3/v4 -> v7), read with a warning
+LEGACY_FIELDS = {"fixedmonthlycharge": "fixedchargefirstmeter", "minmonthlycharge": "mincharge"}
+#: older URDB fields the bill formula cannot honour: refused when non-zero
+REFUSED_FIELDS = ("annualmincharge", "minannualcharge")
+
+
+def _legacy_fields(item: dict, source: str) -> dict:
+    """Map older URDB names (``fixedmonthlycharge``, ``minmonthlycharge``) to today's, never silently 0.
+
+    Raises
+    ------
+    InputError
+        When an old and a new name carry different values, or an annual minimum charge is set.
+    """
+    out = dict(item)
+    for old, new in LEGACY_FIELDS.items():
+        if old not in item:
+            continue
+        v_old = _number(item[old], old, source)
+        if new in item and item[new] is not None:
+            v_new = _number(item[new], new, source)
+            if abs(v_new - v_old) > 1e-9:
+                raise InputError(f"tariff {source}: field {old!r} (older URDB name) = {v_old} contradicts "
+                                 f"field {new!r} = {v_new}; keep one of them")
+        else:
+            log.warning("tariff %s: reading older URDB field %r as %r (%s $/month)", source, old, new, v_old)
+            out[new] = v_old
+            out.setdefault("fixedchargeunits" if new == "fixedchargefirstmeter" else "minchargeunits", "$/month")
+    for name in REFUSED_FIELDS:
+        if item.get(name) not in (None, 0, 0.0, "0"):
+            raise InputError(f"tariff {source}: field {name!r} (an annual minimum charge, older URDB field) is "
+                             f"{item[name]!r}; only monthly minimum charges ('mincharge', $/month) are supported")
+    return out
+
+
 def parse_tariff(payload: dict, key: str, source: str = "<dict>") -> Tariff:
     """Parse a URDB ``{"items": [item]}`` payload (or a bare item dict) into a Tariff."""
     item = payload
@@ -158,6 +196,7 @@ def parse_tariff(payload: dict, key: str, source: str = "<dict>") -> Tariff:
                                  f"the last needs a monthly kWh ceiling")
     wk = _schedule(item, "energyweekdayschedule", source, n_periods)
     we = _schedule(item, "energyweekendschedule", source, n_periods)
+    item = _legacy_fields(item, source)
     fixed = _number(item.get("fixedchargefirstmeter"), "fixedchargefirstmeter", source, default=0.0)
     units = item.get("fixedchargeunits", "$/month")
     if fixed and units != "$/month":
