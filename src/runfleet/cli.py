@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true", help="print a JSON list for scripts")
 
-    rep = sub.add_parser("report", help="write a static HTML report (timeline, durations, failures)")
+    rep = sub.add_parser("report", help="write a self-contained HTML report (timeline, durations, failures, plots)")
     rep.add_argument("study_url", help="<store>/<study name>")
     rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
     rep.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
