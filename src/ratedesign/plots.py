@@ -98,13 +98,15 @@ def plot_bat_by_group(res, path: str, storage_options: dict | None = None, colum
         color = HP_COLORS.get(label, cmap(k % 10))
         share = w[m] / w[m].sum()
         mean = _wmean(v[m], w[m])
+        shown = 0.0 if abs(mean) < 0.5 else mean
         ax.hist(np.clip(v[m], bins[0], bins[-1]), bins=bins, weights=share, histtype="stepfilled", alpha=0.35,
-                color=color, label=f"{label}: weighted mean {mean:,.0f} $/yr ({w[m].sum():,.0f} customers)")
+                color=color, label=f"{label}: weighted mean {shown:,.0f} $/yr ({w[m].sum():,.0f} customers)")
         ax.axvline(mean, color=color, lw=2)
     ax.axvline(0, color="k", lw=0.8, ls=":")
     ax.set_xlabel(f"{column} ($/customer-year; + pays a subsidy, - receives one)")
     ax.set_ylabel("share of the group's customers")
-    ax.set_title(f"{res.inputs.cfg.run_name}\nBill Alignment Test by group (weighted)", fontsize=10)
+    ax.set_title(f"{res.inputs.cfg.run_name}\nBill Alignment Test by group (weighted; tails beyond the "
+                 f"0.5-99.5th percentiles in the end bins)", fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
     return _save(fig, path, storage_options)
 
@@ -175,9 +177,9 @@ def plot_rate_heatmap(tariffs: dict, path: str, storage_options: dict | None = N
         ax.set_title(f"{label}\n{lo:.4f}" + (f" to {hi:.4f}" if hi > lo else "") + " $/kWh", fontsize=8)
     for ax in axes.ravel()[len(panels):]:
         ax.set_axis_off()
-    fig.colorbar(im, ax=axes.ravel().tolist(), label="rate, $/kWh (first tier; one scale for all panels)", shrink=0.8)
+    fig.colorbar(im, ax=axes.ravel().tolist(), label="$/kWh (first tier)", shrink=0.8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(f"{title} (one colour scale for all panels)", fontsize=10)
     return _save(fig, path, storage_options)
 
 

@@ -4,8 +4,8 @@ dry-run plan with the inputs that changed, and the one-run summary of ``ratedesi
 
 Period names come from a tariff's own 12x24 weekday/weekend schedules (URDB
 ``energyweekdayschedule``): the months where a period applies give its season (``summer`` when they
-include July but not January, ``winter`` for the reverse, ``all year`` for all twelve, else the
-month range), and periods that share the same months are ranked by price into ``peak`` /
+lie in Apr-Sep or include July but not January, ``winter`` for the reverse, ``all year`` for all
+twelve, else the month range; two seasons of one name get their months, ``winter (Oct-Dec)``), and periods that share the same months are ranked by price into ``peak`` /
 ``mid-peak`` / ``off-peak`` with the hours they cover on weekdays (``16-20h`` = hour-beginning
 16:00 to 19:00). Rates are in $/kWh.
 """
@@ -63,12 +63,15 @@ def hour_text(hours: list[int]) -> str:
     return ", ".join(f"{a}-{b + 1}h" for a, b in _ranges(hours, 24))
 
 
+SUMMER_HALF = frozenset(range(3, 9))  # Apr-Sep, 0-based months
+
+
 def _season(months: frozenset) -> str:
     if len(months) == 12:
         return "all year"
-    if 6 in months and 0 not in months:
+    if months <= SUMMER_HALF or (6 in months and 0 not in months):
         return "summer"
-    if 0 in months and 6 not in months:
+    if not (months & SUMMER_HALF) or (0 in months and 6 not in months):
         return "winter"
     return month_text(sorted(months))
 
