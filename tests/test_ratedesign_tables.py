@@ -116,6 +116,24 @@ def test_failed_and_skipped_runs_show_their_reason(synth_case):  # noqa: F811
     assert "failed: ValueError: tariff has no rates" in text and "skipped: upstream 'rie.run01' failed" in text
 
 
+def test_plan_reasons_name_inputs_and_fields():
+    from ratedesign.tables import explain_plan
+
+    old = {"input:tariffs/electric/a.json": "1", "input:rev_requirement/rr.yaml": "7", "scenario": {"elasticity": 0.0}}
+    new = {"input:tariffs/electric/a.json": "2", "input:tariffs/electric/b.json": "3",
+           "scenario": {"elasticity": -0.1}}
+    rows = [{"name": "r1", "action": "run", "reason": "parameters changed, upstream changed (x, y)"},
+            {"name": "r2", "action": "run", "reason": "parameters changed: input:tariffs/electric/c.json, index"},
+            {"name": "r3", "action": "done", "reason": "done, same key"}]
+    got = explain_plan(rows, {"r1": new}, {"r1": old})
+    assert got[0]["reason"] == ("input removed: rev_requirement/rr.yaml; input changed: tariffs/electric/a.json; "
+                                "input added: tariffs/electric/b.json; parameters changed: scenario.elasticity, "
+                                "upstream changed (x, y)")
+    # no earlier record, but runfleet named the keys
+    assert got[1]["reason"] == "input changed: tariffs/electric/c.json; parameters changed: index"
+    assert got[2]["reason"] == "done, same key"
+
+
 # ------------------------------------------------------------------------------ a real study
 @pytest.fixture(scope="module")
 def case(synth_case, rd_client, tmp_path_factory):  # noqa: F811

@@ -490,7 +490,8 @@ _PARAMS_REASON = re.compile(r"parameters changed(?:: .*?)?(?=, (?:code|upstream|
 
 
 def explain_plan(rows: list[dict], params: dict, previous: dict) -> list[dict]:
-    """runfleet's plan rows with ``parameters changed`` replaced by what changed (``changed_params``).
+    """runfleet's plan rows with ``parameters changed`` replaced by what changed (``changed_params``
+    against the last record; without one, the ``input:`` keys runfleet names become file paths).
 
     Parameters
     ----------
@@ -504,10 +505,17 @@ def explain_plan(rows: list[dict], params: dict, previous: dict) -> list[dict]:
     out = []
     for r in rows:
         reason = r["reason"]
-        if r["action"] == "run" and r["name"] in previous and _PARAMS_REASON.search(reason or ""):
+        m = _PARAMS_REASON.search(reason or "") if r["action"] == "run" else None
+        what = []
+        if m and r["name"] in previous:
             what = changed_params(previous[r["name"]], params.get(r["name"], {}))
-            if what:
-                reason = _PARAMS_REASON.sub(lambda _m: "; ".join(what), reason, count=1)
+        elif m and m.group(0).startswith("parameters changed: "):  # keys named by runfleet itself
+            keys = m.group(0)[len("parameters changed: "):].split(", ")
+            what = [f"input changed: {_display_path(k[len(INPUT_PREFIX):])}" for k in keys if k.startswith(INPUT_PREFIX)]
+            rest = [k for k in keys if not k.startswith(INPUT_PREFIX)]
+            what += [f"parameters changed: {', '.join(rest)}"] if rest else []
+        if what:
+            reason = reason[:m.start()] + "; ".join(what) + reason[m.end():]
         out.append({**r, "reason": reason})
     return out
 
