@@ -89,7 +89,8 @@ def plot_bat_by_group(res, path: str, storage_options: dict | None = None, colum
     bat = res.bat
     v, w = bat[column].to_numpy(dtype=float), bat["weight"].to_numpy(dtype=float)
     groups = _groups(res)
-    fig = _figure(figsize=(7, 4), layout="constrained")
+    fig = _figure(figsize=(7, 4.2))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.86)
     ax = fig.subplots()
     lo, hi = np.percentile(v, [0.5, 99.5]) if len(v) else (0.0, 1.0)
     bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 41)
@@ -123,7 +124,8 @@ def plot_bills_before_after(res, path: str, storage_options: dict | None = None)
     hp = _hp_mask(res.customer_metadata)
     groups = [("HP", hp), ("non-HP", ~hp)] if hp is not None else [("all", np.ones(len(b0), dtype=bool))]
     groups = [(g, m) for g, m in groups if m.any()]
-    fig = _figure(figsize=(10, 4.6), layout="constrained")
+    fig = _figure(figsize=(10, 4.6))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9, wspace=0.3)
     ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     top = float(np.percentile(np.concatenate([b0, b1]), 99.5)) if len(b0) else 1.0
     for label, m in groups:
@@ -163,21 +165,24 @@ def plot_rate_heatmap(tariffs: dict, path: str, storage_options: dict | None = N
             panels.append((f"{key} (weekends)", we))
     ncols = 1 if len(panels) == 1 else 2
     nrows = -(-len(panels) // ncols)
-    fig = _figure(figsize=(6.2 * ncols, 3.0 * nrows + 0.5), layout="constrained")
+    height = 3.0 * nrows + 0.6
+    fig = _figure(figsize=(6.2 * ncols + 1.0, height))
+    fig.subplots_adjust(left=0.06, right=0.88, bottom=0.5 / height, top=1 - 0.75 / height, hspace=0.55, wspace=0.15)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     vmin = min(float(g.min()) for _, g in panels)
     vmax = max(float(g.max()) for _, g in panels)
     im = None
     for ax, (label, grid) in zip(axes.ravel(), panels):
         lo, hi = float(grid.min()), float(grid.max())
-        im = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-6)
+        im = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest", vmin=vmin,
+                       vmax=vmax if vmax > vmin else vmin + 1e-6)
         ax.set_yticks(range(12), MONTH_NAMES, fontsize=7)
         ax.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)], fontsize=7)
         ax.set_xlabel("hour of day (hour beginning)", fontsize=8)
         ax.set_title(f"{label}\n{lo:.4f}" + (f" to {hi:.4f}" if hi > lo else "") + " $/kWh", fontsize=8)
     for ax in axes.ravel()[len(panels):]:
         ax.set_axis_off()
-    fig.colorbar(im, ax=axes.ravel().tolist(), label="$/kWh (first tier)", shrink=0.8)
+    fig.colorbar(im, cax=fig.add_axes((0.91, 0.5 / height, 0.015, 1 - 1.25 / height)), label="$/kWh (first tier)")
     if title:
         fig.suptitle(f"{title} (one colour scale for all panels)", fontsize=10)
     return _save(fig, path, storage_options)
@@ -222,7 +227,9 @@ def plot_rate_levels(rows: list[dict], path: str, storage_options: dict | None =
     if not runs:
         return None
     cats: dict[str, int] = {}
-    fig = _figure(figsize=(max(7.0, 0.55 * len(runs) + 3), 4.8), layout="constrained")
+    width = max(7.0, 0.55 * len(runs) + 3)
+    fig = _figure(figsize=(width, 4.8))
+    fig.subplots_adjust(left=0.7 / width, right=1 - 2.0 / width, bottom=0.24, top=0.92)
     ax = fig.subplots()
     cmap = _cmap("tab10")
     markers = "osD^v<>p"
@@ -236,7 +243,7 @@ def plot_rate_levels(rows: list[dict], path: str, storage_options: dict | None =
                 h = ax.scatter(x + offset, p["rate"], color=cmap(c % 10), marker=markers[k % len(markers)], s=36,
                                zorder=3)
                 handles.setdefault(cat, h)
-    ax.set_xticks(range(len(runs)), [f"{r['run']}\n{r['type']}" for r in runs], rotation=60, ha="right", fontsize=7)
+    ax.set_xticks(range(len(runs)), [f"{r['run']} {r['type']}" for r in runs], rotation=90, fontsize=7)
     ax.set_ylabel("rate, $/kWh")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(list(handles.values()), list(handles), fontsize=7, title="period", title_fontsize=8,
