@@ -25,7 +25,7 @@ demo: install
 hello: install
 	$(BIN)/runfleet run examples/hello.yaml
 
-# System packages for the tests that need real SLURM and R (only as root; skipped with a reason elsewhere).
+# System packages for the tests that need real SLURM, R and headless Chromium (only as root; skipped with a reason elsewhere).
 system-deps:
 	bash scripts/system_deps.sh
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that the SLURM and R tests need. Only as root with apt;
+# Installs the Debian packages that the SLURM, R and HTML-report (headless Chromium) tests need. Only as root with apt;
 # elsewhere it says why it does nothing and the tests that need them skip with a reason.
 set -u
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: not root or no apt-get; SLURM and R tests will be skipped"
+  echo "system-deps: not root or no apt-get; SLURM, R and Chromium tests will be skipped"
   exit 0
 fi
 need=()
 command -v slurmctld >/dev/null 2>&1 || need+=(slurmctld slurmd slurm-client munge)
 command -v Rscript >/dev/null 2>&1 || need+=(r-base-core)
 [ -d /usr/lib/R/site-library/reticulate ] || need+=(r-cran-reticulate)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: apt-get install ${need[*]}"
   apt-get update -qq >/dev/null 2>&1 || true

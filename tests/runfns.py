@@ -104,3 +104,21 @@ def hog(ctx, mb: int = 800, hold_s: float = 30.0):
     block = np.ones(mb * 131072)  # 8 bytes each
     time.sleep(hold_s)
     return {"sum": float(block[:10].sum())}
+
+
+def plot_png(ctx, title: str = "plot", **_):
+    """Write ``plots/<title>.png`` (a matplotlib line plot, Agg backend) under the run's directory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=80)
+    x = np.linspace(0, 6.28, 50)
+    ax.plot(x, np.sin(x), color="tab:blue")
+    ax.fill_between(x, 0, np.sin(x), color="tab:orange", alpha=0.6)
+    ax.set_title(title)
+    with ctx.open(f"plots/{title}.png", "wb") as f:
+        fig.savefig(f, format="png")
+    plt.close(fig)
+    return {"title": title}

@@ -115,7 +115,7 @@ def test_run_status_dry_run_and_exit_codes(tmp_path):
     page = report.read_text()
     assert "1 done</span>" in page and "1 failed</span>" in page and "1 skipped</span>" in page
     assert "ValueError" in page and "raise ValueError" in page  # the failure's traceback
-    assert "upstream &#x27;bad&#x27; failed" in page and "<svg" in page
+    assert "upstream &#39;bad&#39; failed" in page and "<svg" in page
     plan = run_cli("run", study, "--dry-run", cwd=tmp_path).stdout
     assert "done  ok" in plan and "run   bad" in plan and "failed before (ValueError)" in plan
     assert "skipped before" in plan and "2 of 3 runs would run" in plan

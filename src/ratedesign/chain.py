@@ -29,8 +29,9 @@ references come from it instead: calibrated runs promote from their quartet's pr
 scenario's precalc runs as reference, and ``subgroups.<name>.structure`` (seasonal | base) decides
 how each subgroup's tariff is derived.
 
-Content keys: every run's params carry a content hash of each static input file it reads, so that
-changing a tariff file re-runs exactly the runs that read it and their dependents. Load parquet
+Content keys: every run's params carry a content hash of each static input file it reads, one
+top-level param ``input:<path>`` per file (``input_params``), so that changing a tariff file re-runs
+exactly the runs that read it and their dependents, and a dry run can name the file. Load parquet
 files are not hashed (thousands of files): a new dataset should use a new path.
 """
 
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 
 from ratedesign.errors import InputError
 from ratedesign.fsio import exists, get_fs, read_yaml
-from ratedesign.scenario import ScenarioConfig, load_scenario, load_scenario_doc
+from ratedesign.scenario import ScenarioConfig, _base_dir, load_scenario, load_scenario_doc
 from ratedesign.tariff import tariff_key_from_path
 
 SCENARIO_FN = "ratedesign.study_runs:scenario_run"
@@ -234,6 +235,24 @@ class _Hasher:
         return self.cache[path]
 
 
+INPUT_PREFIX = "input:"
+
+
+def input_params(paths, hasher, base: str) -> dict:
+    """``{"input:<path>": content hash}`` for each static input file a run reads: one top-level
+    param per file, so a changed file changes the run's key and a plan can name the file.
+
+    ``<path>`` is relative to the scenario file's base directory (the platform's ``config/``) when
+    the file is under it (``input:tariffs/electric/rie_hp_seasonal.json``), else the path or URL.
+    """
+    out = {}
+    for p in dict.fromkeys(paths):
+        rel = posixpath.relpath(p, base) if "://" not in p and "://" not in base and \
+            os.path.abspath(p).startswith(base.rstrip("/") + "/") else p
+        out[INPUT_PREFIX + rel] = hasher(p)
+    return out
+
+
 def _stem(path: str) -> str:
     return tariff_key_from_path(path)
 
@@ -316,6 +335,7 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
     utility = cfgs[0].utility
     prefix = sanitize(prefix or utility)
     hasher = _Hasher(so)
+    input_base = _base_dir(str(path))
     n = len(cfgs)
     if pipeline is None:
         pipeline = find_pipeline(path, utility, so)
@@ -348,7 +368,7 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
     def add_step(kind, target, params, after_idx, static, label=None):
         name = f"{prefix}.{label or kind}.{sanitize(posixpath.splitext(posixpath.basename(target))[0])}"
         params = dict(params)
-        params["input_hashes"] = {p: hasher(p) for p in static}
+        params.update(input_params(static, hasher, input_base))
         if name not in steps:
             steps[name] = Step(name=name, fn=DERIVE_FN, params={"kind": kind, **params},
                                after=[run_name(j) for j in after_idx], kind=kind, utility=utility,
@@ -475,7 +495,7 @@ def expand_file(path: str, *, runs: str | None = None, sample: int | None = None
                 scen["winter_months"] = winter_months_from_periods(periods, so)
                 static.append(periods)
         params = {"scenario": scen, "inputs": inputs,
-                  "input_hashes": {p: hasher(p) for p in dict.fromkeys(static)},
+                  **input_params(static, hasher, input_base),
                   "index": i + 1, "key": keys[i], "utility": c.utility}
         scen_inputs[i] = params
         scen_after[i] = after

@@ -51,6 +51,7 @@ def _run_with_runfleet(cfg, out: str, args, so) -> dict:
     summary = run_study(study, cluster=cluster, store=store,
                         workers=args.workers, progress=False)
     outcome = summary.outcomes.get(name)
+    args.resumed = bool(getattr(outcome, "resumed", False))
     if summary.exit_code != 0 or outcome is None or outcome.status != "done":
         cls = getattr(outcome, "error_class", None)
         msg = getattr(outcome, "error", None) or f"see {summary.study_url}/runs/{name}/_error.json"
@@ -93,10 +94,9 @@ def cmd_run(args) -> int:
         summary = _run_with_runfleet(cfg, out, args, so)
     else:
         summary = _run_with_client(cfg, out, args, so)
-    print(f"ratedesign: {cfg.run_name}: {summary.get('n_buildings', '?')} buildings, "
-          f"RR ${summary.get('revenue_requirement', float('nan')):,.0f}, "
-          f"marginal cost ${summary.get('total_marginal_cost', float('nan')):,.0f}, "
-          f"residual ${summary.get('residual', float('nan')):,.0f}; outputs in {out}")
+    from ratedesign.tables import run_summary_text
+
+    print(run_summary_text(cfg.run_name, summary, getattr(args, "resumed", False), out))
     return 0
 
 
@@ -185,56 +185,43 @@ def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=
     return run_study(study, cluster=_cluster_arg(cluster), store=store, workers=workers, progress=progress)
 
 
-def format_table(chains, summary) -> str:
-    """Per scenario run: tariff(s), rates found ($/kWh), weighted BAT_percustomer of HP / non-HP ($/yr), time."""
-    lines = [f"{'run':<12} {'type':<8} {'tariff (rates $/kWh)':<58} {'BAT hp':>9} {'BAT non-hp':>10} {'time s':>7}"]
-    for ch in chains:
-        for st in ch.scenario_steps:
-            o = summary.outcomes.get(st.name)
-            if o is None or o.status != "done" or not isinstance(o.value, dict):
-                why = (o.error_class or o.status) if o is not None else "not run"
-                lines.append(f"{st.name:<12} {'':<8} {why}")
-                continue
-            v = o.value
-            rates = v.get("calibrated_rates") or {}
-            parts = []
-            for k in sorted(rates):
-                rs = [round(x, 4) for per in rates[k] for x in per]
-                parts.append(f"{k} {rs if len(rs) > 1 else rs[0]}")
-            text = "; ".join(parts)
-            if len(text) > 58:
-                text = text[:55] + "..."
-            bh = (v.get("bat_by_hp") or {}) if v.get("run_type") == "precalc" else {}
+def print_results(chains, summary, args, so=None, show_table=True) -> None:
+    """The per-run table (terminal width, never cut), ``--table-out`` CSV/JSON, the study plot of
+    rates across the chain (``<study>/plots/rate_levels.png``)."""
+    from ratedesign.plots import plot_rate_levels
+    from ratedesign.tables import format_table, table_rows, write_table
 
-            def fmt(x):
-                if not isinstance(x, (int, float)):
-                    return f"{'n/a':>9}"
-                return f"{(0.0 if abs(x) < 0.05 else x):9.1f}"
-            dur = "resumed" if o.resumed else (f"{o.duration_s:7.1f}" if o.duration_s is not None else "")
-            lines.append(f"{st.name:<12} {v.get('run_type', ''):<8} {text:<58} {fmt(bh.get('hp'))} "
-                         f"{fmt(bh.get('non-hp')):>10} {dur:>7}")
-    lines.append("BAT = weighted mean BAT_percustomer, $/customer-year (+ pays a subsidy, - receives one); "
-                 "n/a for default runs,\nwhose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9); "
-                 "0.0 where HP and non-HP customers each\nhave their own revenue requirement, which precalc "
-                 "calibrates each group to exactly.")
-    return "\n".join(lines)
+    rows = table_rows(chains, summary)
+    if show_table:
+        print(format_table(rows))
+    if getattr(args, "table_out", None):
+        print(f"table: {write_table(rows, args.table_out)}")
+    try:
+        plot_rate_levels(rows, f"{summary.study_url}/plots/rate_levels.png", so)
+    except ImportError:  # matplotlib missing: the table says it all
+        pass
 
 
 def cmd_study(args) -> int:
     from ratedesign.chain import build_study, study_name
+    from ratedesign.tables import check_table_out
 
     so = _storage_options(args.storage_options)
     chains = _expand(args, so)
     store = args.store if "://" in args.store else os.path.abspath(args.store)
     name = args.name or study_name(chains)
     n = sum(len(c.steps) for c in chains)
+    check_table_out(args.table_out)
     plan_chains(chains, so, args.check_loads)
     if args.dry_run:
         from runfleet import plan_study
 
+        from ratedesign.tables import explain_plan, format_plan, recorded_params
+
         study = build_study(chains, name, store, storage_options=so)
-        for row in plan_study(study, store=store):
-            print(f"{row['action']:<5} {row['name']}  {row['reason']}")
+        rows = explain_plan(plan_study(study, store=store), {r.name: r.params for r in study.runs.values()},
+                            recorded_params(store, name, so))
+        print(format_plan(name, rows))
         return 0
     print(f"study: {name}", flush=True)
     print(f"ratedesign: {len(chains)} chain(s), {n} runs ({sum(len(c.scenario_steps) for c in chains)} scenario runs, "
@@ -242,13 +229,13 @@ def cmd_study(args) -> int:
           flush=True)
     summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers, so=so,
                          progress=not args.no_progress)
-    if args.table:
-        print(format_table(chains, summary))
+    print_results(chains, summary, args, so, show_table=args.table)
     c = summary.counts
     n_skip = record_skipped(chains, summary.study_url, so)
     more = f" (+{n_skip} entries skipped at plan time, see ratedesign_skipped.json)" if n_skip else ""
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped{more}; "
-          f"runfleet status {summary.study_url}", file=sys.stderr)
+          f"runfleet status {summary.study_url}; runfleet report {summary.study_url} --out {name}-report.html",
+          file=sys.stderr)
     return summary.exit_code or (1 if n_skip else 0)
 
 
@@ -257,7 +244,9 @@ def cmd_demo(args) -> int:
 
     from ratedesign import examples
     from ratedesign.chain import expand_file, study_name
+    from ratedesign.tables import check_table_out
 
+    check_table_out(args.table_out)
     data_dir = os.path.abspath(args.data_dir)
     store = args.store if "://" in args.store else os.path.abspath(args.store)
     t0 = time.perf_counter()
@@ -281,12 +270,12 @@ def cmd_demo(args) -> int:
     print(f"study: {name}", flush=True)
     t1 = time.perf_counter()
     summary = run_chains([chain], name, store, cluster=args.cluster, workers=args.workers)
-    print(format_table([chain], summary))
+    print_results([chain], summary, args)
     c = summary.counts
     resumed = f" ({c['resumed']} already in the store, not re-run)" if c.get("resumed") else ""
     print(f"{name}: {c.get('done', 0)} done{resumed}, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped in "
-          f"{time.perf_counter() - t1:.0f} s; CAIRO outputs under {summary.study_url}/runs/<run>/; "
-          f"runfleet status {summary.study_url}")
+          f"{time.perf_counter() - t1:.0f} s")
+    print(demo_next_steps(prep, args, name, store, summary.study_url))
     return summary.exit_code
 
 
@@ -317,13 +306,59 @@ def _demo_platform(args, data_dir: str, store: str, t0: float) -> int:
     print(f"study: {name}", flush=True)
     t1 = time.perf_counter()
     summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers)
-    print(format_table(chains, summary))
+    print_results(chains, summary, args)
     c = summary.counts
     n_skip = record_skipped(chains, summary.study_url)
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped"
           f"{f' (+{n_skip} entries skipped at plan time)' if n_skip else ''} in {time.perf_counter() - t1:.0f} s; "
           f"runfleet status {summary.study_url}")
     return summary.exit_code or (1 if n_skip else 0)
+
+
+def _self_command() -> str:
+    """How the user calls this CLI: ``ratedesign`` when that is on PATH, else its path."""
+    import shutil
+
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0) != "ratedesign":
+        return f"{sys.executable} -m ratedesign.cli"
+    exe = shutil.which("ratedesign")
+    if exe and os.path.realpath(exe) == os.path.realpath(argv0):
+        return "ratedesign"
+    rel = os.path.relpath(argv0)
+    return rel if os.sep in rel and not rel.startswith("..") else os.path.abspath(argv0)
+
+
+def demo_next_steps(prep, args, name: str, store: str, study_url: str) -> str:
+    """Where the outputs, plots and report are, and the exact ``ratedesign study`` command that reruns
+    the demo's scenario file (resumes from the same store: nothing re-runs unless an input changed).
+    Writes the HTML report (``runfleet report``) beside a local store."""
+    import shlex
+
+    from runfleet import write_report
+
+    cmd = [_self_command(), "study", prep.scenario, "--store", store, "--name", name]
+    for m in prep.map_prefix:
+        cmd += ["--map-prefix", m]
+    if args.sample:
+        cmd += ["--sample", str(args.sample)]
+    if args.runs:
+        cmd += ["--runs", str(args.runs)]
+    if args.cluster:
+        cmd += ["--cluster", args.cluster]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    local = "://" not in store
+    report = os.path.join(store, f"{name}-report.html") if local else os.path.abspath(f"{name}-report.html")
+    write_report(study_url, report)
+    return "\n".join([
+        f"outputs: CAIRO files of each run under {study_url}/runs/<run>/ (plots in runs/<run>/plots/, "
+        f"rates across the chain in {study_url}/plots/rate_levels.png)",
+        f"report:  {report}",
+        f"status:  runfleet status {study_url}",
+        "rerun or change the scenario file (edit a tariff and add --dry-run to see what would re-run):",
+        "  " + (cmd[0] + " " + shlex.join(cmd[1:]) if cmd[0].startswith(sys.executable) else shlex.join(cmd)),
+    ])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -386,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--storage-options", default=None, help="JSON storage_options for s3:// inputs and store")
     st.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
     st.add_argument("--table", action="store_true", help="print the per-run table at the end")
+    st.add_argument("--table-out", default=None, metavar="FILE",
+                    help="write the per-run table to FILE: .csv (one row per run, tariff and period) or .json")
     st.add_argument("--no-progress", action="store_true", help="no progress line")
     st.set_defaults(fn=cmd_study)
     d = sub.add_parser("demo", help="RI's 16-run chain on synthetic loads for the real RI sample")
@@ -401,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--utilities", default=None, metavar="all|U1,U2",
                    help="run the real scenario files of the platform's utilities (all = the ten) as one study, "
                         "on synthetic loads for their real samples")
+    d.add_argument("--table-out", default=None, metavar="FILE",
+                   help="write the per-run table to FILE: .csv (one row per run, tariff and period) or .json")
     d.set_defaults(fn=cmd_demo)
     return p
 

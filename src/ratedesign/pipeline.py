@@ -401,6 +401,7 @@ class RunResult:
     n_chunks: int = 0
     timings: dict = field(default_factory=dict)
     kwh_monthly: pd.DataFrame | None = None   # wide: bldg_id, weight, Jan..Dec, Annual (billed grid kWh)
+    elec_bills_input: pd.DataFrame | None = None  # precalc: bills at the input tariffs' rates (before calibration), $
 
 
 def _concat(results: list[ChunkResult], name: str) -> np.ndarray:
@@ -573,7 +574,9 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
                      gas_bills=_wide(b.bldg_id, w, gas), comb_bills=_wide(b.bldg_id, w, elec + gas),
                      calibrated=calibrated, group_stats=stats, customer_metadata=meta,
                      peak_rule=inputs.peak_rule, n_chunks=len(results),
-                     kwh_monthly=_wide(b.bldg_id, w, _concat(results, "kwh")))
+                     kwh_monthly=_wide(b.bldg_id, w, _concat(results, "kwh")),
+                     elec_bills_input=None if g.levels is None else _wide(
+                         b.bldg_id, w, K.monthly_bills(energy, fixed, minc, cfg.utility_tax_rate)))
 
 
 def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None = None) -> pd.DataFrame:

@@ -7,7 +7,10 @@ import logging
 from ratedesign.mappers import context_mapper, serial_mapper
 from ratedesign.outputs import summarize, write_outputs
 from ratedesign.pipeline import run_scenario
+from ratedesign.plots import write_run_plots
 from ratedesign.scenario import ScenarioConfig
+from ratedesign.study_runs import bat_by_group
+from ratedesign.tables import tariff_rate_periods
 
 log = logging.getLogger("ratedesign")
 
@@ -34,8 +37,8 @@ def cairo_run(ctx, **params) -> dict:
         files = write_outputs(res, out_dir, out_so)
     else:
         files = write_outputs(res, ctx.out, getattr(ctx, "storage_options", None))
-    summary = summarize(res)
-    summary["files"] = files
+    files += write_run_plots(res, out_dir or ctx.out, out_so if out_dir else getattr(ctx, "storage_options", None))
+    summary = _summary(res, files)
     logger.info("ratedesign: %d buildings, RR %.0f $, TMC %.0f $, residual %.0f $", summary["n_buildings"],
                 summary["revenue_requirement"], summary["total_marginal_cost"], summary["residual"])
     return summary
@@ -46,6 +49,15 @@ def run_to_dir(cfg: ScenarioConfig, out: str, mapper=serial_mapper, n_slots: int
     """Run without runfleet (a plain mapper) and write the outputs under ``out``."""
     res = run_scenario(cfg, mapper, n_slots=n_slots)
     files = write_outputs(res, out, storage_options)
+    files += write_run_plots(res, out, storage_options)
+    return _summary(res, files)
+
+
+def _summary(res, files: list) -> dict:
+    """The run's return value: ``outputs.summarize`` + files written, weighted mean BAT of HP and
+    non-HP customers, and the calibrated rates' period names (``tables.tariff_rate_periods``)."""
     summary = summarize(res)
     summary["files"] = files
+    summary["bat_by_hp"] = bat_by_group(res)
+    summary["rate_periods"] = tariff_rate_periods(res.calibrated)
     return summary

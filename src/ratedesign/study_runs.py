@@ -18,7 +18,9 @@ from ratedesign.fsio import join, read_text, write_bytes
 from ratedesign.mappers import context_mapper
 from ratedesign.outputs import summarize, write_outputs
 from ratedesign.pipeline import run_scenario
+from ratedesign.plots import write_run_plots
 from ratedesign.scenario import ScenarioConfig
+from ratedesign.tables import tariff_rate_periods
 
 log = logging.getLogger("ratedesign")
 
@@ -56,11 +58,13 @@ def bat_by_group(res, column: str = "BAT_percustomer") -> dict:
     return out
 
 
-def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: dict | None = None,
-                 index: int | None = None, key: str | None = None, utility: str | None = None) -> dict:
-    """One scenario entry: resolve derived inputs from upstream runs, run it, write CAIRO files to ctx.out.
+def scenario_run(ctx, scenario: dict, inputs: dict | None = None, index: int | None = None, key: str | None = None,
+                 utility: str | None = None, **input_files) -> dict:
+    """One scenario entry: resolve derived inputs from upstream runs, run it, write CAIRO files and,
+    for precalc runs, plots (``ratedesign.plots``) to ctx.out.
 
-    ``input_hashes`` only feeds the content key (a changed input file changes the key).
+    ``input_files`` (``{"input:<path>": content hash}``, see ``chain.input_params``) only feed the
+    content key: a changed input file changes the key.
     """
     params = dict(scenario)
     derived = {}
@@ -76,6 +80,7 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: 
     res = run_scenario(cfg, context_mapper(ctx), n_slots=int(getattr(ctx, "n_slots", 1) or 1))
     so = getattr(ctx, "storage_options", None)
     files = write_outputs(res, ctx.out, so)
+    files += write_run_plots(res, ctx.out, so)
     # settings with the logical paths of the scenario file + where derived inputs came from
     # (study-relative, so the file is the same whatever the store's location)
     settings = dict(scenario)
@@ -85,14 +90,18 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, input_hashes: 
     summary = summarize(res)
     summary.pop("timings", None)
     summary.update(out=ctx.out, files=files, index=index, key=key, utility=utility,
-                   tariffs=sorted(res.calibrated), bat_by_hp=bat_by_group(res))
+                   tariffs=sorted(res.calibrated), bat_by_hp=bat_by_group(res),
+                   rate_periods=tariff_rate_periods(res.calibrated))
     logger.info("ratedesign: %d buildings, RR %.0f $, TMC %.0f $", summary["n_buildings"],
                 summary["revenue_requirement"], summary["total_marginal_cost"])
     return summary
 
 
-def derive_run(ctx, kind: str, file: str, input_hashes: dict | None = None, **p) -> dict:
-    """One derivation step (``kind``: promote | copy | subclass-rr | seasonal | map); writes ``file``."""
+def derive_run(ctx, kind: str, file: str, **p) -> dict:
+    """One derivation step (``kind``: promote | copy | subclass-rr | seasonal | map); writes ``file``.
+
+    ``input:<path>`` params only feed the content key (see ``chain.input_params``).
+    """
     so = getattr(ctx, "storage_options", None)
     if kind == "promote":
         data = derive.promote_tariff(_upstream_out(ctx, p["source_run"]), p["tariff_key"], p["new_key"], so)

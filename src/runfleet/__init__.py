@@ -8,7 +8,8 @@ The public API (docs/core-api.md) is what this package exports; workloads (``rat
 - Running: :func:`run_study`, :func:`map` (store-backed ``client.map``), :func:`plan_study`, :func:`open_fleet`, :class:`Fleet`,
   :class:`RunOutcome`, :class:`StudySummary`, :class:`RunContext`, :class:`Progress`.
 - The store: :class:`Store`, :func:`parse_storage_options`, :func:`run_dir`, :class:`RunRecord`,
-  :func:`study_status`, :func:`results` (a study as a DataFrame).
+  :func:`study_status`, :func:`results` (a study as a DataFrame),
+  :func:`write_report` (static HTML report).
 - Files: :func:`read_yaml_file`, :func:`yaml_problem`.
 - Errors: :class:`RunfleetError` and its subclasses (:mod:`runfleet.errors`).
 """
@@ -20,6 +21,7 @@ from .errors import (ClusterUnavailable, CommandFailed, InfrastructureLost, Inpu
 from .ledger import RunRecord, run_dir, run_relpath
 from .progress import Progress
 from .mapping import map  # noqa: A004 - runfleet.map is the store-backed client.map
+from .report import write_report
 from .results import results
 from .status import study_status
 from .store import Store, parse_storage_options
@@ -33,4 +35,4 @@ __all__ = ["ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost",
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
            "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",
-           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "study_status", "yaml_problem", "zip_params"]
+           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "study_status", "write_report", "yaml_problem", "zip_params"]

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, metavar="N",
                    help="rows to print (default 50 in the table, all with --json; 0: all)")
 
-    rep = sub.add_parser("report", help="write a static HTML report (timeline, durations, failures)")
+    rep = sub.add_parser("report", help="write a self-contained HTML report (timeline, durations, failures, plots)")
     rep.add_argument("study_url", help="<store>/<study name>")
     rep.add_argument("--out", help="HTML file to write (default: <study name>-report.html)")
     add_storage_option_argument(rep)

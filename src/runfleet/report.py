@@ -1,12 +1,19 @@
-"""A static, self-contained HTML report of a study: counts, a timeline, durations, failures.
+"""A static, self-contained HTML report of a study: counts, a timeline, durations, failures, plots.
 
-It reads only the store (like ``status``), so it works on a study that is still running, and it
-embeds no script or external file: the HTML can be mailed or put next to the results.
+It reads only the store (like ``status``), so it works on a study that is still running. The page
+comes from the Jinja2 template ``templates/report.html.j2`` and has no script and no external
+file: PNG plots that runs wrote under their directory (``runs/<name>/**/*.png``) and study-level
+plots (any other ``*.png`` under the study, e.g. ``<study>/plots/``) are embedded as base64
+``data:`` URIs up to a size budget, so the HTML can be mailed or opened alone. Plots beyond the
+budget are linked (a path relative to the report for a local store, else the store URL).
 """
 from __future__ import annotations
 
-import html
+import base64
+import os
 from datetime import datetime
+
+import jinja2
 
 from .errors import InputError
 from .ledger import Ledger
@@ -15,6 +22,15 @@ from .store import Store
 
 COLORS = {"done": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e", "pending": "#f9a825"}
 MAX_TIMELINE_ROWS = 400
+#: plots embedded in one report, in bytes of PNG (base64 adds a third); the rest are linked
+MAX_INLINE_BYTES = 24 * 1024 * 1024
+#: one plot larger than this is always linked, in bytes
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+_CHAR_PX = 6.7  # width of one character of the 11 px monospace timeline labels, px
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("runfleet", "templates"),
+                          autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
+                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def _ts(text: str | None) -> float | None:
@@ -26,11 +42,91 @@ def _ts(text: str | None) -> float | None:
         return None
 
 
-def collect(study_url: str, storage_options: dict | None = None) -> dict:
-    """Rows of ``study_status`` plus start/finish times (epoch s) and failure details."""
+def read_study_records(study_url: str, storage_options: dict | None = None):
+    """What the report reads from the store, in one place.
+
+    Parameters
+    ----------
+    study_url : str
+        ``<store>/<study name>`` (local path or fsspec URL).
+    storage_options : dict, optional
+        fsspec options of the store (credentials; never shown).
+
+    Returns
+    -------
+    rows : list of dict
+        ``runfleet.study_status`` rows, one per run of the study record.
+    records : dict
+        Newest record of each run (``Ledger.load``), by run name.
+    store : Store
+        The store, to list and read plot files.
+    root : str
+        The study's directory in the store.
+
+    Raises
+    ------
+    InputError
+        No study at ``study_url``.
+    """
     rows = study_status(study_url, storage_options)
     store_url, name = study_url.rstrip("/").rsplit("/", 1)
-    records, _ = Ledger(Store(store_url, storage_options), name).load()
+    store = Store(store_url, storage_options)
+    ledger = Ledger(store, name)
+    records, _ = ledger.load()
+    return rows, records, store, ledger.root
+
+
+def find_plots(store: Store, root: str, run_names) -> tuple[list[str], dict[str, list[str]]]:
+    """PNG files of a study: study-level ones, and per run (``runs/<name>/...``), sorted.
+
+    Parameters
+    ----------
+    store : Store
+    root : str
+        The study's directory in the store.
+    run_names : iterable of str
+        Runs of the study record; PNGs of other run directories are ignored.
+
+    Returns
+    -------
+    study : list of str
+        Paths of PNGs under ``root`` but not under ``root/runs/`` or ``root/_packs/``.
+    by_run : dict of str to list of str
+        Paths of PNGs under each run's directory.
+    """
+    names = set(run_names)
+    study: list[str] = []
+    by_run: dict[str, list[str]] = {}
+    runs_prefix = f"{root}/runs/"
+    for path in sorted(store.find(root)):
+        if not path.lower().endswith(".png"):
+            continue
+        if path.startswith(runs_prefix):
+            run = path[len(runs_prefix):].split("/", 1)[0]
+            if run in names:
+                by_run.setdefault(run, []).append(path)
+        elif not path.startswith(f"{root}/_packs/"):
+            study.append(path)
+    return study, by_run
+
+
+def collect(study_url: str, storage_options: dict | None = None) -> dict:
+    """Rows of ``study_status`` plus start/finish times (epoch s), failure details and plot paths.
+
+    Parameters
+    ----------
+    study_url : str
+        ``<store>/<study name>``.
+    storage_options : dict, optional
+        fsspec options of the store.
+
+    Returns
+    -------
+    dict
+        ``name``, ``url``, ``rows`` (one dict per run), ``root``, ``store`` and ``plots``
+        (``(study paths, {run: paths})``).
+    """
+    rows, records, store, root = read_study_records(study_url, storage_options)
     for row in rows:
         rec = records.get(row["name"])
         data = rec.data if rec is not None and rec.key == row.get("key") else {}
@@ -42,89 +138,120 @@ def collect(study_url: str, storage_options: dict | None = None) -> dict:
         row["traceback"] = data.get("traceback") or ""
         row["message"] = data.get("message") or data.get("reason") or ""
         row["host"] = data.get("host")
-    return {"name": name, "url": study_url, "rows": rows}
+    name = study_url.rstrip("/").rsplit("/", 1)[1]
+    return {"name": name, "url": study_url, "rows": rows, "root": root, "store": store,
+            "plots": find_plots(store, root, [r["name"] for r in rows])}
 
 
-def render(report: dict) -> str:
-    """The HTML page (a string)."""
+class _Images:
+    """Turns plot paths into ``src`` values: data URIs within the budget, links beyond it."""
+
+    def __init__(self, store: Store | None, root: str, out_dir: str | None, budget: int):
+        self.store, self.root, self.out_dir, self.left, self.linked = store, root, out_dir, budget, 0
+
+    def __call__(self, path: str) -> dict:
+        caption = path[len(self.root) + 1:] if path.startswith(self.root + "/") else path
+        data = self.store.read_bytes(path) if self.store is not None else None
+        if data is not None and len(data) <= min(self.left, MAX_IMAGE_BYTES):
+            self.left -= len(data)
+            return {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "caption": caption}
+        self.linked += 1
+        if self.store is not None and self.store.is_local and self.out_dir:
+            src = os.path.relpath(path, self.out_dir).replace(os.sep, "/")
+        else:
+            src = path
+        return {"src": src, "caption": caption}
+
+
+def _timeline(rows: list[dict]) -> dict | None:
+    timed = [r for r in rows if r["t_start"] is not None and r["t_end"] is not None]
+    if not timed:
+        return None
+    t0 = min(r["t_start"] for r in timed)
+    t1 = max(r["t_end"] for r in timed)
+    span = max(t1 - t0, 1e-6)
+    shown = sorted(timed, key=lambda r: r["t_start"])[:MAX_TIMELINE_ROWS]
+    # the full run name on every row: the label column is as wide as the longest name
+    label_w = int(max(len(r["name"]) for r in shown) * _CHAR_PX) + 12
+    plot_w, row_h = 900, 14
+    bars = []
+    for i, r in enumerate(shown):
+        bars.append({"name": r["name"], "y": i * row_h + 2, "x": label_w + (r["t_start"] - t0) / span * plot_w,
+                     "w": max((r["t_end"] - r["t_start"]) / span * plot_w, 1.0), "duration": r["t_end"] - r["t_start"],
+                     "color": COLORS.get(r["status"], "#555")})
+    return {"span": span, "busy": sum(r["t_end"] - r["t_start"] for r in timed), "bars": bars,
+            "hidden": len(timed) - len(shown), "label_w": label_w, "width": label_w + plot_w,
+            "height": row_h * len(shown) + 20, "row_h": row_h}
+
+
+def render(report: dict, out_dir: str | None = None, max_inline_bytes: int = MAX_INLINE_BYTES) -> str:
+    """The HTML page of a report.
+
+    Parameters
+    ----------
+    report : dict
+        From ``collect``.
+    out_dir : str, optional
+        Local directory the page will be written to (for links to plots over the budget).
+    max_inline_bytes : int
+        PNG bytes embedded in the page at most; later plots are linked instead.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
     rows = report["rows"]
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    timed = [r for r in rows if r["t_start"] is not None and r["t_end"] is not None]
-    esc = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>runfleet report: {esc(report['name'])}</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-        "table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
-        "text-align:left}th{background:#f4f4f4}.n{text-align:right}pre{background:#fafafa;padding:8px;"
-        "overflow-x:auto;font-size:12px}.chip{display:inline-block;padding:2px 10px;border-radius:10px;"
-        "color:#fff;margin-right:6px}</style></head><body>",
-        f"<h1>Study <code>{esc(report['name'])}</code></h1><p>{esc(report['url'])}</p><p>",
-    ]
-    for status in ("done", "failed", "skipped", "pending"):
-        parts.append(f"<span class='chip' style='background:{COLORS[status]}'>{counts.get(status, 0)} {status}</span>")
-    parts.append("</p>")
-    if timed:
-        t0 = min(r["t_start"] for r in timed)
-        t1 = max(r["t_end"] for r in timed)
-        span = max(t1 - t0, 1e-6)
-        busy = sum(r["t_end"] - r["t_start"] for r in timed)
-        parts.append(f"<h2>Timeline</h2><p>wall time {span:.1f} s; sum of run durations {busy:.1f} s "
-                     f"(parallelism {busy / span:.2f})</p>")
-        shown = sorted(timed, key=lambda r: r["t_start"])[:MAX_TIMELINE_ROWS]
-        width, row_h, label_w = 900, 14, 180
-        height = row_h * len(shown) + 20
-        svg = [f"<svg width='{width + label_w}' height='{height}' xmlns='http://www.w3.org/2000/svg' "
-               "font-size='10' font-family='monospace'>"]
-        for i, r in enumerate(shown):
-            x = label_w + (r["t_start"] - t0) / span * width
-            w = max((r["t_end"] - r["t_start"]) / span * width, 1.0)
-            y = i * row_h + 2
-            svg.append(f"<text x='0' y='{y + 10}'>{esc(r['name'][:28])}</text>"
-                       f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{row_h - 3}' "
-                       f"fill='{COLORS.get(r['status'], '#555')}'><title>{esc(r['name'])}: "
-                       f"{r['t_end'] - r['t_start']:.3f} s</title></rect>")
-        svg.append(f"<text x='{label_w}' y='{height - 4}'>0 s</text>"
-                   f"<text x='{label_w + width - 40}' y='{height - 4}'>{span:.1f} s</text></svg>")
-        parts.append("".join(svg))
-        if len(timed) > MAX_TIMELINE_ROWS:
-            parts.append(f"<p>first {MAX_TIMELINE_ROWS} of {len(timed)} runs shown</p>")
     by_fn: dict[str, list[float]] = {}
     for r in rows:
         if r["status"] == "done" and r.get("duration_s") is not None:
             by_fn.setdefault(r.get("fn") or "?", []).append(r["duration_s"])
-    if by_fn:
-        parts.append("<h2>Durations by function</h2><table><tr><th>fn</th><th class='n'>runs</th>"
-                     "<th class='n'>mean s</th><th class='n'>max s</th><th class='n'>total s</th></tr>")
-        for fn, ds in sorted(by_fn.items()):
-            parts.append(f"<tr><td>{esc(fn)}</td><td class='n'>{len(ds)}</td><td class='n'>{sum(ds) / len(ds):.3f}"
-                         f"</td><td class='n'>{max(ds):.3f}</td><td class='n'>{sum(ds):.1f}</td></tr>")
-        parts.append("</table>")
-    bad = [r for r in rows if r["status"] in ("failed", "skipped")]
-    if bad:
-        parts.append("<h2>Failures and skips</h2>")
-        for r in bad:
-            parts.append(f"<h3 style='color:{COLORS[r['status']]}'>{esc(r['name'])}: {r['status']} "
-                         f"{esc(r.get('error_class') or '')}</h3><p>{esc(r['message'][:500])}"
-                         f"{' (attempts: ' + str(r['attempts']) + ')' if r['status'] == 'failed' else ''}</p>")
-            if r["traceback"]:
-                parts.append(f"<pre>{esc(r['traceback'][-4000:])}</pre>")
-    parts.append("<h2>Runs</h2><table><tr><th>run</th><th>status</th><th class='n'>attempts</th>"
-                 "<th class='n'>duration s</th><th>error</th><th>host</th></tr>")
-    for r in rows:
-        dur = "" if r.get("duration_s") is None else f"{r['duration_s']:.3f}"
-        parts.append(f"<tr><td>{esc(r['name'])}</td><td style='color:{COLORS.get(r['status'], '#000')}'>"
-                     f"{r['status']}</td><td class='n'>{r['attempts']}</td><td class='n'>{dur}</td>"
-                     f"<td>{esc(r.get('error_class') or '')}</td><td>{esc(r.get('host') or '')}</td></tr>")
-    parts.append("</table></body></html>")
-    return "".join(parts)
+    study_paths, run_paths = report.get("plots") or ([], {})
+    images = _Images(report.get("store"), report.get("root", ""), out_dir, max_inline_bytes)
+    study_images = [images(p) for p in study_paths]
+    order = [r["name"] for r in rows]
+    run_images = [(n, [images(p) for p in run_paths[n]]) for n in order if n in run_paths]
+    return _env.get_template("report.html.j2").render(
+        name=report["name"], url=report["url"], rows=rows, colors=COLORS,
+        chips=[{"status": s, "count": counts.get(s, 0), "color": COLORS[s]}
+               for s in ("done", "failed", "skipped", "pending")],
+        timeline=_timeline(rows),
+        by_fn=[{"fn": fn, "n": len(ds), "mean": sum(ds) / len(ds), "max": max(ds), "total": sum(ds)}
+               for fn, ds in sorted(by_fn.items())],
+        bad=[r for r in rows if r["status"] in ("failed", "skipped")],
+        study_images=study_images, run_images=run_images, images_linked=images.linked)
 
 
-def write_report(study_url: str, out_path: str, storage_options: dict | None = None) -> str:
-    """Write the HTML report of ``<store>/<study>`` to ``out_path`` (local path); returns it."""
-    page = render(collect(study_url, storage_options))
+def write_report(study_url: str, out_path: str, storage_options: dict | None = None,
+                 max_inline_bytes: int = MAX_INLINE_BYTES) -> str:
+    """Write the HTML report of ``<store>/<study>`` to a local file.
+
+    Parameters
+    ----------
+    study_url : str
+        ``<store>/<study name>``.
+    out_path : str
+        Local HTML file to write.
+    storage_options : dict, optional
+        fsspec options of the store.
+    max_inline_bytes : int
+        PNG bytes embedded at most (see ``render``).
+
+    Returns
+    -------
+    str
+        ``out_path``.
+
+    Raises
+    ------
+    InputError
+        No study at ``study_url``, or ``out_path`` cannot be written.
+    """
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    page = render(collect(study_url, storage_options), out_dir=out_dir, max_inline_bytes=max_inline_bytes)
     try:
         with open(out_path, "w", encoding="utf-8") as f:
             f.write(page)
