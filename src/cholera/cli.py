@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from runfleet import add_cluster_argument, add_storage_option_argument, storage_options_from
+
 from cholera.config import DEFAULT_NAME, PROGRESS_MODES
 
 __all__ = ["build_parser", "main"]
@@ -63,10 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--store", required=True, help="runfleet store: directory or URL (s3://bucket/prefix)")
     c.add_argument("--days", type=_count_flag("days"), help="simulate only the first D days (default: all 1155)")
     c.add_argument("--seed", type=_count_flag("seed"), default=0, help="calibration seed (default 0)")
-    c.add_argument("--cluster", help="runfleet cluster profile (default: embedded local cluster)")
+    add_cluster_argument(c)
     c.add_argument("--workers", type=_count_flag("workers"), help="worker processes (default: one per core)")
-    c.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="fsspec storage option (repeatable; dotted keys nest: client_kwargs.endpoint_url=...)")
+    add_storage_option_argument(c)
     c.add_argument("--priors", help="priors YAML (default: the packaged default priors)")
     c.add_argument("--n-iter", type=_count_flag("n_iter"), default=3, help="stochastic iterations per simulation (default 3)")
     c.add_argument("--batch", type=_count_flag("batch"), default=100, help="simulations per batch (default 100)")
@@ -85,8 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="print the posterior table of a calibration")
     s.add_argument("store", metavar="URL", help="the --store of the calibration")
     s.add_argument("--name", default=DEFAULT_NAME, help=f"study name in the store (default {DEFAULT_NAME})")
-    s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="fsspec storage option of the store (repeatable, as for calibrate)")
+    add_storage_option_argument(s)
     s.add_argument("--csv", action="store_true", help="print only the posterior table, as CSV (full precision)")
 
     sub.add_parser("locations", help="list the ISO3 codes that can be calibrated")
@@ -94,7 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_calibrate(args) -> int:
-    from runfleet import parse_storage_options
 
     from cholera.calibrate import calibrate
     from cholera.config import CalibrationConfig
@@ -116,7 +115,7 @@ def cmd_calibrate(args) -> int:
         name=args.name,
         cluster=args.cluster,
         workers=args.workers,
-        storage_options=parse_storage_options(args.storage_option),
+        storage_options=storage_options_from(args),
         progress=args.progress,
     )
     result = calibrate(cfg)
@@ -134,9 +133,8 @@ def _summary_text(store: str, name: str, options: dict) -> str:
 
 
 def cmd_summary(args) -> int:
-    from runfleet import parse_storage_options
 
-    options = parse_storage_options(args.storage_option)
+    options = storage_options_from(args)
     if args.csv:
         from cholera.api import summary
 

@@ -11,21 +11,11 @@ import logging
 import os
 import sys
 
+from runfleet import RunfleetError, add_cluster_argument, add_storage_option_argument, storage_options_from
+
 from ratedesign.errors import InputError
 
 log = logging.getLogger("ratedesign")
-
-
-def _storage_options(text: str | None) -> dict | None:
-    if not text:
-        return None
-    try:
-        so = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--storage-options: not valid JSON ({e})") from None
-    if not isinstance(so, dict):
-        raise InputError("--storage-options: expected a JSON object")
-    return so
 
 
 def _runfleet_available() -> bool:
@@ -82,14 +72,14 @@ def _run_with_client(cfg, out: str, args, so) -> dict:
 def cmd_run(args) -> int:
     from ratedesign.scenario import load_scenario
 
-    so = _storage_options(args.storage_options)
+    so = storage_options_from(args) or None
     extra = {}
     if args.chunk_size:
         extra["chunk_size"] = args.chunk_size
     cfg = load_scenario(args.scenarios, args.run, sets=args.set, map_prefix=args.map_prefix,
                         storage_options=so, extra=extra)
     out = args.out if "://" in args.out else os.path.abspath(args.out)
-    use_runfleet = args.cluster != "serial" and not (args.cluster and "://" in args.cluster) and _runfleet_available()
+    use_runfleet = _runfleet_available()  # --cluster local | serial | tcp://... | NAME: all through runfleet
     if use_runfleet:
         summary = _run_with_runfleet(cfg, out, args, so)
     else:
@@ -103,7 +93,7 @@ def cmd_run(args) -> int:
 def cmd_synth(args) -> int:
     from ratedesign.synth import bldg_ids_from_map, synth_dataset
 
-    so = _storage_options(args.storage_options)
+    so = storage_options_from(args) or None
     hp = None
     if args.bldg_ids_from:
         ids, hp_from_map = bldg_ids_from_map(args.bldg_ids_from)
@@ -206,7 +196,7 @@ def cmd_study(args) -> int:
     from ratedesign.chain import build_study, study_name
     from ratedesign.tables import check_table_out
 
-    so = _storage_options(args.storage_options)
+    so = storage_options_from(args) or None
     chains = _expand(args, so)
     store = args.store if "://" in args.store else os.path.abspath(args.store)
     name = args.name or study_name(chains)
@@ -369,14 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("scenarios", help="scenario YAML with a runs: map (local or s3://)")
     r.add_argument("--run", required=True, help="entry key, or its 1-based position in runs:")
     r.add_argument("--out", required=True, help="output directory (local or s3://); receives the CAIRO files")
-    r.add_argument("--cluster", default=None,
-                   help="runfleet cluster profile (default: embedded local cluster); 'serial' = in-process; "
-                        "tcp://... = an existing scheduler")
+    add_cluster_argument(r)
     r.add_argument("--workers", type=int, default=None, help="workers of the local cluster")
     r.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a scenario field")
     r.add_argument("--map-prefix", action="append", default=[], metavar="OLD=NEW",
                    help="rewrite the start of every path field (repeatable)")
-    r.add_argument("--storage-options", default=None, help="JSON storage_options for s3:// inputs and outputs")
+    add_storage_option_argument(r, json_alias=True)
     r.add_argument("--chunk-size", type=int, default=None, help="buildings per chunk")
     r.add_argument("--store", default=None, help="runfleet store (default: OUT/.runfleet)")
     r.set_defaults(fn=cmd_run)
@@ -397,12 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="EIA-861 residential customers (default: the utility's approximate count)")
     s.add_argument("--elec-tariff-key", default=None, help="tariff_key of the synthetic electric map "
                    "(default <utility>_default)")
-    s.add_argument("--storage-options", default=None, help="JSON storage_options for s3://")
+    add_storage_option_argument(s, json_alias=True)
     s.set_defaults(fn=cmd_synth)
     st = sub.add_parser("study", help="run the chains of one or more scenario files as one runfleet study")
     st.add_argument("scenarios", nargs="+", help="scenario YAMLs (one utility each)")
     st.add_argument("--store", required=True, help="runfleet store (directory or s3://...)")
-    st.add_argument("--cluster", default=None, help="runfleet cluster profile (default: embedded local cluster)")
+    add_cluster_argument(st)
     st.add_argument("--workers", type=int, default=None, help="workers of the local cluster")
     st.add_argument("--runs", default=None, help="scenario entries per file, by position or entry name: 1-16 "
                     "(every file), rie:1-8,coned:1-16 (per file; FILE = utility or file stem) (default: all); "
@@ -418,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: pipeline_<utility>.yaml beside the scenario file, if any)")
     st.add_argument("--no-pipeline", action="store_true", help="infer the chain even when a pipeline file exists")
     st.add_argument("--name", default=None, help="study name (default: rd-<utilities>)")
-    st.add_argument("--storage-options", default=None, help="JSON storage_options for s3:// inputs and store")
+    add_storage_option_argument(st, json_alias=True)
     st.add_argument("--dry-run", action="store_true", help="print what would run and why; run nothing")
     st.add_argument("--table", action="store_true", help="print the per-run table at the end")
     st.add_argument("--table-out", default=None, metavar="FILE",
@@ -430,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--store", default="runs", help="runfleet store (default ./runs)")
     d.add_argument("--sample", type=int, default=None, help="deterministic sample of N buildings")
     d.add_argument("--runs", default=None, help="scenario entries, e.g. 1-4 (default: all 16)")
-    d.add_argument("--cluster", default=None, help="runfleet cluster profile (default: embedded local cluster)")
+    add_cluster_argument(d)
     d.add_argument("--workers", type=int, default=None)
     d.add_argument("--name", default=None, help="study name (default: demo-rd-rie)")
     d.add_argument("--shared", default=None, help="the shared material directory (default: ../shared)")
@@ -459,21 +447,15 @@ def main(argv=None) -> int:
         for line in str(e).splitlines() or [""]:
             print(f"ratedesign: error: {line}", file=sys.stderr)
         return 2
-    except _runfleet_input_error() as e:  # a bad --cluster profile or store (evaluated only on an exception)
-        print(f"ratedesign: error: {e}", file=sys.stderr)
-        return 2
+    except RunfleetError as e:  # a bad --cluster profile or store (2), no cluster (3), infrastructure lost (4)
+        print(f"ratedesign: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return e.exit_code
     except RuntimeError as e:
         print(f"ratedesign: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("ratedesign: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-
-
-def _runfleet_input_error() -> type[Exception]:
-    from runfleet import InputError as RunfleetInputError
-
-    return RunfleetInputError
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ The public API (docs/core-api.md) is what this package exports; workloads (``rat
   :func:`study_status`, :func:`results` (a study as a DataFrame),
   :func:`write_report` (static HTML report).
 - Files: :func:`read_yaml_file`, :func:`yaml_problem`.
+- CLIs (the same options in every workload's CLI): :func:`add_cluster_argument`,
+  :func:`add_storage_option_argument`, :func:`storage_options_from`, :func:`cluster_from`.
 - Errors: :class:`RunfleetError` and its subclasses (:mod:`runfleet.errors`).
 """
 from .context import RunContext
@@ -24,14 +26,17 @@ from .mapping import map  # noqa: A004 - runfleet.map is the store-backed client
 from .report import write_report
 from .results import results
 from .status import study_status
-from .store import Store, parse_storage_options
+from .cliargs import add_cluster_argument, add_storage_option_argument, cluster_from, storage_options_from
+from .storage_options import parse_storage_options
+from .store import Store
 from .study import RetryPolicy, Run, Study, grid, zip_params
 from .studyfile import load_study
 from .yamlfile import read_yaml_file, yaml_problem
 
 __version__ = "0.1.0"
 
-__all__ = ["ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
+__all__ = ["ClusterUnavailable", "add_cluster_argument", "add_storage_option_argument", "cluster_from",
+           "storage_options_from", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
            "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",
