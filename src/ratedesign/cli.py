@@ -79,7 +79,9 @@ def cmd_run(args) -> int:
     cfg = load_scenario(args.scenarios, args.run, sets=args.set, map_prefix=args.map_prefix,
                         storage_options=so, extra=extra)
     out = args.out if "://" in args.out else os.path.abspath(args.out)
-    use_runfleet = _runfleet_available()  # --cluster local | serial | tcp://... | NAME: all through runfleet
+    # --cluster local | tcp://... | scheduler-file:... | NAME run through runfleet (resumable); serial
+    # runs in this process without a store, so a bad input read by the run leaves nothing behind
+    use_runfleet = args.cluster != "serial" and _runfleet_available()
     if use_runfleet:
         summary = _run_with_runfleet(cfg, out, args, so)
     else:
