@@ -1,4 +1,9 @@
-"""Hours of the run year and the weekday-aligned year shift (spec S1 step 1, S3 alignment).
+"""Hours of the run year and the weekday-aligned year shift of loads and marginal costs.
+
+The shift and the Cambium relabelling follow the rate-design platform
+(switchbox-data/rate-design-platform, ``utils/mid/patches.py::_return_loads_combined`` for loads,
+``utils/cairo.py::_align_mc_to_index`` for marginal costs; ../shared/rate_design_spec.md S1 step 1
+and S3).
 
 Convention (documented in docs/ratedesign.md): a series of 8760 hourly values is indexed by
 *position*; position h is the hour starting at Jan 1 00:00 + h hours of its year (hour-beginning,
@@ -15,7 +20,8 @@ import pandas as pd
 
 HOURS_PER_YEAR = 8760
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-#: Sunday-start years to which Cambium series are relabelled before shifting (spec S3).
+#: Sunday-start years to which Cambium series are relabelled before shifting (rate-design platform
+#: ``utils/cairo.py``; NREL Cambium data are published for these model years' calendars).
 CAMBIUM_SUNDAY_YEARS = (2017, 2023, 2034, 2045, 2051)
 EST = dt.timezone(dt.timedelta(hours=-5), "EST")
 

@@ -1,4 +1,8 @@
-"""Per-building ResStock hourly loads (spec S1): reading, year shift, PV netting, scale, floor, gas.
+"""Per-building ResStock hourly loads: reading, year shift, PV netting, scale, floor, gas.
+
+The steps replicate the rate-design platform's loader (switchbox-data/rate-design-platform,
+``utils/mid/patches.py::_return_loads_combined``, CAIRO's ``__load_buildingprofile__``; data:
+NREL ResStock, https://resstock.nrel.gov/; ../shared/rate_design_spec.md S1).
 
 File layout (paths are built, never listed):
 ``{base}/load_curve_hourly/state={ST}/upgrade={UU}/{bldg_id}-{int(upgrade)}.parquet`` with an
@@ -23,7 +27,7 @@ TOTAL = "out.electricity.total.energy_consumption"
 PV = "out.electricity.pv.energy_consumption"
 GAS = "out.natural_gas.total.energy_consumption"
 LOAD_COLUMNS = (TIMESTAMP, TOTAL, PV, GAS)
-#: therms per kWh of natural gas (spec S1 step 5)
+#: therms per kWh of natural gas (1 therm = 29.3071 kWh; the platform's conversion factor)
 KWH_TO_THERMS = 0.0341214116
 
 

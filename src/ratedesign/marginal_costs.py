@@ -1,4 +1,8 @@
-"""Marginal prices (spec S3): Cambium CSV (5 metadata rows) or parquet inputs -> $/kWh per hour.
+"""Marginal prices: Cambium CSV (5 metadata rows) or parquet inputs -> $/kWh per hour.
+
+Sources: NREL's Cambium data sets (hourly marginal energy, capacity and ancillary costs in $/MWh,
+https://www.nrel.gov/analysis/cambium.html) and the rate-design platform's loader
+(switchbox-data/rate-design-platform, ``utils/cairo.py``; ../shared/rate_design_spec.md S3).
 
 Columns of the price table (CAIRO names, all $/kWh, one value per hour of the run year):
 ``Marginal Energy Costs ($/kWh)``, ``Marginal Capacity Costs ($/kWh)``, optional
@@ -132,7 +136,34 @@ def supply_series(path: str, column: str, year_run: int, field_name: str,
 
 def delivery_series(path: str, column: str, field_name: str,
                     storage_options: dict | None = None) -> np.ndarray:
-    """One delivery price column in $/kWh, aligned by position (spec S3)."""
+    """One delivery price column, aligned to the run year by position (no weekday shift).
+
+    Parameters
+    ----------
+    path : str
+        CSV or parquet file (local path or URL) with 8760 hourly rows.
+    column : str
+        The column to read (``mc_total_per_kwh`` or ``bulk_tx_cost_enduse``).
+    field_name : str
+        The scenario field that named ``path`` (for error messages).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    ndarray, shape (8760,)
+        $/kWh per hour of the run year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read, lacks ``column`` or has the wrong number of rows.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py::_align_mc_to_index`` (delivery
+       MCs aligned by position); ../shared/rate_design_spec.md S3.
+    """
     df = _read_table(path, storage_options)
     return _column(df, column, path, field_name)
 

@@ -1,4 +1,7 @@
-"""Revenue requirement YAML (spec S2 "Revenue requirement YAML", S5).
+"""Revenue requirement YAML, as the rate-design platform writes it.
+
+Format: switchbox-data/rate-design-platform, ``rate_design/hp_rates/<state>/config/rev_requirement/``
+and ``utils/scenario_config.py`` (../shared/rate_design_spec.md S2 "Revenue requirement YAML", S5).
 
 Delivery runs use ``total_delivery_revenue_requirement``, supply runs
 ``total_delivery_and_supply_revenue_requirement``; a bare ``revenue_requirement`` is accepted

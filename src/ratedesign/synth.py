@@ -26,7 +26,8 @@ it rescales everything so that sum_i w_i^RS * annual kWh equals it, the old beha
 **Weights.** ``weight`` (ResStock's column) is the number of dwellings a sample building
 represents: ``customers / n`` for the n buildings of the utility's sample (the ids given), so that
 the sample represents the utility's residential customers. Runs rescale weights to the revenue
-requirement's (or EIA-861's) customer count anyway (spec S0).
+requirement's (or EIA-861's) customer count anyway (CAIRO's ``return_buildingstock``; the platform's
+``utils/pre/reweight_customer_counts.py``; ../shared/rate_design_spec.md S0).
 
 **Several utilities in one dataset.** Everything of a utility is written under its own keys
 (loads by bldg_id, MCs under ``utility=<u>``, maps ``synth_<u>_*.csv``); the state-level files

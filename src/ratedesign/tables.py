@@ -28,7 +28,7 @@ from ratedesign.errors import InputError
 
 UNIT = "$/kWh"
 BAT_NOTE = ("BAT = weighted mean BAT_percustomer, $/customer-year (+ pays a subsidy, - receives one); n/a for "
-            "default runs, whose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9); 0.0 where "
+            "default runs, whose 1e12 placeholder revenue requirement makes BAT meaningless; 0.0 where "
             "HP and non-HP customers each have their own revenue requirement, which precalc calibrates each "
             "group to exactly.")
 

@@ -223,9 +223,31 @@ def load_tariff(path: str, storage_options: dict | None = None, key: str | None 
 
 
 def relative_rates(tariff: Tariff, decimals: int = 4) -> np.ndarray:
-    """rel_{p,t} = round((rate+adj)_{p,t} / min over real (p',t') of (rate+adj), 4)  (spec S5).
+    """Relative rates rel_{p,t} = round((rate+adj)_{p,t} / min over real (p',t') of (rate+adj), 4).
 
-    Padding tiers get 0. Raises when the cheapest price is not positive.
+    The shape of the tariff that precalc calibration keeps; padding tiers get 0.
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The input tariff (``price`` = rate + adj in $/kWh, shape (P, T)).
+    decimals : int, default 4
+        Rounding of the ratios, as the platform's precalc mapping does.
+
+    Returns
+    -------
+    ndarray, shape (P, T)
+        Dimensionless; 1 for the cheapest real (period, tier).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The cheapest energy price is not > 0.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/pre/generate_precalc_mapping.py`` and
+       ``context/code/cairo/cairo_tiered_rates_support.md``; ../shared/rate_design_spec.md S5.
     """
     price = tariff.price
     mask = tariff._real_tier_mask()
