@@ -17,16 +17,16 @@ import runfleet
 
 CHECKED_CODES = ("GL08", "PR01", "PR02")
 
-# runfleet objects whose docstrings live in modules being reworked in parallel on other branches
-# (engine.py, study.py, status.py, report.py, studyfile.py, store/); the lead fixes their
-# docstrings after merging those branches, then removes the names from this list.
+# Allow-list: runfleet objects defined in modules being reworked in parallel on other branches
+# (engine.py, study.py, status.py, report.py). Run, Study, RetryPolicy, grid, zip_params,
+# RunOutcome, StudySummary and study_status lack documented parameters (PR01); the others pass
+# today but their signatures may change in that work. The lead fixes their docstrings after
+# merging those branches, then empties this set.
 PENDING_RUNFLEET = {
     "Fleet", "RunOutcome", "StudySummary", "open_fleet", "plan_study", "run_study",  # engine.py
     "Run", "Study", "RetryPolicy", "grid", "zip_params",                              # study.py
     "study_status",                                                                   # status.py
     "write_report",                                                                   # report.py
-    "load_study",                                                                     # studyfile.py
-    "Store",                                                                          # store/
 }
 
 
