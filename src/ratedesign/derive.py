@@ -1,4 +1,10 @@
-"""Mid-chain derivations between the runs of a utility (spec section 3, "Mid-run derivations").
+"""Mid-chain derivations between the runs of a utility, as the rate-design platform's scripts make them.
+
+Sources: switchbox-data/rate-design-platform, ``utils/mid/`` (``copy_calibrated_tariff_from_run.py``,
+the subclass revenue-requirement and seasonal-discount scripts) and the cross-subsidy (BAT)
+definition of Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential rate
+design options", Utilities Policy, 2023 (../shared/rate_design_spec.md section 3, "Mid-run
+derivations").
 
 Each function reads the outputs of earlier runs (their output directories, local or s3://) and
 static inputs, and returns the bytes of one derived file; ``study_runs`` writes them under the

@@ -1,4 +1,4 @@
-"""Demand response of the demand-flex runs (spec section 3, runs 13-16), as the platform's code does it.
+"""Demand response of the demand-flex runs (runs 13-16 of the platform's chain), as the platform's code does it.
 
 Customers on a time-of-use tariff (a tariff whose price varies within a day) shift load between
 its periods, season by season (seasons from the utility's ``periods/<utility>.yaml``:

@@ -1,6 +1,8 @@
 """One run, chunked by building: per-chunk pass on the workers, one global reduction, finalize.
 
-Flow (spec "Parallel structure"):
+Flow (the "Parallel structure" of ../shared/rate_design_spec.md, which follows the platform's
+``context/code/cairo/cairo_parallelize_two_undasked_stages.md`` in
+switchbox-data/rate-design-platform; stage labels S0-S9 are that spec's, see :mod:`ratedesign`):
 
 1. Driver (``prepare_inputs``): scenario -> tariffs, buildings and weights (S0), marginal prices
    (S3 inputs), revenue requirement. All small.
