@@ -71,8 +71,8 @@ def parse_elasticity(value, source: str = "scenario") -> tuple[float, float] | N
 
     References
     ----------
-    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py`` (scenario field ``elasticity``) and
-       ``utils/cairo.py`` (``apply_runtime_tou_demand_response``).
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py`` (scenario
+       field ``elasticity``) and ``utils/cairo.py`` (``apply_runtime_tou_demand_response``).
     """
     if value is None:
         return None
@@ -232,7 +232,8 @@ def shift_loads(net: np.ndarray, cal: HourCalendar, tariff: Tariff, elasticity: 
 
     References
     ----------
-    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py`` (``process_residential_hourly_demand_response_shift``,
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py``
+       (``process_residential_hourly_demand_response_shift``,
        ``_build_period_shift_targets``, ``_zero_unsafe_period_shifts_and_rebalance``).
     """
     net = np.asarray(net, dtype=float)

@@ -44,7 +44,8 @@ class MarginalCosts:
 
     References
     ----------
-    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py`` (price table) and ``utils/demand_flex.py`` (total MC).
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py`` (price table) and
+       ``utils/demand_flex.py`` (total MC).
     .. [2] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
        https://www.nrel.gov/analysis/cambium.html
     """
@@ -199,7 +200,8 @@ def supply_series(path: str, column: str, year_run: int, field_name: str,
 
     References
     ----------
-    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py::_align_mc_to_index``; ../shared/rate_design_spec.md S3.
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py::_align_mc_to_index``;
+       ../shared/rate_design_spec.md S3.
     .. [2] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
        https://www.nrel.gov/analysis/cambium.html
     """
