@@ -49,7 +49,45 @@ DEFAULT_PEAK_TOP_N = 100
 # ============================================================================ inputs
 @dataclass
 class SharedInputs:
-    """What every chunk needs (broadcast, small): tariffs, prices, flags, where the loads are."""
+    """What every chunk needs (broadcast, small): tariffs, prices, flags, where the loads are.
+
+    Parameters
+    ----------
+    loads_dir : str
+        ResStock load directory (:func:`ratedesign.loads.loads_dir`).
+    upgrade : str
+        ResStock upgrade.
+    year_run : int
+        The run year.
+    tariffs : list of Tariff
+        Electric tariffs; index = ``BuildingSet.elec_tariff``.
+    rel : list of ndarray
+        (P, T) relative rates per electric tariff (dimensionless).
+    gas_tariffs : list of Tariff
+        Gas tariffs; index = ``BuildingSet.gas_tariff``.
+    mc_total : ndarray, shape (H,)
+        Total marginal cost MC_h, $/kWh.
+    peak_mask : ndarray of bool, shape (H,), optional
+        Peak hours, or None when only known after the pass.
+    kwh_scale_factor : float, optional
+        ``resstock_kwh_scale_factor`` (dimensionless).
+    floor : bool, default True
+        Floor net load at 0 kWh.
+    storage_options : dict, optional
+        fsspec options to read the loads.
+    calendar : HourCalendar, optional
+        None: the 8760 hours of ``year_run``.
+    elasticity : tuple of (float, float), optional
+        (summer, winter) price elasticities for demand-flex runs.
+    flex : list of bool, optional
+        Per electric tariff: True when its customers shift load.
+    winter_months : list of int, optional
+        1-based winter months (flex seasons); None = Oct-Mar.
+    flex_flat : dict, optional
+        ``{tariff index: (2,) class flat-equivalent $/kWh (winter, summer)}``.
+    rederive : bool, default False
+        Precalc flex: re-derive TOU relative rates after the shift.
+    """
 
     loads_dir: str
     upgrade: str
@@ -76,7 +114,25 @@ class SharedInputs:
 
 @dataclass
 class RunInputs:
-    """Everything the driver knows before reading loads."""
+    """Everything the driver knows before reading loads.
+
+    Parameters
+    ----------
+    cfg : ScenarioConfig
+        The scenario run.
+    buildings : BuildingSet
+        Buildings, weights (customers), tariff indices.
+    shared : SharedInputs
+        What every chunk needs.
+    mc : MarginalCosts
+        Marginal costs, $/kWh per hour.
+    rr : RevenueRequirement
+        Revenue requirement, $ per year.
+    rr_by_tariff : dict or None
+        ``{tariff key: RR_k in $ per year}`` (subclass runs).
+    peak_rule : str
+        Description of the peak hour set (:func:`parse_peak_hours`).
+    """
 
     cfg: ScenarioConfig
     buildings: BuildingSet
@@ -219,7 +275,23 @@ def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
 # ============================================================================ chunk pass
 @dataclass
 class ChunkTask:
-    """One chunk of buildings (contiguous slice of the run's sorted buildings)."""
+    """One chunk of buildings (contiguous slice of the run's sorted buildings).
+
+    Parameters
+    ----------
+    index : int
+        Chunk number.
+    bldg_id : ndarray of int, shape (n,)
+        The chunk's buildings.
+    weight : ndarray, shape (n,)
+        Customers per building.
+    elec_tariff : ndarray of int, shape (n,)
+        Index into ``shared.tariffs``.
+    gas_tariff : ndarray of int, shape (n,), or None
+        Index into ``shared.gas_tariffs``.
+    shared : SharedInputs
+        The broadcast inputs.
+    """
 
     index: int
     bldg_id: np.ndarray
@@ -239,6 +311,57 @@ class ChunkResult:
     ``load_data`` annual total kWh, ``pv`` annual PV kWh, ``eb`` $ economic burden, ``cp`` peak kWh.
     Partials: ``demand`` (H,) kWh, ``sum_w``, ``sum_wq`` kWh, ``sum_web`` $, ``sum_wcp`` kWh,
     ``tariff_w`` and ``tariff_wu`` (K,) per electric tariff.
+
+    Parameters
+    ----------
+    index : int
+        Chunk number.
+    energy : ndarray, shape (n, M)
+        Energy charges at the input rates, $ per month.
+    unity : ndarray, shape (n, M)
+        Unity bills, kWh x rel.
+    kwh : ndarray, shape (n, M)
+        Monthly grid kWh.
+    gas_energy : ndarray, shape (n, M)
+        Gas energy charges, $ per month.
+    therms : ndarray, shape (n, M)
+        Monthly gas, therms.
+    q : ndarray, shape (n,)
+        Annual net kWh.
+    load_data : ndarray, shape (n,)
+        Annual total kWh.
+    pv : ndarray, shape (n,)
+        Annual PV kWh.
+    eb : ndarray, shape (n,)
+        Economic burden, $ per year.
+    cp : ndarray, shape (n,), or None
+        Peak-hour kWh.
+    demand : ndarray, shape (H,)
+        Partial system demand, kWh per hour.
+    sum_w : float
+        Sum of weights, customers.
+    sum_wq : float
+        Sum w q, kWh.
+    sum_web : float
+        Sum w EB, $.
+    sum_wcp : float
+        Sum w cp, kWh.
+    tariff_w : ndarray, shape (K,)
+        Sum w per electric tariff, customers.
+    tariff_wu : ndarray, shape (K,)
+        Sum w U per electric tariff, kWh x rel.
+    tariff_web0 : ndarray, shape (K,), optional
+        Sum w EB of the unshifted loads (flex runs), $.
+    tariff_web : ndarray, shape (K,), optional
+        Sum w EB of the billed (shifted) loads, $.
+    tariff_wshift : ndarray, shape (K,), optional
+        Sum w abs(shifted kWh) / 2, kWh.
+    tou_demand : ndarray, shape (H,), optional
+        Sum w shifted kWh of the TOU (flex) customers.
+    gas_kwh : ndarray, shape (n, M), optional
+        Monthly gas kWh (billed).
+    qmpt : dict, optional
+        ``{k: (rows, Q (n_k, M, P, T) kWh, w)}`` for TOU re-derivation.
     """
 
     index: int
@@ -431,7 +554,15 @@ def flex_flat_prices(inputs: "RunInputs", sums: list) -> dict:
 
 @dataclass
 class PeakTask:
-    """Second pass for a demand-based peak hour set: only the peak-hour kWh."""
+    """Second pass for a demand-based peak hour set: only the peak-hour kWh.
+
+    Parameters
+    ----------
+    chunk : ChunkTask
+        The chunk.
+    peak_mask : ndarray of bool, shape (H,)
+        The peak hours.
+    """
 
     chunk: ChunkTask
     peak_mask: np.ndarray
@@ -505,7 +636,39 @@ def make_chunks(inputs: RunInputs, chunk_size: int | None = None, n_chunks: int 
 # ============================================================================ reduction
 @dataclass
 class Globals:
-    """Global totals, reduced once from the chunk partials (then broadcast to finalize)."""
+    """Global totals, reduced once from the chunk partials (then broadcast to finalize).
+
+    Parameters
+    ----------
+    demand : ndarray, shape (H,)
+        D_h, kWh per hour.
+    n_customers : float
+        N = sum w, customers.
+    total_kwh : float
+        V = sum w q, kWh.
+    total_burden : float
+        E = sum w EB, $.
+    total_peak_kwh : float
+        Sum w cp, kWh.
+    tariff_w : ndarray, shape (K,)
+        Sum w per tariff, customers.
+    tariff_wu : ndarray, shape (K,)
+        Sum w U per tariff, kWh x rel.
+    tmc : float
+        TMC = sum_h D_h MC_h, $.
+    tmc_by_component : dict
+        TMC per marginal cost column, $.
+    revenue_requirement : float
+        RR, $.
+    residual : float
+        R = RR - TMC, $.
+    levels : ndarray, shape (K,), or None
+        r_k, $/kWh (precalc).
+    flex : dict, optional
+        Demand-flex bookkeeping (per tariff TMC change, kWh shifted, frozen R).
+    rel : list of ndarray, optional
+        Relative rates re-derived after a demand-flex shift (else the input's).
+    """
 
     demand: np.ndarray          # D_h kWh
     n_customers: float          # N = sum w
@@ -525,7 +688,39 @@ class Globals:
 
 @dataclass
 class RunResult:
-    """Outputs of one run (small frames; the writer turns them into CAIRO files)."""
+    """Outputs of one run (small frames; the writer turns them into CAIRO files).
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs.
+    globals : Globals
+        The run's global totals.
+    bat : pandas.DataFrame
+        One row per building (CAIRO BAT columns, $ per customer-year, + extras).
+    elec_bills : pandas.DataFrame
+        Wide: bldg_id, weight, Jan..Dec ($ per month), Annual ($ per year).
+    gas_bills : pandas.DataFrame
+        The same for gas.
+    comb_bills : pandas.DataFrame
+        Electric + gas.
+    calibrated : dict
+        ``{tariff key: Tariff}`` (precalc: calibrated; default: as input).
+    group_stats : pandas.DataFrame
+        :func:`bat_group_stats`.
+    customer_metadata : pandas.DataFrame
+        Metadata of the buildings.
+    peak_rule : str
+        Description of the peak hour set.
+    n_chunks : int, default 0
+        Chunks the run was split into.
+    timings : dict
+        Seconds per phase.
+    kwh_monthly : pandas.DataFrame, optional
+        Wide: bldg_id, weight, Jan..Dec, Annual (billed grid kWh).
+    elec_bills_input : pandas.DataFrame, optional
+        Precalc: bills at the input tariffs' rates (before calibration), $.
+    """
 
     inputs: RunInputs
     globals: Globals
@@ -989,3 +1184,9 @@ def run_arrays(net: np.ndarray, weights, tariffs: list, mc: MarginalCosts | np.n
         cp = net[:, pm].sum(axis=1)
         g.total_peak_kwh = float(w @ cp)
     return finalize(inputs, results, g, cp)
+
+
+__all__ = ["ChunkResult", "ChunkTask", "DEFAULT_PEAK_TOP_N", "Globals", "PeakTask", "RunInputs", "RunResult",
+           "SharedInputs", "aggregate_block", "bat_group_stats", "finalize", "flex_flat_prices", "make_chunks",
+           "parse_peak_hours", "prepare_inputs", "process_chunk", "process_flex_sums", "process_peak_chunk",
+           "reduce_chunks", "run_arrays", "run_inputs", "run_scenario"]
