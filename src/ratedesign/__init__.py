@@ -1,6 +1,11 @@
 """ratedesign: CAIRO-style rate design and the Bill Alignment Test on ResStock-format loads.
 
-Stages (see docs/ratedesign.md and the shared rate_design_spec.md):
+Stages S0-S9 are those of ../shared/rate_design_spec.md, which cites, file by file, the code they
+follow: the rate-design platform (switchbox-data/rate-design-platform, ``utils/mid/patches.py``,
+its re-implementation of CAIRO's stages), CAIRO, and the Bill Alignment Test paper (Simeone et al.,
+"The Bill Alignment Test: Identifying trade-offs with residential rate design options", Utilities
+Policy, 2023). Inputs: ResStock loads, Cambium marginal costs, URDB tariffs, EIA-861 customer counts.
+See docs/ratedesign.md and docs/ratedesign-glossary.md.
 
 - ``calendar``        hours of the run year, weekday-aligned year shift (S1.1)
 - ``tariff``          URDB tariff JSON -> period/tier arrays, PySAM output shape (S4, S5)

@@ -1,4 +1,9 @@
-"""S0: the utility's buildings, their weights and their electric and gas tariffs.
+"""The utility's buildings, their weights and their electric and gas tariffs (stage S0).
+
+Sources: CAIRO's ``return_buildingstock(customer_count=C)`` and the rate-design platform's
+``utils/pre/reweight_customer_counts.py`` and ``rate_design/hp_rates/run_scenario.py``
+(switchbox-data/rate-design-platform; ../shared/rate_design_spec.md S0); EIA Form 861 residential
+customer counts (https://www.eia.gov/electricity/data/eia861/).
 
 Weights are rescaled to the utility's customer count C: w_i = w_i^RS * C / sum_j w_j^RS, with C
 from the scenario's ``customer_count``, else the RR YAML's ``test_year_customer_count``, else the
@@ -30,16 +35,26 @@ METADATA_COLUMNS = ("applicability", "postprocess_group.has_hp", "postprocess_gr
 class BuildingSet:
     """The buildings of one run, sorted by bldg_id.
 
-    Attributes:
-        bldg_id: (n,) int64.
-        weight: (n,) customers per building after rescaling (sum = customer count).
-        weight_resstock: (n,) the metadata weights.
-        elec_tariff: (n,) index into ``elec_keys``.
-        elec_keys: electric tariff keys.
-        gas_tariff: (n,) index into ``gas_keys`` or None when the run has no gas map.
-        gas_keys: gas tariff keys.
-        metadata: DataFrame indexed like bldg_id with the metadata columns kept for outputs.
-        customer_count: C (customers), sum of ``weight``.
+    Parameters
+    ----------
+    bldg_id : ndarray of int64, shape (n,)
+        ResStock building ids.
+    weight : ndarray, shape (n,)
+        w_i, customers per building after rescaling (sum = customer count).
+    weight_resstock : ndarray, shape (n,)
+        The metadata weights w_i^RS.
+    elec_tariff : ndarray of int, shape (n,)
+        Index into ``elec_keys``.
+    elec_keys : list of str
+        Electric tariff keys.
+    gas_tariff : ndarray of int, shape (n,), or None
+        Index into ``gas_keys``; None when the run has no gas map.
+    gas_keys : list of str
+        Gas tariff keys.
+    metadata : pandas.DataFrame
+        Indexed like ``bldg_id``, with the metadata columns kept for outputs.
+    customer_count : float
+        C, customers (sum of ``weight``).
     """
 
     bldg_id: np.ndarray
@@ -57,7 +72,27 @@ class BuildingSet:
 
 
 def read_tariff_map(path: str, what: str, storage_options: dict | None = None) -> pd.Series:
-    """Tariff map CSV ``bldg_id,tariff_key`` -> Series tariff_key indexed by bldg_id."""
+    """Read a tariff map CSV ``bldg_id,tariff_key``.
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL.
+    what : str
+        The kind of map in messages ("electric tariff map", "gas tariff map").
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    pandas.Series
+        ``tariff_key`` indexed by ``bldg_id``.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Missing file, missing columns or duplicate bldg_ids.
+    """
     fs, p = get_fs(path, storage_options)
     try:
         with fs.open(p, "rb") as f:
@@ -74,7 +109,32 @@ def read_tariff_map(path: str, what: str, storage_options: dict | None = None) -
 
 
 def assign_tariffs(bldg_ids: np.ndarray, tariff_map: pd.Series, known: list, path: str, what: str) -> np.ndarray:
-    """Index into ``known`` of each building's tariff; errors name the map and the bad rows."""
+    """Index into ``known`` of each building's tariff.
+
+    Parameters
+    ----------
+    bldg_ids : ndarray of int, shape (n,)
+        The run's buildings.
+    tariff_map : pandas.Series
+        ``tariff_key`` by ``bldg_id`` (:func:`read_tariff_map`).
+    known : list of str
+        The tariff keys the run has tariffs for.
+    path : str
+        The map file (for messages).
+    what : str
+        The kind of map (for messages).
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        Index into ``known``.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A building missing from the map, or mapped to an unknown tariff key (naming the map and
+        the bad rows).
+    """
     missing = ~np.isin(bldg_ids, tariff_map.index.to_numpy())
     if missing.any():
         ids = bldg_ids[missing][:5].tolist()
@@ -91,7 +151,25 @@ def assign_tariffs(bldg_ids: np.ndarray, tariff_map: pd.Series, known: list, pat
 
 
 def electric_tariffs(paths: dict, storage_options: dict | None = None) -> dict:
-    """{tariff key (JSON stem): Tariff} from ``path_tariffs_electric`` values."""
+    """Electric tariffs of a run from the scenario's ``path_tariffs_electric``.
+
+    Parameters
+    ----------
+    paths : dict
+        ``path_tariffs_electric`` (``{all: path}`` or ``{hp: path, non-hp: path}``).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    dict
+        ``{tariff key (JSON stem): Tariff}``.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A tariff file cannot be read or is invalid.
+    """
     out = {}
     for sub, p in paths.items():
         t = load_tariff(p, storage_options)
@@ -100,7 +178,27 @@ def electric_tariffs(paths: dict, storage_options: dict | None = None) -> dict:
 
 
 def gas_tariffs(directory_or_paths, keys, storage_options: dict | None = None) -> dict:
-    """{key: Tariff} for the gas tariff keys used, from ``{dir}/{key}.json`` (or a {key: path} map)."""
+    """Gas tariffs of the gas tariff keys a run uses.
+
+    Parameters
+    ----------
+    directory_or_paths : str or dict
+        Directory holding ``{key}.json``, or a ``{key: path}`` map.
+    keys : iterable of str
+        The gas tariff keys used by the run's buildings.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    dict
+        ``{key: Tariff}`` (rates per kWh of gas, RateAcuity tariffs).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A key without a tariff file, or an invalid file.
+    """
     out = {}
     for k in sorted(set(keys)):
         if isinstance(directory_or_paths, dict):
@@ -114,7 +212,32 @@ def gas_tariffs(directory_or_paths, keys, storage_options: dict | None = None) -
 
 
 def eia_customer_count(path: str, utility: str, storage_options: dict | None = None) -> float:
-    """Residential customers of ``utility`` in an EIA-861 parquet (``utility_code``, ``residential_customers``)."""
+    """Residential customers of ``utility`` in an EIA-861 parquet.
+
+    Parameters
+    ----------
+    path : str
+        Parquet with columns ``utility_code`` and ``residential_customers`` (local path or URL).
+    utility : str
+        Utility code (e.g. ``rie``).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    float
+        Customers.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Missing file or column, or no row for ``utility``.
+
+    References
+    ----------
+    .. [1] U.S. EIA, Form EIA-861 "Annual Electric Power Industry Report",
+       https://www.eia.gov/electricity/data/eia861/
+    """
     df = read_parquet_df(path, "path_electric_utility_stats", ["utility_code", "residential_customers"],
                          storage_options)
     rows = df[df["utility_code"].astype(str) == str(utility)]
@@ -173,9 +296,9 @@ def sample_bldg_ids(ids: list, sample_size: int | None) -> list[int]:
 
     References
     ----------
-    switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py``
-    (``_load_prototype_ids_for_run``, ``apply_prototype_sample``): the ids come from the
-    assignment parquet filtered by utility, unsorted, and are drawn with ``random.Random(42)``.
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py``
+       (``_load_prototype_ids_for_run``, ``apply_prototype_sample``): the ids come from the
+       assignment parquet filtered by utility, unsorted, and are drawn with ``random.Random(42)``.
     """
     if sample_size is None or int(sample_size) >= len(ids):
         return list(ids)
@@ -184,7 +307,40 @@ def sample_bldg_ids(ids: list, sample_size: int | None) -> list[int]:
 
 def select_buildings(cfg, elec_keys: list, with_gas: bool, customer_count: float | None,
                      storage_options: dict | None = None, group_col: str | None = None) -> BuildingSet:
-    """S0 for a ScenarioConfig: filter the utility assignment, sample, weights, tariff maps."""
+    """The buildings of a scenario run: utility assignment filter, sample, weights, tariff maps.
+
+    Parameters
+    ----------
+    cfg : ratedesign.scenario.ScenarioConfig
+        The run's scenario (utility, sample size, metadata, assignment and tariff map paths).
+    elec_keys : list of str
+        Electric tariff keys of the run.
+    with_gas : bool
+        Read the gas tariff map too.
+    customer_count : float or None
+        C, customers; None keeps the ResStock weights (with a warning).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    group_col : str, optional
+        Subclass column (``postprocess_group.<group_col>``) to keep in the metadata.
+
+    Returns
+    -------
+    BuildingSet
+        Sorted by bldg_id; w_i = w_i^RS C / sum_j w_j^RS customers.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A missing file or column, no building for the utility, or a building the tariff map
+        does not cover.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/pre/reweight_customer_counts.py``
+       (CAIRO ``return_buildingstock``) and ``rate_design/hp_rates/run_scenario.py``;
+       ../shared/rate_design_spec.md S0.
+    """
     so = storage_options
     ua = read_parquet_df(cfg.path_utility_assignment, "path_utility_assignment", storage_options=so)
     ids = np.sort(np.array(sample_bldg_ids(utility_bldg_ids(ua, cfg.utility, cfg.path_utility_assignment),
@@ -235,3 +391,7 @@ def select_buildings(cfg, elec_keys: list, with_gas: bool, customer_count: float
     return BuildingSet(bldg_id=ids, weight=weight, weight_resstock=w_rs, elec_tariff=etar,
                        elec_keys=list(elec_keys), gas_tariff=gtar, gas_keys=gkeys, metadata=md,
                        customer_count=float(weight.sum()))
+
+
+__all__ = ["BuildingSet", "METADATA_COLUMNS", "assign_tariffs", "eia_customer_count", "electric_tariffs",
+           "gas_tariffs", "read_tariff_map", "sample_bldg_ids", "select_buildings", "utility_bldg_ids"]

@@ -1,4 +1,10 @@
-"""Mid-chain derivations between the runs of a utility (spec section 3, "Mid-run derivations").
+"""Mid-chain derivations between the runs of a utility, as the rate-design platform's scripts make them.
+
+Sources: switchbox-data/rate-design-platform, ``utils/mid/`` (``copy_calibrated_tariff_from_run.py``,
+the subclass revenue-requirement and seasonal-discount scripts) and the cross-subsidy (BAT)
+definition of Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential rate
+design options", Utilities Policy, 2023 (../shared/rate_design_spec.md section 3, "Mid-run
+derivations").
 
 Each function reads the outputs of earlier runs (their output directories, local or s3://) and
 static inputs, and returns the bytes of one derived file; ``study_runs`` writes them under the
@@ -42,7 +48,32 @@ def _dump_json(obj) -> bytes:
 
 
 def from_pysam(entry: dict, key: str, source: str = "tariff_final_config.json") -> dict:
-    """One ``tariff_final_config.json`` value (PySAM shape, 1-based) -> URDB ``{"items": [...]}``."""
+    """One ``tariff_final_config.json`` value (PySAM shape, 1-based) -> URDB ``{"items": [...]}``.
+
+    Parameters
+    ----------
+    entry : dict
+        The PySAM-shaped tariff (``ur_ec_tou_mat`` rows with rates in $/kWh and tier ceilings in
+        kWh per month, ``ur_monthly_fixed_charge`` in $/month, 1-based schedules).
+    key : str
+        The tariff key of the result.
+    source : str, default "tariff_final_config.json"
+        Where ``entry`` came from (for messages).
+
+    Returns
+    -------
+    dict
+        URDB ``{"items": [item]}`` with 0-based schedules.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A missing or malformed field.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/copy_calibrated_tariff_from_run.py``.
+    """
     try:
         rows = entry["ur_ec_tou_mat"]
         wk = (np.asarray(entry["ur_ec_sched_weekday"], dtype=int) - 1).tolist()
@@ -66,7 +97,33 @@ def from_pysam(entry: dict, key: str, source: str = "tariff_final_config.json") 
 
 
 def promote_tariff(run_out: str, tariff_key: str, new_key: str, storage_options: dict | None = None) -> bytes:
-    """The calibrated ``tariff_key`` of the precalc run in ``run_out`` as URDB JSON named ``new_key``."""
+    """The calibrated ``tariff_key`` of the precalc run in ``run_out`` as URDB JSON named ``new_key``.
+
+    Parameters
+    ----------
+    run_out : str
+        Output directory of the precalc run (local path or URL).
+    tariff_key : str
+        The tariff in its ``tariff_final_config.json``.
+    new_key : str
+        Key of the promoted tariff (``<key>_calibrated``).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    bytes
+        The URDB JSON (rates in $/kWh).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The run has no ``tariff_final_config.json`` or no entry ``tariff_key``.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/copy_calibrated_tariff_from_run.py``.
+    """
     path = join(run_out, "tariff_final_config.json")
     cfg = read_json(path, "calibrated tariffs (tariff_final_config.json)", storage_options)
     if tariff_key not in cfg:
@@ -75,7 +132,27 @@ def promote_tariff(run_out: str, tariff_key: str, new_key: str, storage_options:
 
 
 def copy_tariff(path: str, new_key: str, storage_options: dict | None = None) -> bytes:
-    """Tariff JSON at ``path`` renamed to ``new_key`` (rates unchanged)."""
+    """Tariff JSON at ``path`` renamed to ``new_key`` (rates unchanged).
+
+    Parameters
+    ----------
+    path : str
+        URDB tariff JSON (local path or URL).
+    new_key : str
+        Key (``label``/``name``) of the copy.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    bytes
+        The URDB JSON.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read or is not a valid tariff.
+    """
     t = load_tariff(path, storage_options)
     return _dump_json(to_urdb(t.with_rates(t.price, key=new_key)))
 
@@ -91,7 +168,30 @@ def _load_ref(run_out: str, so) -> pd.DataFrame:
 
 
 def subclass_masks(df: pd.DataFrame, group_col: str, selectors: dict, source: str) -> dict:
-    """{subclass: bool mask} from ``postprocess_group.<group_col>`` (values compared as lower-case text)."""
+    """Which buildings belong to each subclass, from ``postprocess_group.<group_col>``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per building with the metadata column.
+    group_col : str
+        Subclass column (``subclass_config.group_col``, e.g. ``has_hp``).
+    selectors : dict
+        ``{subclass: value or list of values}`` (``subclass_config.selectors``); values are
+        compared as lower-case text.
+    source : str
+        The file (for messages).
+
+    Returns
+    -------
+    dict
+        ``{subclass: ndarray of bool, shape (n,)}``.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The column is missing.
+    """
     col = group_col if group_col in df.columns else f"postprocess_group.{group_col}"
     if col not in df.columns:
         raise InputError(f"{source}: subclass_config.group_col {group_col!r}: the reference run has no column {col!r}")
@@ -103,8 +203,19 @@ def subclass_masks(df: pd.DataFrame, group_col: str, selectors: dict, source: st
 
 
 def selector_values(sel) -> list[str]:
-    """Values of one ``subclass_config.selectors`` entry, lower-case: a list, or a comma-separated string
-    (``"heat_pump,electrical_resistance"``, as the platform's ``resolve_subclass_config`` splits them)."""
+    """Values of one ``subclass_config.selectors`` entry, lower-case.
+
+    Parameters
+    ----------
+    sel : str or list
+        A list, or a comma-separated string (``"heat_pump,electrical_resistance"``, as the
+        platform's ``resolve_subclass_config`` splits them).
+
+    Returns
+    -------
+    list of str
+        The values, lower-case, stripped.
+    """
     items = sel if isinstance(sel, (list, tuple)) else str(sel).split(",")
     return [str(c).strip().lower() for c in items if str(c).strip()]
 
@@ -130,6 +241,39 @@ def subclass_revenue_requirements(delivery_out: str, supply_out: str | None, gro
     ``supply.<method>.<subclass>`` = the same amount from run 2 minus run 1 (the supply part).
     ``test_year_customer_count`` and ``resstock_kwh_scale_factor`` are carried over from the
     reference runs' RR YAML so that weights and load scaling match runs 1/2.
+
+    Parameters
+    ----------
+    delivery_out : str
+        Output directory of the delivery precalc run (run 1).
+    supply_out : str or None
+        Output directory of the delivery+supply precalc run (run 2), or None (delivery only).
+    group_col : str
+        Subclass column (``subclass_config.group_col``).
+    selectors : dict
+        ``{subclass: values}`` (``subclass_config.selectors``).
+    base_rr : dict, optional
+        The reference runs' parsed RR YAML (fields carried over).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    source_label : str, default ""
+        Where the amounts came from, written as a comment (study-relative run paths).
+
+    Returns
+    -------
+    bytes
+        The RR YAML; amounts in $ per year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A reference run's outputs are missing or lack the subclass column.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (BAT, Eq. 6: the cross-subsidy removed from each subclass's bills)
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/compute_subclass_rr.py``.
     """
     so = storage_options
     d = _load_ref(delivery_out, so)
@@ -159,6 +303,18 @@ DEFAULT_WINTER_MONTHS = (10, 11, 12, 1, 2, 3)
 
 def winter_months_from_periods(path: str | None, storage_options: dict | None = None) -> list[int]:
     """``winter_months`` of a utility's ``periods/<utility>.yaml`` (1-based), else the default.
+
+    Parameters
+    ----------
+    path : str or None
+        The periods YAML (local path or URL); None or a missing file gives the default (Oct-Mar).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    list of int
+        1-based months.
 
     Raises
     ------
@@ -190,8 +346,10 @@ def seasonal_rates(annual_energy_revenue: float, annual_kwh: float, winter_kwh: 
     ----------
     annual_energy_revenue : float
         Sum over the subclass of w_i (Annual_i - 12 f), $ (f = fixed charge, $/month).
-    annual_kwh, winter_kwh : float
-        Sum over the subclass of w_i x billed kWh over the year and over the winter months, kWh.
+    annual_kwh : float
+        Sum over the subclass of w_i x billed kWh over the year, kWh.
+    winter_kwh : float
+        The same over the winter months, kWh.
     cross_subsidy : float
         Sum over the subclass of w_i BAT_i, $ (positive: the subclass overpays).
 
@@ -201,12 +359,19 @@ def seasonal_rates(annual_energy_revenue: float, annual_kwh: float, winter_kwh: 
         ``equivalent_flat_rate`` = revenue / annual kWh ($/kWh), ``summer_rate`` = that flat rate,
         ``winter_discount`` = cross_subsidy / winter kWh, ``winter_rate`` = flat - discount ($/kWh).
 
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The winter or the summer kWh of the subclass are not positive.
+
     References
     ----------
-    switchbox-data/rate-design-platform, ``utils/mid/compute_subclass_rr.py``,
-    ``compute_subclass_seasonal_discount_inputs`` (summer = annual equivalent flat rate; winter =
-    flat rate minus the cross-subsidy per winter kWh) and ``utils/pre/create_tariff.py``,
-    ``create_seasonal_rate`` (period 0 summer, period 1 winter).
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/compute_subclass_rr.py``,
+       ``compute_subclass_seasonal_discount_inputs`` (summer = annual equivalent flat rate; winter =
+       flat rate minus the cross-subsidy per winter kWh) and ``utils/pre/create_tariff.py``,
+       ``create_seasonal_rate`` (period 0 summer, period 1 winter).
+    .. [2] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023.
     """
     summer_kwh = annual_kwh - winter_kwh
     if winter_kwh <= 0 or summer_kwh <= 0:
@@ -232,13 +397,18 @@ def seasonal_tariff(ref_out: str, new_key: str, tariff_key: str | None, group_co
         Key (file stem) of the derived tariff.
     tariff_key : str or None
         The reference run's tariff in its ``tariff_final_config.json`` (fixed charge, metadata).
-    group_col, selectors, subclass : str, dict, str
-        Which buildings form the subclass (``subclass_config``).
+    group_col : str
+        Subclass column (``subclass_config.group_col``).
+    selectors : dict
+        ``{subclass: values}`` (``subclass_config.selectors``).
+    subclass : str, default "hp"
+        The subclass the seasonal tariff is for.
     method : str
         Residual method whose BAT column is the cross-subsidy (``passthrough``: none).
     winter_months : list of int, optional
         1-based winter months (the utility's ``periods/<utility>.yaml``; default Oct-Mar).
     storage_options : dict, optional
+        fsspec options for URLs.
 
     Returns
     -------
@@ -253,10 +423,17 @@ def seasonal_tariff(ref_out: str, new_key: str, tariff_key: str | None, group_co
         than the winter revenue) is floored at 10% of the summer rate with a warning (the platform
         stops with an error).
 
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The reference run's outputs are missing, or the subclass has no buildings or kWh.
+
     References
     ----------
-    switchbox-data/rate-design-platform ``utils/mid/compute_subclass_rr.py``
-    (``compute_subclass_seasonal_discount_inputs``), ``utils/mid/create_seasonal_discount_tariff.py``.
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/compute_subclass_rr.py``
+       (``compute_subclass_seasonal_discount_inputs``), ``utils/mid/create_seasonal_discount_tariff.py``.
+    .. [2] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023.
     """
     so = storage_options
     df = _load_ref(ref_out, so)
@@ -304,8 +481,33 @@ def tariff_map(assignment_path: str, utility: str, keys: dict, metadata_path: st
                storage_options: dict | None = None) -> bytes:
     """``bldg_id,tariff_key`` for every building of ``utility``.
 
-    ``keys`` = {"all": key} (every building) or {subclass: key} with ``selectors`` choosing each
-    building's subclass from ``postprocess_group.<group_col>`` of ``metadata_path``.
+    Parameters
+    ----------
+    assignment_path : str
+        The utility assignment parquet (``bldg_id``, ``sb.electric_utility``).
+    utility : str
+        Utility code.
+    keys : dict
+        ``{"all": key}`` (every building) or ``{subclass: key}`` with ``selectors`` choosing each
+        building's subclass.
+    metadata_path : str, optional
+        ResStock metadata with ``postprocess_group.<group_col>`` (subclass maps only).
+    group_col : str, optional
+        Subclass column.
+    selectors : dict, optional
+        ``{subclass: values}``.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    bytes
+        The CSV.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A subclass map without ``subclass_config``, or buildings that match no selector.
     """
     so = storage_options
     ua = read_parquet_df(assignment_path, "utility assignment", ["bldg_id", "sb.electric_utility"], so)
@@ -327,3 +529,8 @@ def tariff_map(assignment_path: str, utility: str, keys: dict, metadata_path: st
             raise InputError(f"tariff map derivation: buildings {bad} match no subclass selector of {group_col}")
         out = pd.DataFrame({"bldg_id": md["bldg_id"].astype(np.int64).to_numpy(), "tariff_key": key})
     return out.to_csv(index=False).encode()
+
+
+__all__ = ["BAT_COLUMN", "DEFAULT_WINTER_MONTHS", "SUMMER", "copy_tariff", "from_pysam", "promote_tariff",
+           "seasonal_rates", "seasonal_tariff", "selector_values", "subclass_masks", "subclass_revenue_requirements",
+           "tariff_map", "winter_months_from_periods"]

@@ -1,7 +1,8 @@
 """Ready-made 16-run chains: RI on the real platform config + synthetic loads, and synthetic utilities.
 
-- ``write_chain16`` writes a platform-format scenario YAML with the 16 runs of spec section 3 for one
-  utility (names and structure of the platform's ``scenarios_coned.yaml`` runs 1-16).
+- ``write_chain16`` writes a platform-format scenario YAML with the 16 runs of one utility (names and
+  structure of switchbox-data/rate-design-platform's ``scenarios_coned.yaml`` runs 1-16;
+  ../shared/rate_design_spec.md section 3).
 - ``prepare_ri`` generates synthetic ResStock-format loads for the real RI sample (the 1,910 bldg_ids
   of the real tariff maps, upgrades 00 and 02) unless already present, and writes RI's 16-run YAML
   pointing at the real RI tariffs, maps and revenue requirements.
@@ -26,7 +27,7 @@ log = logging.getLogger("ratedesign")
 RESSTOCK = "/ebs/data/nrel/resstock/res_2024_amy2018_2_sb"
 ELASTICITY = {"summer": -0.18, "winter": -0.16}
 
-#: sizes of spec section 2 (buildings per utility: rows of the *_default.csv tariff maps)
+#: buildings per utility: rows of the platform's *_default.csv tariff maps (rate_design_spec.md section 2)
 UTILITY_SIZES = {"coned": 15435, "nimo": 6791, "bge": 4897, "psegli": 4427, "nyseg": 3682, "eversource": 3539,
                  "rie": 1910, "rge": 1444, "cenhud": 1182, "or": 829}
 UTILITY_STATES = {"coned": "NY", "nimo": "NY", "bge": "MD", "psegli": "NY", "nyseg": "NY", "eversource": "CT",
@@ -139,7 +140,7 @@ def ri_config_dir(shared: str | None = None) -> str:
 def chain16_entries(*, utility: str, state: str, config: str, rr_delivery: str, rr_subclass: str, rr_default: str,
                     resstock: str, mc_base: str, eia: str, gas_map_00: str, gas_map_02: str, gas_dir: str,
                     elasticity=None, map_suffix: str = ".csv") -> dict:
-    """The 16 scenario entries (``runs:`` mapping keyed 1..16) of spec section 3 for one utility.
+    """The 16 scenario entries (``runs:`` mapping keyed 1..16) of the platform's chain for one utility.
 
     ``config`` holds ``tariffs/electric`` and ``tariff_maps/electric``; all paths are written absolute.
     """
@@ -204,6 +205,7 @@ def chain16_entries(*, utility: str, state: str, config: str, rr_delivery: str, 
 def write_chain16(path: str, runs: dict) -> str:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
+        # (the comment is part of the file's content hash, hence of run keys: kept as written)
         f.write("# 16-run chain (spec section 3), written by ratedesign.examples\n")
         yaml.safe_dump({"runs": runs}, f, sort_keys=False)
     return path

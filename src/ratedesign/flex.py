@@ -1,4 +1,4 @@
-"""Demand response of the demand-flex runs (spec section 3, runs 13-16), as the platform's code does it.
+"""Demand response of the demand-flex runs (runs 13-16 of the platform's chain), as the platform's code does it.
 
 Customers on a time-of-use tariff (a tariff whose price varies within a day) shift load between
 its periods, season by season (seasons from the utility's ``periods/<utility>.yaml``:
@@ -50,12 +50,29 @@ SEASONS = ("winter", "summer")
 
 
 def parse_elasticity(value, source: str = "scenario") -> tuple[float, float] | None:
-    """``0.0`` / ``-0.1`` / ``{summer: -0.18, winter: -0.16}`` -> (summer, winter), None when both 0.
+    """Price elasticities of demand of a scenario's ``elasticity`` field.
+
+    Parameters
+    ----------
+    value : float or dict
+        ``0.0``, ``-0.1`` (both seasons) or ``{summer: -0.18, winter: -0.16}`` (dimensionless).
+    source : str, default "scenario"
+        Where the value came from (for messages).
+
+    Returns
+    -------
+    tuple of (float, float) or None
+        (summer, winter) elasticities; None when both are 0 (no demand response).
 
     Raises
     ------
     InputError
         Unknown keys, non-numbers, or values outside [-5, 0].
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py`` (scenario
+       field ``elasticity``) and ``utils/cairo.py`` (``apply_runtime_tou_demand_response``).
     """
     if value is None:
         return None
@@ -82,7 +99,18 @@ def parse_elasticity(value, source: str = "scenario") -> tuple[float, float] | N
 
 
 def is_time_varying(tariff: Tariff) -> bool:
-    """True when some month of the tariff has more than one period within a day (a diurnal TOU tariff)."""
+    """Whether some month of the tariff has more than one period within a day (a diurnal TOU tariff).
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The tariff (its 12x24 weekday and weekend schedules).
+
+    Returns
+    -------
+    bool
+        True for a time-of-use tariff, whose customers shift load in demand-flex runs.
+    """
     for sched in (tariff.weekday_schedule, tariff.weekend_schedule):
         if any(len(set(row.tolist())) > 1 for row in sched):
             return True
@@ -90,7 +118,24 @@ def is_time_varying(tariff: Tariff) -> bool:
 
 
 def season_of_hour(cal: HourCalendar, winter_months=None) -> np.ndarray:
-    """(H,) season index of every hour: 0 winter (``winter_months``, 1-based), 1 summer."""
+    """Season index of every hour: 0 winter, 1 summer.
+
+    Parameters
+    ----------
+    cal : HourCalendar
+        The run year's hours.
+    winter_months : sequence of int, optional
+        1-based winter months; default ``DEFAULT_WINTER_MONTHS`` (Oct-Mar).
+
+    Returns
+    -------
+    ndarray of int, shape (H,)
+        0 or 1.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/pre/compute_tou.py`` (``season_mask``).
+    """
     winter = np.array(sorted(winter_months or DEFAULT_WINTER_MONTHS), dtype=np.int64) - 1
     return np.where(np.isin(cal.month, winter), 0, 1)
 
@@ -105,18 +150,50 @@ def _groups(cal: HourCalendar, tariff: Tariff, winter_months):
 
 
 def class_period_kwh(net: np.ndarray, cal: HourCalendar, tariff: Tariff, winter_months=None) -> np.ndarray:
-    """Unweighted kWh of a block of the tariff's buildings by (season, period), shape (2, P).
+    """Unweighted kWh of a block of the tariff's buildings by (season, period).
 
     Summed over blocks, it gives the class totals behind the flat-equivalent price.
+
+    Parameters
+    ----------
+    net : ndarray, shape (n, H)
+        Grid kWh per hour of the tariff's buildings.
+    cal : HourCalendar
+        The run year's hours.
+    tariff : Tariff
+        Their TOU tariff.
+    winter_months : sequence of int, optional
+        1-based winter months; default Oct-Mar.
+
+    Returns
+    -------
+    ndarray, shape (2, P)
+        kWh per season (winter, summer) and period.
     """
     g, _, n_p = _groups(cal, tariff, winter_months)
     return K.group_sums(net, g, 2 * n_p).sum(axis=0).reshape(2, n_p)
 
 
 def flat_equivalent_price(class_kwh: np.ndarray, tariff: Tariff) -> np.ndarray:
-    """(2,) class-level flat-equivalent price per season, $/kWh: sum_p Q_p P_p / sum_p Q_p.
+    """Class-level flat-equivalent price per season P_flat_s = sum_p Q_{s,p} P_p / sum_p Q_{s,p}.
 
     P_p is the period's first-tier rate + adj. A season without kWh gets NaN (nothing to shift).
+
+    Parameters
+    ----------
+    class_kwh : ndarray, shape (2, P)
+        Class kWh by season and period (:func:`class_period_kwh` summed over blocks).
+    tariff : Tariff
+        The TOU tariff ($/kWh).
+
+    Returns
+    -------
+    ndarray, shape (2,)
+        $/kWh for (winter, summer).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py`` (``_compute_equivalent_flat_tariff``).
     """
     price = tariff.price[:, 0]
     tot = class_kwh.sum(axis=1)
@@ -146,12 +223,18 @@ def shift_loads(net: np.ndarray, cal: HourCalendar, tariff: Tariff, elasticity: 
     winter_months : list of int, optional
         1-based winter months (default Oct-Mar).
     min_kwh : float
-        Building-periods with less than this (or <= 0) are not shifted.
+        Building-periods with less than this (or <= 0) are not shifted, kWh.
 
     Returns
     -------
     ndarray, shape (n, H)
         Shifted kWh; per building and season the total is unchanged.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py``
+       (``process_residential_hourly_demand_response_shift``,
+       ``_build_period_shift_targets``, ``_zero_unsafe_period_shifts_and_rebalance``).
     """
     net = np.asarray(net, dtype=float)
     g, n_hours, n_p = _groups(cal, tariff, winter_months)
@@ -183,6 +266,13 @@ def shift_loads(net: np.ndarray, cal: HourCalendar, tariff: Tariff, elasticity: 
 
 def tou_structure(tariff: Tariff, winter_months=None):
     """Season and peak flag of each period of a seasonal TOU tariff, and each season's peak hours.
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The TOU tariff.
+    winter_months : sequence of int, optional
+        1-based winter months; default Oct-Mar.
 
     Returns
     -------
@@ -224,11 +314,15 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
     rel : ndarray, shape (P, T)
         Its current relative rates (returned unchanged when the structure is not seasonal TOU).
     cal : HourCalendar
+        The run year's hours.
     mc_total : ndarray, shape (H,)
         Total marginal cost, $/kWh.
     class_load : ndarray, shape (H,)
         sum_i w_i x shifted kWh of the TOU customers (the class facing the tariff).
     winter_months : list of int, optional
+        1-based winter months; default Oct-Mar.
+    decimals : int, default 4
+        Rounding of the relative rates.
 
     Returns
     -------
@@ -245,8 +339,8 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
 
     References
     ----------
-    switchbox-data/rate-design-platform ``utils/demand_flex.py`` (``recompute_tou_precalc_mapping``),
-    ``utils/pre/compute_tou.py`` (``compute_tou_cost_causation_ratio``).
+    .. [1] switchbox-data/rate-design-platform, ``utils/demand_flex.py`` (``recompute_tou_precalc_mapping``),
+       ``utils/pre/compute_tou.py`` (``compute_tou_cost_causation_ratio``).
     """
     st = tou_structure(tariff, winter_months)
     if st is None:
@@ -284,3 +378,8 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
     out[:, 0] = new_p
     return out, {"rederived": True, "ratio_by_season": {SEASONS[s]: ratio_s[s] for s in range(2)},
                  "rate_by_season": {SEASONS[s]: rate_s[s] for s in range(2)}, "rel_by_period": new_p.tolist()}
+
+
+__all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "flat_equivalent_price",
+           "is_time_varying", "parse_elasticity", "rederive_relative_rates", "season_of_hour", "shift_loads",
+           "tou_structure"]

@@ -1,8 +1,18 @@
-"""The math of one CAIRO-style run on dense arrays (spec S2, S4-S9).
+"""The math of one CAIRO-style run on dense arrays: system demand, demand by tariff period and tier,
+rate calibration, bills, economic burden, residual allocation and the Bill Alignment Test.
 
 Shapes: ``n`` buildings, ``H`` hours (8760 for a year), ``M`` billing months, ``P`` tariff periods,
 ``T`` tiers. Loads are kWh per hour (float64), prices $/kWh, bills $ per month, weights are
 customers per building. Every function is plain numpy and knows nothing about files or Dask.
+Symbols are those of docs/ratedesign-glossary.md.
+
+References
+----------
+.. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential rate
+   design options", Utilities Policy, 2023 (economic burden, residual allocation, BAT Eq. 6).
+.. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (the platform's vectorised
+   re-implementation of CAIRO's stages) and ``context/code/cairo/`` (CAIRO notes).
+.. [3] Stages S2, S4-S9 of ../shared/rate_design_spec.md, which cites [2] file by file.
 """
 
 from __future__ import annotations
@@ -16,7 +26,25 @@ from ratedesign.tariff import Tariff
 
 
 def system_demand(net: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """D_h = sum_i w_i net_{i,h}: weighted system demand in kWh per hour, shape (H,)."""
+    """System hourly demand D_h = sum_i w_i net_{i,h}.
+
+    Parameters
+    ----------
+    net : ndarray, shape (n, H)
+        Net (grid) load of each building, kWh per hour.
+    weights : ndarray, shape (n,)
+        Customers each building represents (w_i).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+        Weighted system demand, kWh per hour. Partial sums over building chunks add up.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (CAIRO's
+       ``process_residential_hourly_demand``); rate_design_spec.md S2.
+    """
     return np.asarray(weights, dtype=float) @ np.asarray(net, dtype=float)
 
 
@@ -24,14 +52,48 @@ def system_demand(net: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def period_of_hour(cal: HourCalendar, tariff: Tariff) -> np.ndarray:
-    """0-based tariff period of every hour, shape (H,): weekday or weekend 12x24 schedule."""
+    """0-based tariff period of every hour from the weekday or weekend 12x24 schedule.
+
+    Parameters
+    ----------
+    cal : ratedesign.calendar.HourCalendar
+        The run year's hours: ``month`` (0-11), ``hour_of_day`` (0-23), ``is_weekday``, each (H,).
+    tariff : ratedesign.tariff.Tariff
+        Its ``weekday_schedule`` and ``weekend_schedule`` (12, 24) of 0-based periods (URDB
+        ``energyweekdayschedule`` / ``energyweekendschedule``).
+
+    Returns
+    -------
+    ndarray of int, shape (H,)
+        Period of each hour (no holidays: weekday means Monday to Friday).
+
+    References
+    ----------
+    .. [1] OpenEI Utility Rate Database (URDB) API, rate fields ``energyweekdayschedule``,
+       ``energyweekendschedule``: https://openei.org/services/doc/rest/util_rates/
+    """
     wk = tariff.weekday_schedule[cal.month, cal.hour_of_day]
     we = tariff.weekend_schedule[cal.month, cal.hour_of_day]
     return np.where(cal.is_weekday, wk, we)
 
 
 def month_period_indicator(cal: HourCalendar, period: np.ndarray, n_periods: int) -> np.ndarray:
-    """0/1 matrix (H, M*P): column m*P + p is 1 for the hours of month m in period p."""
+    """0/1 indicator matrix of (month, period) groups of hours.
+
+    Parameters
+    ----------
+    cal : ratedesign.calendar.HourCalendar
+        The run year's hours (``month`` (H,), ``n_hours``, ``n_months``).
+    period : ndarray of int, shape (H,)
+        0-based tariff period of every hour (:func:`period_of_hour`).
+    n_periods : int
+        P, the tariff's number of periods.
+
+    Returns
+    -------
+    ndarray, shape (H, M*P)
+        Column m*P + p is 1 for the hours of month m in period p, else 0.
+    """
     g = cal.month * n_periods + np.asarray(period)
     ind = np.zeros((cal.n_hours, cal.n_months * n_periods))
     ind[np.arange(cal.n_hours), g] = 1.0
@@ -40,17 +102,59 @@ def month_period_indicator(cal: HourCalendar, period: np.ndarray, n_periods: int
 
 def demand_by_month_period(loads: np.ndarray, indicator: np.ndarray, n_months: int,
                            n_periods: int) -> np.ndarray:
-    """Q_{i,m,p} = sum of kWh over hours of month m in period p, shape (n, M, P) (one matmul)."""
+    """Q_{i,m,p}: kWh of each building over the hours of month m in period p (one matmul).
+
+    Parameters
+    ----------
+    loads : ndarray, shape (n, H)
+        kWh per hour.
+    indicator : ndarray, shape (H, M*P)
+        :func:`month_period_indicator`.
+    n_months : int
+        M.
+    n_periods : int
+        P.
+
+    Returns
+    -------
+    ndarray, shape (n, M, P)
+        kWh per month and period.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_vectorized_process_building_demand_by_period``); rate_design_spec.md S4.
+    """
     q = np.asarray(loads, dtype=float) @ indicator
     return q.reshape(q.shape[0], n_months, n_periods)
 
 
 def split_tiers(q_mp: np.ndarray, tier_max: np.ndarray) -> np.ndarray:
-    """Tier split of monthly period kWh by cumulative ceilings (spec S4, **[inferred]**).
+    """Tier split of monthly period kWh by cumulative ceilings (**[inferred]** from CAIRO's notes).
 
     Q_{m,p,t} = min(Q_{m,p}, max_t) - min(Q_{m,p}, max_{t-1}) with max_0 = 0 and max = inf for an
     unbounded tier, i.e. clip(Q - max_{t-1}, 0, max_t - max_{t-1}). Negative kWh (no floor) stay in
-    tier 1. Shapes: q_mp (n, M, P), tier_max (P, T) kWh/month -> (n, M, P, T).
+    tier 1.
+
+    Parameters
+    ----------
+    q_mp : ndarray, shape (n, M, P)
+        kWh per building, month and period.
+    tier_max : ndarray, shape (P, T)
+        Cumulative tier ceilings in kWh/month (URDB ``max``; ``inf`` for the last tier).
+
+    Returns
+    -------
+    ndarray, shape (n, M, P, T)
+        kWh per building, month, period and tier; sums over T to ``q_mp``.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``context/code/cairo/cairo_performance_analysis.md``
+       and ``cairo_tiered_rates_support.md`` (CAIRO tracks cumulative monthly consumption);
+       rate_design_spec.md S4.
+    .. [2] URDB API, ``energyratestructure`` tier ``max`` (kWh per month):
+       https://openei.org/services/doc/rest/util_rates/
     """
     cum = np.minimum(q_mp[..., None], tier_max)  # (n, M, P, T)
     if tier_max.shape[1] == 1:
@@ -61,10 +165,24 @@ def split_tiers(q_mp: np.ndarray, tier_max: np.ndarray) -> np.ndarray:
 
 
 def group_sums(loads: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """sum of kWh over the hours of each group, shape (n, n_groups); ``group`` (H,) in 0..n_groups-1.
+    """kWh of each building summed over the hours of each group.
 
     Same result as ``loads @ indicator`` without a BLAS matrix product (whose threads spin on a
     busy machine): hours are ordered by group once and added with ``np.add.reduceat``.
+
+    Parameters
+    ----------
+    loads : ndarray, shape (n, H)
+        kWh per hour.
+    group : ndarray of int, shape (H,)
+        Group of every hour, in 0..n_groups-1 (e.g. month * P + period).
+    n_groups : int
+        Number of groups; groups without hours sum to 0.
+
+    Returns
+    -------
+    ndarray, shape (n, n_groups)
+        kWh per building and group.
     """
     x = np.asarray(loads, dtype=float)
     g = np.asarray(group, dtype=np.int64)
@@ -79,7 +197,27 @@ def group_sums(loads: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarra
 
 
 def demand_by_tou(loads: np.ndarray, cal: HourCalendar, tariff: Tariff) -> np.ndarray:
-    """Q_{i,m,p,t} in kWh for buildings on ``tariff``, shape (n, M, P, T)."""
+    """Q_{i,m,p,t}: kWh per month, period and tier of buildings billed on ``tariff``.
+
+    Parameters
+    ----------
+    loads : ndarray, shape (n, H)
+        kWh per hour (net load for bills, total load for ``load_data``).
+    cal : ratedesign.calendar.HourCalendar
+        The run year's hours.
+    tariff : ratedesign.tariff.Tariff
+        The buildings' tariff (schedules and tier ceilings).
+
+    Returns
+    -------
+    ndarray, shape (n, M, P, T)
+        kWh.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_vectorized_process_building_demand_by_period``); rate_design_spec.md S4.
+    """
     per = period_of_hour(cal, tariff)
     n_p = tariff.n_periods
     q = group_sums(loads, cal.month * n_p + per, cal.n_months * n_p)
@@ -88,17 +226,66 @@ def demand_by_tou(loads: np.ndarray, cal: HourCalendar, tariff: Tariff) -> np.nd
 
 
 def weighted_tier_sum(q_mpt: np.ndarray, price: np.ndarray) -> np.ndarray:
-    """sum_{p,t} Q_{i,m,p,t} * price_{p,t}, shape (n, M); price in $/kWh gives $ per month."""
+    """sum_{p,t} Q_{i,m,p,t} price_{p,t} per building and month.
+
+    Parameters
+    ----------
+    q_mpt : ndarray, shape (n, M, P, T)
+        kWh per month, period and tier.
+    price : ndarray, shape (P, T)
+        Price per kWh ($/kWh gives $ per month; relative rates give kWh at 1 $/kWh).
+
+    Returns
+    -------
+    ndarray, shape (n, M)
+        $ per month for prices in $/kWh.
+    """
     return np.einsum("impt,pt->im", q_mpt, price)
 
 
 def energy_charges(q_mpt: np.ndarray, tariff: Tariff) -> np.ndarray:
-    """E_{i,m} = sum_{p,t} Q_{i,m,p,t} (rate + adj)_{p,t} in $ per month, shape (n, M)."""
+    """Energy charges E_{i,m} = sum_{p,t} Q_{i,m,p,t} (rate + adj)_{p,t}.
+
+    Parameters
+    ----------
+    q_mpt : ndarray, shape (n, M, P, T)
+        kWh per month, period and tier.
+    tariff : ratedesign.tariff.Tariff
+        Its ``price`` (P, T) = rate + adj in $/kWh.
+
+    Returns
+    -------
+    ndarray, shape (n, M)
+        $ per month.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_vectorized_run_system_revenues``); rate_design_spec.md S6.
+    """
     return weighted_tier_sum(q_mpt, tariff.price)
 
 
 def unity_energy(q_mpt: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    """Monthly unity bills U_{i,m} = sum_{p,t} Q_{i,m,p,t} rel_{p,t} (kWh at rate level 1 $/kWh)."""
+    """Monthly unity bills U_{i,m} = sum_{p,t} Q_{i,m,p,t} rel_{p,t}.
+
+    Parameters
+    ----------
+    q_mpt : ndarray, shape (n, M, P, T)
+        kWh per month, period and tier.
+    rel : ndarray, shape (P, T)
+        Relative rates rel_{p,t} (dimensionless; the tariff's lowest rate is 1).
+
+    Returns
+    -------
+    ndarray, shape (n, M)
+        kWh-equivalent: the monthly energy bill in $ at a rate level of 1 $/kWh.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``context/code/cairo/cairo_tiered_rates_support.md``
+       ("rate_unity * rel_value"); rate_design_spec.md S5.
+    """
     return weighted_tier_sum(q_mpt, rel)
 
 
@@ -106,12 +293,35 @@ def unity_energy(q_mpt: np.ndarray, rel: np.ndarray) -> np.ndarray:
 
 
 def calibrate_level(revenue_requirement: float, sum_w_fixed: float, sum_w_unity: float) -> float:
-    """r_k = (RR_k - sum_{i in k} w_i Fx_i) / sum_{i in k} w_i U_i in $/kWh (spec S5, closed form).
+    """Rate level r_k = (RR_k - sum_{i in k} w_i Fx_i) / sum_{i in k} w_i U_i (precalc calibration).
 
-    Args:
-        revenue_requirement: RR_k in $.
-        sum_w_fixed: sum of w_i * annual fixed charges (12 f_k) in $.
-        sum_w_unity: sum of w_i * annual unity bills U_i in kWh.
+    The closed form is **[inferred]** from CAIRO's description (it solves only for the energy-rate
+    level; the calibrated rates are r_k rel_{p,t}) and from the balance check of precalc runs
+    (sum_i w_i Annual_i = RR_k).
+
+    Parameters
+    ----------
+    revenue_requirement : float
+        RR_k, $ per year.
+    sum_w_fixed : float
+        sum_i w_i Fx_i with Fx_i = 12 f_k the annual fixed charges, $ per year.
+    sum_w_unity : float
+        sum_i w_i U_i, the weighted annual unity bills, kWh.
+
+    Returns
+    -------
+    float
+        r_k in $/kWh.
+
+    Raises
+    ------
+    ValueError
+        ``sum_w_unity`` is not > 0 (no energy use on this tariff).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``context/code/cairo/cairo_tiered_rates_support.md``
+       and ``utils/pre/generate_precalc_mapping.py`` (relative rates); rate_design_spec.md S5.
     """
     if not sum_w_unity > 0:
         raise ValueError("calibration: the weighted unity bill is zero (no energy use on this tariff)")
@@ -123,10 +333,31 @@ def calibrate_level(revenue_requirement: float, sum_w_fixed: float, sum_w_unity:
 
 def monthly_bills(energy: np.ndarray, fixed_charge: float | np.ndarray, min_charge: float | np.ndarray = 0.0,
                   tax_rate: float = 0.0) -> np.ndarray:
-    """B_{i,m} = max(E_{i,m} + f, mincharge) * (1 + tax) in $ per month, shape (n, M).
+    """Monthly bills B_{i,m} = max(E_{i,m} + f, mincharge) (1 + tax).
 
-    ``fixed_charge`` and ``min_charge`` ($/month) are scalars or per-building (n,) arrays; the
-    minimum applies only where it is > 0.
+    Parameters
+    ----------
+    energy : ndarray, shape (n, M)
+        Energy charges E_{i,m}, $ per month.
+    fixed_charge : float or ndarray, shape (n,)
+        f, $/month (URDB ``fixedchargefirstmeter``).
+    min_charge : float or ndarray, shape (n,), default 0.0
+        $/month (URDB ``mincharge``); applies only where it is > 0.
+    tax_rate : float, default 0.0
+        Utility tax rate (fraction; the platform passes 0).
+
+    Returns
+    -------
+    ndarray, shape (n, M)
+        $ per month.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_vectorized_run_system_revenues``) and ``context/code/cairo/cairo_utility_tax_rate.md``;
+       rate_design_spec.md S6.
+    .. [2] URDB API, ``fixedchargefirstmeter`` and ``mincharge``:
+       https://openei.org/services/doc/rest/util_rates/
     """
     f = np.asarray(fixed_charge, dtype=float)
     mc = np.asarray(min_charge, dtype=float)
@@ -143,7 +374,27 @@ def monthly_bills(energy: np.ndarray, fixed_charge: float | np.ndarray, min_char
 
 
 def economic_burden(net: np.ndarray, mc: np.ndarray) -> np.ndarray:
-    """EB_i = sum_h net_{i,h} MC_h in $ (kWh x $/kWh), shape (n,)."""
+    """Economic burden EB_i = sum_h net_{i,h} MC_h: the marginal cost building i causes.
+
+    Parameters
+    ----------
+    net : ndarray, shape (n, H)
+        Net (grid) load, kWh per hour.
+    mc : ndarray, shape (H,)
+        Total marginal cost MC_h, $/kWh.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per year (for a year of hours).
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023.
+    .. [2] switchbox-data/rate-design-platform (CAIRO ``_determine_marginal_cost_allocation``);
+       rate_design_spec.md S7.
+    """
     return np.asarray(net, dtype=float) @ np.asarray(mc, dtype=float)
 
 
@@ -151,29 +402,129 @@ def economic_burden(net: np.ndarray, mc: np.ndarray) -> np.ndarray:
 
 
 def residual_percustomer(residual: float, weights: np.ndarray, n_customers: float) -> np.ndarray:
-    """R^pc_i = R / N in $ per customer, N = sum w."""
+    """Per-customer residual share R^pc_i = R / N.
+
+    Parameters
+    ----------
+    residual : float
+        R = RR - TMC, $ per year.
+    weights : ndarray, shape (n,)
+        Customers each building represents (only the shape is used).
+    n_customers : float
+        N = sum_i w_i, customers.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per customer-year.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023.
+    .. [2] switchbox-data/rate-design-platform,
+       ``context/methods/bat_mc_residual/residual_allocation_lit_review_and_cairo.md``;
+       rate_design_spec.md S8.
+    """
     return np.full(np.shape(weights), residual / n_customers)
 
 
 def residual_volumetric(residual: float, annual_kwh: np.ndarray, total_kwh: float) -> np.ndarray:
-    """R^vol_i = R q_i / V in $, q_i annual net kWh, V = sum w q."""
+    """Volumetric residual share R^vol_i = R q_i / V.
+
+    Parameters
+    ----------
+    residual : float
+        R = RR - TMC, $ per year.
+    annual_kwh : ndarray, shape (n,)
+        q_i, annual net kWh of each building.
+    total_kwh : float
+        V = sum_i w_i q_i, kWh.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per customer-year.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (Eq. 3)
+    .. [2] switchbox-data/rate-design-platform,
+       ``context/methods/bat_mc_residual/residual_allocation_lit_review_and_cairo.md``;
+       rate_design_spec.md S8.
+    """
     return residual * np.asarray(annual_kwh, dtype=float) / total_kwh
 
 
 def residual_epmc(residual: float, burden: np.ndarray, total_burden: float) -> np.ndarray:
-    """R^epmc_i = R EB_i / E in $, E = sum w EB (equi-proportional to marginal cost)."""
+    """Equi-proportional-to-marginal-cost residual share R^epmc_i = R EB_i / E.
+
+    Parameters
+    ----------
+    residual : float
+        R = RR - TMC, $ per year.
+    burden : ndarray, shape (n,)
+        EB_i, $ per year (:func:`economic_burden`).
+    total_burden : float
+        E = sum_i w_i EB_i (= TMC), $ per year.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per customer-year.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_allocate_residual_epmc``); rate_design_spec.md S8.
+    """
     return residual * np.asarray(burden, dtype=float) / total_burden
 
 
 def residual_peak(residual: float, coincident_kwh: np.ndarray, total_coincident_kwh: float) -> np.ndarray:
-    """R^peak_i = R cp_i / sum_j w_j cp_j in $, cp_i = kWh of building i in the peak hour set."""
+    """Coincident-peak residual share R^peak_i = R cp_i / sum_j w_j cp_j.
+
+    Parameters
+    ----------
+    residual : float
+        R = RR - TMC, $ per year.
+    coincident_kwh : ndarray, shape (n,)
+        cp_i, kWh of building i in the peak hour set (:func:`peak_hours_top`).
+    total_coincident_kwh : float
+        sum_j w_j cp_j, kWh.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per customer-year; all NaN when ``total_coincident_kwh`` is not > 0.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform,
+       ``context/methods/bat_mc_residual/residual_allocation_lit_review_and_cairo.md`` §3
+       (CAIRO's coincident-peak method; disabled by the platform); rate_design_spec.md S8.
+    """
     if not total_coincident_kwh > 0:
         return np.full(np.shape(coincident_kwh), np.nan)
     return residual * np.asarray(coincident_kwh, dtype=float) / total_coincident_kwh
 
 
 def peak_hours_top(demand: np.ndarray, n: int) -> np.ndarray:
-    """Boolean (H,) mask of the ``n`` hours of highest system demand (ties: earlier hour first)."""
+    """Mask of the ``n`` hours of highest system demand (ties: earlier hour first).
+
+    Parameters
+    ----------
+    demand : ndarray, shape (H,)
+        System demand D_h, kWh per hour.
+    n : int
+        Number of peak hours.
+
+    Returns
+    -------
+    ndarray of bool, shape (H,)
+        True for the peak hours.
+    """
     order = np.argsort(-np.asarray(demand), kind="stable")[: int(n)]
     mask = np.zeros(len(demand), dtype=bool)
     mask[order] = True
@@ -184,13 +535,51 @@ def peak_hours_top(demand: np.ndarray, n: int) -> np.ndarray:
 
 
 def bat(annual_bill: np.ndarray, burden: np.ndarray, residual_share: np.ndarray) -> np.ndarray:
-    """BAT_i = Annual_i - (EB_i + R^x_i) in $; positive = pays a subsidy (BAT paper Eq. 6)."""
+    """Bill Alignment Test BAT_i = Annual_i - (EB_i + R^x_i).
+
+    Parameters
+    ----------
+    annual_bill : ndarray, shape (n,)
+        Annual_i, $ per customer-year.
+    burden : ndarray, shape (n,)
+        EB_i, $ per customer-year.
+    residual_share : ndarray, shape (n,)
+        R^x_i for one allocation method x, $ per customer-year.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        $ per customer-year; positive: the customer pays a cross-subsidy, negative: receives one.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (Eq. 6)
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_patched_return_cross_subsidization_metrics``); rate_design_spec.md S9.
+    """
     return np.asarray(annual_bill) - (np.asarray(burden) + np.asarray(residual_share))
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Weighted quantile by the midpoint rule on the weighted CDF (equals the plain quantile's
-    'interpolated midpoint' for equal weights)."""
+    """Weighted quantile by the midpoint rule on the weighted CDF.
+
+    Equals the plain quantile's 'interpolated midpoint' for equal weights.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,)
+        Values (e.g. BAT, $/customer-year).
+    weights : ndarray, shape (n,)
+        Non-negative weights (customers).
+    q : float
+        Quantile in [0, 1].
+
+    Returns
+    -------
+    float
+        The quantile, in the unit of ``values``; NaN for no values.
+    """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     if v.size == 0:
@@ -225,10 +614,11 @@ def group_stats(values: np.ndarray, weights: np.ndarray) -> dict:
 
     References
     ----------
-    Simeone, C. et al., "The Bill Alignment Test" (BAT paper; group summaries of BAT by customer
-    segment); switchbox-data/rate-design-platform ``utils/mid/patches.py``
-    (``_patched_calculate_bat_stats_by_group``: mean, median, weighted_avg_by_group, std,
-    coeff_var, quartile_coeff_of_disp per group).
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (group summaries of BAT by customer segment)
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_patched_calculate_bat_stats_by_group``: mean, median, weighted_avg_by_group, std,
+       coeff_var, quartile_coeff_of_disp per group); rate_design_spec.md S9.
     """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -262,3 +652,9 @@ def group_stats(values: np.ndarray, weights: np.ndarray) -> dict:
         "weighted_cv": ratio(wstd, wmean),
         "weighted_qcd": ratio(wq3 - wq1, wq3 + wq1),
     }
+
+
+__all__ = ["bat", "calibrate_level", "demand_by_month_period", "demand_by_tou", "economic_burden", "energy_charges",
+           "group_stats", "group_sums", "month_period_indicator", "monthly_bills", "peak_hours_top",
+           "period_of_hour", "residual_epmc", "residual_percustomer", "residual_peak", "residual_volumetric",
+           "split_tiers", "system_demand", "unity_energy", "weighted_quantile", "weighted_tier_sum"]

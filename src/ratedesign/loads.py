@@ -1,4 +1,8 @@
-"""Per-building ResStock hourly loads (spec S1): reading, year shift, PV netting, scale, floor, gas.
+"""Per-building ResStock hourly loads: reading, year shift, PV netting, scale, floor, gas.
+
+The steps replicate the rate-design platform's loader (switchbox-data/rate-design-platform,
+``utils/mid/patches.py::_return_loads_combined``, CAIRO's ``__load_buildingprofile__``; data:
+NREL ResStock, https://resstock.nrel.gov/; ../shared/rate_design_spec.md S1).
 
 File layout (paths are built, never listed):
 ``{base}/load_curve_hourly/state={ST}/upgrade={UU}/{bldg_id}-{int(upgrade)}.parquet`` with an
@@ -23,26 +27,72 @@ TOTAL = "out.electricity.total.energy_consumption"
 PV = "out.electricity.pv.energy_consumption"
 GAS = "out.natural_gas.total.energy_consumption"
 LOAD_COLUMNS = (TIMESTAMP, TOTAL, PV, GAS)
-#: therms per kWh of natural gas (spec S1 step 5)
+#: therms per kWh of natural gas (1 therm = 29.3071 kWh; the platform's conversion factor)
 KWH_TO_THERMS = 0.0341214116
 
 
 def loads_dir(base: str, state: str, upgrade: str | int) -> str:
-    """``{base}/load_curve_hourly/state={ST}/upgrade={UU}`` (UU zero-padded to 2 digits)."""
+    """Directory of a state's ResStock hourly load files for one upgrade.
+
+    Parameters
+    ----------
+    base : str
+        ResStock release directory (local path or URL).
+    state : str
+        Two-letter state code (upper-cased).
+    upgrade : str or int
+        ResStock upgrade number (``0``/``"00"``: baseline).
+
+    Returns
+    -------
+    str
+        ``{base}/load_curve_hourly/state={ST}/upgrade={UU}`` (UU zero-padded to 2 digits).
+
+    References
+    ----------
+    .. [1] NREL ResStock data, https://resstock.nrel.gov/ (OEDI release layout, as the
+       switchbox-data/rate-design-platform reads it).
+    """
     return join(base, "load_curve_hourly", f"state={state.upper()}", f"upgrade={int(upgrade):02d}")
 
 
 def load_path(directory: str, bldg_id: int, upgrade: str | int) -> str:
-    """Path of one building's file: ``{directory}/{bldg_id}-{int(upgrade)}.parquet``."""
+    """Path of one building's hourly load file.
+
+    Parameters
+    ----------
+    directory : str
+        :func:`loads_dir`.
+    bldg_id : int
+        ResStock building id.
+    upgrade : str or int
+        ResStock upgrade number.
+
+    Returns
+    -------
+    str
+        ``{directory}/{bldg_id}-{int(upgrade)}.parquet``.
+    """
     return join(directory, f"{int(bldg_id)}-{int(upgrade)}.parquet")
 
 
 @dataclass
 class RawLoads:
-    """Loads as read; arrays (n, H) in kWh, source_year (n,) = year of each file's first timestamp.
+    """Loads as read from the ResStock files.
 
-    ``aligned_to`` is the run year when the weekday-aligned shift was already applied while reading
-    (``read_loads(..., year_run=Y)``), else None.
+    Parameters
+    ----------
+    total : ndarray, shape (n, H)
+        ``out.electricity.total.energy_consumption``, kWh per hour.
+    pv : ndarray, shape (n, H)
+        ``out.electricity.pv.energy_consumption``, kWh per hour (sign as stored).
+    gas : ndarray, shape (n, H)
+        ``out.natural_gas.total.energy_consumption``, kWh per hour.
+    source_year : ndarray of int, shape (n,)
+        Year of each file's first timestamp.
+    aligned_to : int, optional
+        The run year when the weekday-aligned shift was already applied while reading
+        (``read_loads(..., year_run=Y)``), else None.
     """
 
     total: np.ndarray
@@ -97,10 +147,42 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
                n_hours: int = HOURS_PER_YEAR, batch: int = 32, year_run: int | None = None) -> RawLoads:
     """Read the loads of ``bldg_ids`` into dense (n, H) float64 arrays.
 
-    Missing files, missing columns and wrong row counts raise InputError naming the file.
     Remote (s3://) files are fetched whole, ``batch`` at a time concurrently (one GET each); local
     files are memory-mapped and read in order with column projection. With ``year_run`` the
-    weekday-aligned year shift (S1 step 1) is applied while copying into the arrays (no extra pass).
+    weekday-aligned year shift is applied while copying into the arrays (no extra pass).
+
+    Parameters
+    ----------
+    directory : str
+        :func:`loads_dir` (local path or URL).
+    bldg_ids : sequence of int
+        The n buildings, in output row order.
+    upgrade : str or int
+        ResStock upgrade number.
+    storage_options : dict, optional
+        fsspec options for URLs.
+    n_hours : int, default 8760
+        H, expected rows per file.
+    batch : int, default 32
+        Remote files fetched concurrently.
+    year_run : int, optional
+        Apply the weekday-aligned shift to this year while reading.
+
+    Returns
+    -------
+    RawLoads
+        kWh arrays of shape (n, H).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A missing or unreadable file, a missing column, a wrong row count, non-finite or negative
+        consumption, or a bad ``timestamp`` column (one line naming the file; not retried).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py::_return_loads_combined`` and ``utils/loads.py``
+       (columns to read; why not ``out.electricity.net``); ../shared/rate_design_spec.md S1.
     """
     ids = [int(b) for b in bldg_ids]
     n = len(ids)
@@ -179,8 +261,27 @@ def _cat_one(fs, path: str):
 
 
 def pv_net(total: np.ndarray, pv: np.ndarray) -> np.ndarray:
-    """Net electricity per building over its whole block (CAIRO ``__load_buildingprofile__`` rule):
-    all PV = 0 -> total; any PV < 0 (generation stored negative) -> total + pv; else total - pv."""
+    """Net electricity per building, decided over the building's whole year.
+
+    All PV = 0: total; any PV < 0 (generation stored negative): total + pv; else total - pv.
+
+    Parameters
+    ----------
+    total : ndarray, shape (n, H)
+        Total electricity consumption, kWh per hour.
+    pv : ndarray, shape (n, H)
+        PV, kWh per hour (sign as stored).
+
+    Returns
+    -------
+    ndarray, shape (n, H)
+        Net kWh per hour (not floored).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py::_return_loads_combined`` (replicates CAIRO's
+       ``__load_buildingprofile__``); ../shared/rate_design_spec.md S1 step 2.
+    """
     net = total.copy()
     has_pv = (pv != 0).any(axis=1)
     if has_pv.any():
@@ -194,11 +295,18 @@ def pv_net(total: np.ndarray, pv: np.ndarray) -> np.ndarray:
 
 @dataclass
 class BuildingLoads:
-    """Processed loads of a block of buildings, (n, H) arrays on the run year's hours.
+    """Processed loads of a block of buildings on the run year's hours.
 
-    net: grid consumption kWh (``electricity_net``/``grid_cons``), total: ``load_data`` kWh,
-    pv: PV kWh (as stored), gas: natural gas kWh (therms = kWh x ``KWH_TO_THERMS``; gas tariffs
-    are priced per kWh).
+    Parameters
+    ----------
+    net : ndarray, shape (n, H)
+        Grid consumption (``electricity_net`` / ``grid_cons``), kWh per hour.
+    total : ndarray, shape (n, H)
+        ``load_data``, total electricity consumption, kWh per hour.
+    pv : ndarray, shape (n, H)
+        PV, kWh per hour (as stored).
+    gas : ndarray, shape (n, H)
+        Natural gas, kWh per hour (therms = kWh x ``KWH_TO_THERMS``; gas tariffs are priced per kWh).
     """
 
     net: np.ndarray
@@ -209,8 +317,37 @@ class BuildingLoads:
 
 def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None = None,
                   floor: bool = True) -> BuildingLoads:
-    """S1 steps 1-4: weekday-aligned year shift, PV netting, scale factor, floor (gas stays in kWh:
-    the RateAcuity gas tariffs are $/kWh with kWh tiers; therms are reported from it)."""
+    """Weekday-aligned year shift, PV netting, scale factor and floor of raw loads.
+
+    Gas stays in kWh: the RateAcuity gas tariffs are $/kWh with kWh tiers; therms are reported from it.
+
+    Parameters
+    ----------
+    raw : RawLoads
+        Loads as read (kWh, shape (n, H)).
+    year_run : int
+        The run year.
+    kwh_scale_factor : float, optional
+        ``resstock_kwh_scale_factor`` of the revenue requirement YAML; multiplies every electric
+        column.
+    floor : bool, default True
+        net = max(net, 0), so net equals grid consumption downstream.
+
+    Returns
+    -------
+    BuildingLoads
+        kWh arrays of shape (n, H) on the run year's hours.
+
+    Raises
+    ------
+    ValueError
+        ``raw`` was aligned to another year while reading.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py::_return_loads_combined`` and
+       ``rate_design/hp_rates/run_scenario.py`` (floor); ../shared/rate_design_spec.md S1 steps 1-4.
+    """
     total, pv, gas = raw.total, raw.pv, raw.gas
     years = np.unique(raw.source_year)
     if raw.aligned_to is not None and raw.aligned_to != year_run:
@@ -234,3 +371,7 @@ def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None =
     if floor:
         np.maximum(net, 0.0, out=net)
     return BuildingLoads(net=net, total=total, pv=pv, gas=gas)
+
+
+__all__ = ["BuildingLoads", "GAS", "KWH_TO_THERMS", "LOAD_COLUMNS", "PV", "RawLoads", "TIMESTAMP", "TOTAL",
+           "load_path", "loads_dir", "process_loads", "pv_net", "read_loads"]

@@ -8,12 +8,41 @@ from __future__ import annotations
 
 
 def serial_mapper(fn, items):
-    """Run ``fn`` on every item in this process, in order."""
+    """Run ``fn`` on every item in this process, in order.
+
+    Parameters
+    ----------
+    fn : callable
+        Function of one item.
+    items : iterable
+        The items (e.g. building chunks).
+
+    Returns
+    -------
+    list
+        ``[fn(item) for item in items]``.
+    """
     return [fn(it) for it in items]
 
 
 def client_mapper(client):
-    """Mapper on a ``distributed.Client``: one task per item (``pure=False``), results in order."""
+    """Mapper on a ``distributed.Client``: one task per item (``pure=False``), results in order.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A connected client.
+
+    Returns
+    -------
+    callable
+        ``mapper(fn, items) -> list``.
+
+    References
+    ----------
+    .. [1] Dask distributed, ``Client.map``,
+       https://distributed.dask.org/en/stable/api.html#distributed.Client.map
+    """
 
     def mapper(fn, items):
         items = list(items)
@@ -26,9 +55,23 @@ def client_mapper(client):
 
 
 def context_mapper(ctx):
-    """Mapper through a runfleet ``RunContext`` (nested map on the run's cluster)."""
+    """Mapper through a runfleet ``RunContext`` (nested map on the run's cluster).
+
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context (``ctx.map`` fans out on the same cluster, serially outside one).
+
+    Returns
+    -------
+    callable
+        ``mapper(fn, items) -> list``.
+    """
 
     def mapper(fn, items):
         return list(ctx.map(fn, list(items)))
 
     return mapper
+
+
+__all__ = ["client_mapper", "context_mapper", "serial_mapper"]

@@ -1,4 +1,8 @@
-"""Marginal prices (spec S3): Cambium CSV (5 metadata rows) or parquet inputs -> $/kWh per hour.
+"""Marginal prices: Cambium CSV (5 metadata rows) or parquet inputs -> $/kWh per hour.
+
+Sources: NREL's Cambium data sets (hourly marginal energy, capacity and ancillary costs in $/MWh,
+https://www.nrel.gov/analysis/cambium.html) and the rate-design platform's loader
+(switchbox-data/rate-design-platform, ``utils/cairo.py``; ../shared/rate_design_spec.md S3).
 
 Columns of the price table (CAIRO names, all $/kWh, one value per hour of the run year):
 ``Marginal Energy Costs ($/kWh)``, ``Marginal Capacity Costs ($/kWh)``, optional
@@ -29,7 +33,22 @@ CAMBIUM_METADATA_ROWS = 5
 
 @dataclass
 class MarginalCosts:
-    """Hourly marginal prices in $/kWh on the run year's hours; ``sources`` records the files."""
+    """Hourly marginal prices on the run year's hours.
+
+    Parameters
+    ----------
+    columns : dict of str to ndarray
+        ``{CAIRO column name: (H,) $/kWh}`` (``Marginal Energy Costs ($/kWh)``, ...).
+    sources : dict of str to str
+        ``{scenario field: file}`` the columns came from.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py`` (price table) and
+       ``utils/demand_flex.py`` (total MC).
+    .. [2] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
+       https://www.nrel.gov/analysis/cambium.html
+    """
 
     columns: dict[str, np.ndarray]
     sources: dict[str, str] = field(default_factory=dict)
@@ -55,14 +74,49 @@ class MarginalCosts:
 
 
 def is_cambium(path: str) -> bool:
-    """Cambium inputs: a CSV (with its metadata rows) or a parquet under a ``/cambium/`` path."""
+    """Whether ``path`` is a Cambium input: a CSV (with its metadata rows) or a parquet under ``/cambium/``.
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL.
+
+    Returns
+    -------
+    bool
+        True for Cambium inputs.
+    """
     p = str(path).lower()
     return p.endswith(".csv") or "/cambium/" in p
 
 
 def read_cambium_csv(path: str, storage_options: dict | None = None) -> pd.DataFrame:
-    """Read a Cambium CSV: 5 metadata rows, then the header ``timestamp,...`` (a repeated header row
-    is dropped), then 8760 hourly rows."""
+    """Read a Cambium CSV: 5 metadata rows, then the header ``timestamp,...``, then 8760 hourly rows.
+
+    A repeated header row is dropped.
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hour; cost columns in $/MWh as published.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Missing file, or not a Cambium CSV.
+
+    References
+    ----------
+    .. [1] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
+       https://www.nrel.gov/analysis/cambium.html
+    """
     fs, p = get_fs(path, storage_options)
     try:
         with fs.open(p, "rb") as f:
@@ -119,6 +173,37 @@ def supply_series(path: str, column: str, year_run: int, field_name: str,
 
     Cambium: relabelled to the nearest Sunday-start year, then weekday-shifted; other files are
     weekday-shifted when their timestamps' year differs from ``year_run``.
+
+    Parameters
+    ----------
+    path : str
+        Cambium CSV or parquet file (local path or URL), 8760 hourly rows.
+    column : str
+        The column (``energy_cost_enduse``, ``capacity_cost_enduse``, ``ancillary_cost_enduse``),
+        $/MWh.
+    year_run : int
+        The run year.
+    field_name : str
+        The scenario field that named ``path`` (for error messages).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    ndarray, shape (8760,)
+        $/kWh per hour of the run year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read, lacks ``column``, has the wrong number of rows or non-finite values.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py::_align_mc_to_index``;
+       ../shared/rate_design_spec.md S3.
+    .. [2] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
+       https://www.nrel.gov/analysis/cambium.html
     """
     df = _read_table(path, storage_options)
     vals = _column(df, column, path, field_name) / 1000.0
@@ -132,7 +217,34 @@ def supply_series(path: str, column: str, year_run: int, field_name: str,
 
 def delivery_series(path: str, column: str, field_name: str,
                     storage_options: dict | None = None) -> np.ndarray:
-    """One delivery price column in $/kWh, aligned by position (spec S3)."""
+    """One delivery price column, aligned to the run year by position (no weekday shift).
+
+    Parameters
+    ----------
+    path : str
+        CSV or parquet file (local path or URL) with 8760 hourly rows.
+    column : str
+        The column to read (``mc_total_per_kwh`` or ``bulk_tx_cost_enduse``).
+    field_name : str
+        The scenario field that named ``path`` (for error messages).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    ndarray, shape (8760,)
+        $/kWh per hour of the run year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read, lacks ``column`` or has the wrong number of rows.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py::_align_mc_to_index`` (delivery
+       MCs aligned by position); ../shared/rate_design_spec.md S3.
+    """
     df = _read_table(path, storage_options)
     return _column(df, column, path, field_name)
 
@@ -143,7 +255,41 @@ def load_marginal_costs(year_run: int, *, path_supply_energy_mc: str | None = No
                         path_dist_and_sub_tx_mc: str | None = None,
                         path_bulk_tx_mc: str | None = None,
                         storage_options: dict | None = None) -> MarginalCosts:
-    """Build the hourly price table from the scenario's ``path_*_mc`` fields (absent = zero)."""
+    """Build the hourly price table from the scenario's ``path_*_mc`` fields (absent = zero).
+
+    Parameters
+    ----------
+    year_run : int
+        The run year.
+    path_supply_energy_mc : str, optional
+        Marginal energy costs ($/MWh, Cambium ``energy_cost_enduse``).
+    path_supply_capacity_mc : str, optional
+        Marginal capacity costs ($/MWh, ``capacity_cost_enduse``).
+    path_supply_ancillary_mc : str, optional
+        Marginal ancillary costs ($/MWh, ``ancillary_cost_enduse``); the column exists only if set.
+    path_dist_and_sub_tx_mc : str, optional
+        Distribution and sub-transmission marginal costs ($/kWh, ``mc_total_per_kwh``).
+    path_bulk_tx_mc : str, optional
+        Bulk transmission marginal costs (``bulk_tx_cost_enduse``, treated as $/kWh).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    MarginalCosts
+        $/kWh per hour, shape (8760,) per column; distribution = dist + sub-tx + bulk tx.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A file cannot be read or has the wrong shape.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/cairo.py``; ../shared/rate_design_spec.md S3.
+    .. [2] NREL, "Cambium" data sets (hourly marginal costs, $/MWh),
+       https://www.nrel.gov/analysis/cambium.html
+    """
     cols: dict[str, np.ndarray] = {}
     src: dict[str, str] = {}
     z = np.zeros(HOURS_PER_YEAR)
@@ -165,3 +311,7 @@ def load_marginal_costs(year_run: int, *, path_supply_energy_mc: str | None = No
         if v:
             src[k] = str(v)
     return MarginalCosts(cols, src)
+
+
+__all__ = ["MarginalCosts", "delivery_series", "is_cambium", "load_marginal_costs", "read_cambium_csv",
+           "supply_series"]

@@ -25,7 +25,26 @@ MONTH_LABELS = list(MONTH_NAMES) + ["Annual"]
 
 
 def bills_long(wide: pd.DataFrame, dollar_year: int) -> pd.DataFrame:
-    """Wide bills (bldg_id, weight, Jan..Dec, Annual) -> long CAIRO format, month order kept."""
+    """Wide bills (bldg_id, weight, Jan..Dec, Annual) -> long CAIRO format, month order kept.
+
+    Parameters
+    ----------
+    wide : pandas.DataFrame
+        One row per building: ``bldg_id``, ``weight`` (customers), ``Jan`` .. ``Dec`` ($ per
+        month) and ``Annual`` ($ per year).
+    dollar_year : int
+        The ``dollar_year`` column of the output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per building and month label (Jan .. Dec, Annual), $.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (``_vectorized_run_system_revenues``, CAIRO's bill
+       outputs).
+    """
     months = [c for c in MONTH_LABELS if c in wide.columns]
     vals = wide[months].to_numpy()
     n, m = vals.shape
@@ -77,7 +96,23 @@ def _jsonable(o):
 
 
 def summarize(res) -> dict:
-    """Small JSON-able summary of a RunResult (the run function's return value)."""
+    """Small JSON-able summary of a RunResult (the run function's return value).
+
+    Parameters
+    ----------
+    res : ratedesign.pipeline.RunResult
+        A finished run.
+
+    Returns
+    -------
+    dict
+        ``run_name``, ``run_type``, ``n_buildings``, ``n_chunks``, ``customers``,
+        ``revenue_requirement``, ``total_marginal_cost``, ``marginal_cost_by_type`` and
+        ``residual`` ($ per year), ``total_kwh`` (kWh), ``weighted_bill_sum`` and
+        ``weighted_bat_sums`` ($; BAT sums are 0 for precalc runs), ``peak_hours``,
+        ``calibrated_rates`` ($/kWh by period and tier), ``timings`` (s); flex and rate-level
+        fields when present.
+    """
     g = res.globals
     b = res.bat
     w = b["weight"].to_numpy()
@@ -114,7 +149,28 @@ def summarize(res) -> dict:
 
 
 def write_outputs(res, out: str, storage_options: dict | None = None) -> list[str]:
-    """Write every output file of ``res`` under ``out``; returns the relative paths written."""
+    """Write every output file of ``res`` under ``out`` (CAIRO's file names).
+
+    Parameters
+    ----------
+    res : ratedesign.pipeline.RunResult
+        A finished run.
+    out : str
+        Output directory (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    list of str
+        Paths written, relative to ``out`` (bills, ``cross_subsidization/*.csv``,
+        ``tariff_final_config.json``, marginal costs, system demand, ``run_summary.json``, ...).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (CAIRO output files) and
+       ``context/code/cairo/`` (output layout); ../shared/rate_design_spec.md section 2.
+    """
     w = _Writer(out, storage_options)
     cfg = res.inputs.cfg
     target, run = cfg.dollar_year, cfg.year_run
@@ -149,3 +205,6 @@ def write_outputs(res, out: str, storage_options: dict | None = None) -> list[st
     summary.pop("timings", None)  # keep the file deterministic (timings are in the run's marker)
     w.json("run_summary.json", summary)
     return w.written
+
+
+__all__ = ["MONTH_LABELS", "bills_long", "summarize", "write_outputs"]

@@ -1,6 +1,8 @@
 """One run, chunked by building: per-chunk pass on the workers, one global reduction, finalize.
 
-Flow (spec "Parallel structure"):
+Flow (the "Parallel structure" of ../shared/rate_design_spec.md, which follows the platform's
+``context/code/cairo/cairo_parallelize_two_undasked_stages.md`` in
+switchbox-data/rate-design-platform; stage labels S0-S9 are that spec's, see :mod:`ratedesign`):
 
 1. Driver (``prepare_inputs``): scenario -> tariffs, buildings and weights (S0), marginal prices
    (S3 inputs), revenue requirement. All small.
@@ -47,7 +49,45 @@ DEFAULT_PEAK_TOP_N = 100
 # ============================================================================ inputs
 @dataclass
 class SharedInputs:
-    """What every chunk needs (broadcast, small): tariffs, prices, flags, where the loads are."""
+    """What every chunk needs (broadcast, small): tariffs, prices, flags, where the loads are.
+
+    Parameters
+    ----------
+    loads_dir : str
+        ResStock load directory (:func:`ratedesign.loads.loads_dir`).
+    upgrade : str
+        ResStock upgrade.
+    year_run : int
+        The run year.
+    tariffs : list of Tariff
+        Electric tariffs; index = ``BuildingSet.elec_tariff``.
+    rel : list of ndarray
+        (P, T) relative rates per electric tariff (dimensionless).
+    gas_tariffs : list of Tariff
+        Gas tariffs; index = ``BuildingSet.gas_tariff``.
+    mc_total : ndarray, shape (H,)
+        Total marginal cost MC_h, $/kWh.
+    peak_mask : ndarray of bool, shape (H,), optional
+        Peak hours, or None when only known after the pass.
+    kwh_scale_factor : float, optional
+        ``resstock_kwh_scale_factor`` (dimensionless).
+    floor : bool, default True
+        Floor net load at 0 kWh.
+    storage_options : dict, optional
+        fsspec options to read the loads.
+    calendar : HourCalendar, optional
+        None: the 8760 hours of ``year_run``.
+    elasticity : tuple of (float, float), optional
+        (summer, winter) price elasticities for demand-flex runs.
+    flex : list of bool, optional
+        Per electric tariff: True when its customers shift load.
+    winter_months : list of int, optional
+        1-based winter months (flex seasons); None = Oct-Mar.
+    flex_flat : dict, optional
+        ``{tariff index: (2,) class flat-equivalent $/kWh (winter, summer)}``.
+    rederive : bool, default False
+        Precalc flex: re-derive TOU relative rates after the shift.
+    """
 
     loads_dir: str
     upgrade: str
@@ -74,7 +114,25 @@ class SharedInputs:
 
 @dataclass
 class RunInputs:
-    """Everything the driver knows before reading loads."""
+    """Everything the driver knows before reading loads.
+
+    Parameters
+    ----------
+    cfg : ScenarioConfig
+        The scenario run.
+    buildings : BuildingSet
+        Buildings, weights (customers), tariff indices.
+    shared : SharedInputs
+        What every chunk needs.
+    mc : MarginalCosts
+        Marginal costs, $/kWh per hour.
+    rr : RevenueRequirement
+        Revenue requirement, $ per year.
+    rr_by_tariff : dict or None
+        ``{tariff key: RR_k in $ per year}`` (subclass runs).
+    peak_rule : str
+        Description of the peak hour set (:func:`parse_peak_hours`).
+    """
 
     cfg: ScenarioConfig
     buildings: BuildingSet
@@ -92,7 +150,31 @@ def parse_peak_hours(spec, mc: MarginalCosts, n_hours: int = 8760) -> tuple[str,
       when there are none, falls back to ``"top:100"``.
     - ``"top:N"``: the N hours of highest system demand D_h (needs D, so a second pass reads loads).
     - a list of 0-based hour indices.
-    Returns (rule description, mask or None when it must be computed from D).
+
+    Parameters
+    ----------
+    spec : str, list of int or None
+        ``"mc"`` (None), ``"top:N"`` or hour indices.
+    mc : MarginalCosts
+        The run's marginal costs ($/kWh per hour).
+    n_hours : int, default 8760
+        H.
+
+    Returns
+    -------
+    tuple of (str, ndarray of bool or None)
+        The rule's description, and the (H,) mask, or None when it must be computed from D_h.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        ``spec`` is none of the forms above, or an hour index is out of range.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform,
+       ``context/methods/bat_mc_residual/residual_allocation_lit_review_and_cairo.md`` section 3
+       (CAIRO's coincident-peak residual; its hour set is not documented).
     """
     if spec is None or spec == "mc":
         mask = mc.capacity_like > 0
@@ -116,7 +198,32 @@ def parse_peak_hours(spec, mc: MarginalCosts, n_hours: int = 8760) -> tuple[str,
 
 
 def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
-    """Driver-side S0 + S3 inputs + RR for one scenario run (reads only small files)."""
+    """Driver-side inputs of one scenario run: buildings and weights (S0), marginal costs (S3), RR.
+
+    Reads only small files (tariffs, maps, metadata, marginal costs, RR YAML); loads are read by
+    the workers.
+
+    Parameters
+    ----------
+    cfg : ScenarioConfig
+        The scenario run.
+
+    Returns
+    -------
+    RunInputs
+        Buildings (weights in customers), tariffs ($/kWh), marginal costs ($/kWh per hour),
+        revenue requirement ($ per year).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        An input file is missing or invalid (one line naming the file and the field).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py::run``; ../shared/rate_design_spec.md
+       S0, S3.
+    """
     so = cfg.storage_options
     rr = load_revenue_requirement(cfg.utility_revenue_requirement, so, include_supply=cfg.run_includes_supply,
                                   subclasses=cfg.run_includes_subclasses and cfg.run_type == "precalc",
@@ -168,7 +275,23 @@ def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
 # ============================================================================ chunk pass
 @dataclass
 class ChunkTask:
-    """One chunk of buildings (contiguous slice of the run's sorted buildings)."""
+    """One chunk of buildings (contiguous slice of the run's sorted buildings).
+
+    Parameters
+    ----------
+    index : int
+        Chunk number.
+    bldg_id : ndarray of int, shape (n,)
+        The chunk's buildings.
+    weight : ndarray, shape (n,)
+        Customers per building.
+    elec_tariff : ndarray of int, shape (n,)
+        Index into ``shared.tariffs``.
+    gas_tariff : ndarray of int, shape (n,), or None
+        Index into ``shared.gas_tariffs``.
+    shared : SharedInputs
+        The broadcast inputs.
+    """
 
     index: int
     bldg_id: np.ndarray
@@ -188,6 +311,57 @@ class ChunkResult:
     ``load_data`` annual total kWh, ``pv`` annual PV kWh, ``eb`` $ economic burden, ``cp`` peak kWh.
     Partials: ``demand`` (H,) kWh, ``sum_w``, ``sum_wq`` kWh, ``sum_web`` $, ``sum_wcp`` kWh,
     ``tariff_w`` and ``tariff_wu`` (K,) per electric tariff.
+
+    Parameters
+    ----------
+    index : int
+        Chunk number.
+    energy : ndarray, shape (n, M)
+        Energy charges at the input rates, $ per month.
+    unity : ndarray, shape (n, M)
+        Unity bills, kWh x rel.
+    kwh : ndarray, shape (n, M)
+        Monthly grid kWh.
+    gas_energy : ndarray, shape (n, M)
+        Gas energy charges, $ per month.
+    therms : ndarray, shape (n, M)
+        Monthly gas, therms.
+    q : ndarray, shape (n,)
+        Annual net kWh.
+    load_data : ndarray, shape (n,)
+        Annual total kWh.
+    pv : ndarray, shape (n,)
+        Annual PV kWh.
+    eb : ndarray, shape (n,)
+        Economic burden, $ per year.
+    cp : ndarray, shape (n,), or None
+        Peak-hour kWh.
+    demand : ndarray, shape (H,)
+        Partial system demand, kWh per hour.
+    sum_w : float
+        Sum of weights, customers.
+    sum_wq : float
+        Sum w q, kWh.
+    sum_web : float
+        Sum w EB, $.
+    sum_wcp : float
+        Sum w cp, kWh.
+    tariff_w : ndarray, shape (K,)
+        Sum w per electric tariff, customers.
+    tariff_wu : ndarray, shape (K,)
+        Sum w U per electric tariff, kWh x rel.
+    tariff_web0 : ndarray, shape (K,), optional
+        Sum w EB of the unshifted loads (flex runs), $.
+    tariff_web : ndarray, shape (K,), optional
+        Sum w EB of the billed (shifted) loads, $.
+    tariff_wshift : ndarray, shape (K,), optional
+        Sum w abs(shifted kWh) / 2, kWh.
+    tou_demand : ndarray, shape (H,), optional
+        Sum w shifted kWh of the TOU (flex) customers.
+    gas_kwh : ndarray, shape (n, M), optional
+        Monthly gas kWh (billed).
+    qmpt : dict, optional
+        ``{k: (rows, Q (n_k, M, P, T) kWh, w)}`` for TOU re-derivation.
     """
 
     index: int
@@ -223,12 +397,48 @@ def _read_chunk(task: ChunkTask):
 
 
 def process_chunk(task: ChunkTask) -> ChunkResult:
-    """Worker side: read this chunk's loads and reduce them to per-building aggregates + partials."""
+    """Worker side: read this chunk's loads and reduce them to per-building aggregates + partials.
+
+    Parameters
+    ----------
+    task : ChunkTask
+        The chunk's buildings and the broadcast inputs.
+
+    Returns
+    -------
+    ChunkResult
+        Per-building aggregates (n_chunk rows; $, kWh) and partial sums.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A load file is missing or invalid (not retried).
+    """
     return aggregate_block(task, _read_chunk(task))
 
 
 def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
-    """S2, S4, S5 (unity), S6 (input-rate energy), S7 for one block of processed loads."""
+    """Per-building aggregates and partial sums of one block of processed loads.
+
+    System demand (S2), demand by period and tier (S4), unity bills (S5), energy charges at the
+    input rates (S6) and economic burden (S7) of ../shared/rate_design_spec.md.
+
+    Parameters
+    ----------
+    task : ChunkTask
+        The block's buildings and the broadcast inputs.
+    loads : ratedesign.loads.BuildingLoads
+        Processed loads, kWh per hour, shape (n, H).
+
+    Returns
+    -------
+    ChunkResult
+        Per-building aggregates ($, kWh) and partial sums.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py``.
+    """
     sh = task.shared
     cal = sh.get_calendar()
     n, m = len(task.bldg_id), cal.n_months
@@ -294,8 +504,19 @@ def _flat(sh: SharedInputs, k: int) -> np.ndarray:
 
 
 def process_flex_sums(task: ChunkTask) -> dict:
-    """Worker side, first pass of a demand-flex run: unweighted kWh of each TOU tariff's buildings by
-    (season, period), {tariff index: (2, P)} (their sum over chunks gives the class flat-equivalent price)."""
+    """Worker side, first pass of a demand-flex run: kWh of each TOU tariff's buildings by (season, period).
+
+    Parameters
+    ----------
+    task : ChunkTask
+        The chunk.
+
+    Returns
+    -------
+    dict
+        ``{tariff index: ndarray, shape (2, P)}`` unweighted kWh; their sum over chunks gives the
+        class flat-equivalent price (:func:`ratedesign.flex.flat_equivalent_price`).
+    """
     sh = task.shared
     loads = _read_chunk(task)
     cal = sh.get_calendar()
@@ -308,7 +529,20 @@ def process_flex_sums(task: ChunkTask) -> dict:
 
 
 def flex_flat_prices(inputs: "RunInputs", sums: list) -> dict:
-    """{tariff index: (2,) flat-equivalent $/kWh per season} from the chunks' class sums."""
+    """Flat-equivalent prices per season from the chunks' class sums.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs (its tariffs).
+    sums : list of dict
+        :func:`process_flex_sums` of every chunk.
+
+    Returns
+    -------
+    dict
+        ``{tariff index: ndarray, shape (2,)}``, $/kWh for (winter, summer).
+    """
     sh = inputs.shared
     out = {}
     for k, t in enumerate(sh.tariffs):
@@ -320,14 +554,33 @@ def flex_flat_prices(inputs: "RunInputs", sums: list) -> dict:
 
 @dataclass
 class PeakTask:
-    """Second pass for a demand-based peak hour set: only the peak-hour kWh."""
+    """Second pass for a demand-based peak hour set: only the peak-hour kWh.
+
+    Parameters
+    ----------
+    chunk : ChunkTask
+        The chunk.
+    peak_mask : ndarray of bool, shape (H,)
+        The peak hours.
+    """
 
     chunk: ChunkTask
     peak_mask: np.ndarray
 
 
 def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
-    """Worker side: (cp per building in kWh, chunk sum of w cp)."""
+    """Worker side of the second pass: kWh of each building in the peak hours.
+
+    Parameters
+    ----------
+    task : PeakTask
+        The chunk and the (H,) peak-hour mask.
+
+    Returns
+    -------
+    tuple of (ndarray, float)
+        cp per building (n_chunk,), kWh; the chunk's sum of w cp, kWh.
+    """
     loads = _read_chunk(task.chunk)
     net = loads.net
     sh = task.chunk.shared
@@ -344,7 +597,24 @@ def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
 
 def make_chunks(inputs: RunInputs, chunk_size: int | None = None, n_chunks: int | None = None,
                 n_slots: int = 1) -> list[ChunkTask]:
-    """Split the run's buildings into contiguous chunks (default: >= 2 per slot, <= 500 buildings)."""
+    """Split the run's buildings into contiguous chunks (default: >= 2 per slot, <= 500 buildings).
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs.
+    chunk_size : int, optional
+        Buildings per chunk.
+    n_chunks : int, optional
+        Number of chunks (when ``chunk_size`` is not given).
+    n_slots : int, default 1
+        Parallel slots (worker threads) to keep busy.
+
+    Returns
+    -------
+    list of ChunkTask
+        In building order.
+    """
     b = inputs.buildings
     n = len(b)
     if chunk_size is None:
@@ -366,7 +636,39 @@ def make_chunks(inputs: RunInputs, chunk_size: int | None = None, n_chunks: int 
 # ============================================================================ reduction
 @dataclass
 class Globals:
-    """Global totals, reduced once from the chunk partials (then broadcast to finalize)."""
+    """Global totals, reduced once from the chunk partials (then broadcast to finalize).
+
+    Parameters
+    ----------
+    demand : ndarray, shape (H,)
+        D_h, kWh per hour.
+    n_customers : float
+        N = sum w, customers.
+    total_kwh : float
+        V = sum w q, kWh.
+    total_burden : float
+        E = sum w EB, $.
+    total_peak_kwh : float
+        Sum w cp, kWh.
+    tariff_w : ndarray, shape (K,)
+        Sum w per tariff, customers.
+    tariff_wu : ndarray, shape (K,)
+        Sum w U per tariff, kWh x rel.
+    tmc : float
+        TMC = sum_h D_h MC_h, $.
+    tmc_by_component : dict
+        TMC per marginal cost column, $.
+    revenue_requirement : float
+        RR, $.
+    residual : float
+        R = RR - TMC, $.
+    levels : ndarray, shape (K,), or None
+        r_k, $/kWh (precalc).
+    flex : dict, optional
+        Demand-flex bookkeeping (per tariff TMC change, kWh shifted, frozen R).
+    rel : list of ndarray, optional
+        Relative rates re-derived after a demand-flex shift (else the input's).
+    """
 
     demand: np.ndarray          # D_h kWh
     n_customers: float          # N = sum w
@@ -386,7 +688,39 @@ class Globals:
 
 @dataclass
 class RunResult:
-    """Outputs of one run (small frames; the writer turns them into CAIRO files)."""
+    """Outputs of one run (small frames; the writer turns them into CAIRO files).
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs.
+    globals : Globals
+        The run's global totals.
+    bat : pandas.DataFrame
+        One row per building (CAIRO BAT columns, $ per customer-year, + extras).
+    elec_bills : pandas.DataFrame
+        Wide: bldg_id, weight, Jan..Dec ($ per month), Annual ($ per year).
+    gas_bills : pandas.DataFrame
+        The same for gas.
+    comb_bills : pandas.DataFrame
+        Electric + gas.
+    calibrated : dict
+        ``{tariff key: Tariff}`` (precalc: calibrated; default: as input).
+    group_stats : pandas.DataFrame
+        :func:`bat_group_stats`.
+    customer_metadata : pandas.DataFrame
+        Metadata of the buildings.
+    peak_rule : str
+        Description of the peak hour set.
+    n_chunks : int, default 0
+        Chunks the run was split into.
+    timings : dict
+        Seconds per phase.
+    kwh_monthly : pandas.DataFrame, optional
+        Wide: bldg_id, weight, Jan..Dec, Annual (billed grid kWh).
+    elec_bills_input : pandas.DataFrame, optional
+        Precalc: bills at the input tariffs' rates (before calibration), $.
+    """
 
     inputs: RunInputs
     globals: Globals
@@ -409,7 +743,30 @@ def _concat(results: list[ChunkResult], name: str) -> np.ndarray:
 
 
 def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
-    """Add the chunk partials once (chunk order), then TMC, R and the calibrated levels r_k."""
+    """Add the chunk partials once (chunk order), then TMC, R and the calibrated levels r_k.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs.
+    results : list of ChunkResult
+        Every chunk's result, in chunk order.
+
+    Returns
+    -------
+    Globals
+        D_h (kWh per hour), N (customers), V (kWh), E, TMC, RR and R ($ per year), r_k ($/kWh).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A subclass run whose revenue requirement has no amount for one of its tariffs.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``context/code/cairo/cairo_tiered_rates_support.md`` and ``utils/demand_flex.py``;
+       ../shared/rate_design_spec.md S2, S3, S5.
+    """
     results = sorted(results, key=lambda r: r.index)
     demand = np.sum([r.demand for r in results], axis=0)
     tw = np.sum([r.tariff_w for r in results], axis=0)
@@ -500,7 +857,31 @@ def _wide(bldg_id, weight, monthly: np.ndarray) -> pd.DataFrame:
 
 
 def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.ndarray | None = None) -> RunResult:
-    """S6 bills, S8 residual shares, S9 BAT and group stats from aggregates + global scalars."""
+    """Bills, residual shares, BAT and group statistics from the aggregates and global scalars.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's inputs.
+    results : list of ChunkResult
+        Every chunk's result, in chunk order.
+    g : Globals
+        :func:`reduce_chunks`.
+    cp : ndarray, shape (n,), optional
+        Peak-hour kWh per building when the peak hours were computed from D_h.
+
+    Returns
+    -------
+    RunResult
+        Bills ($ per month and year), BAT table ($ per customer-year), group statistics,
+        calibrated tariffs ($/kWh).
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (Eq. 6)
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py``; ../shared/rate_design_spec.md S6, S8, S9.
+    """
     results = sorted(results, key=lambda r: r.index)
     b = inputs.buildings
     cfg = inputs.cfg
@@ -580,7 +961,26 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
 
 
 def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None = None) -> pd.DataFrame:
-    """Group statistics of every BAT column, per value of each grouping column (and 'all')."""
+    """Group statistics of every BAT column, per value of each grouping column (and 'all').
+
+    Parameters
+    ----------
+    bat : pandas.DataFrame
+        One row per building: ``weight`` (customers) and the ``BAT_*`` columns ($/customer-year).
+    meta : pandas.DataFrame
+        Building metadata, same rows.
+    group_col : str, optional
+        The subclass column, grouped on in addition to the default columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (grouping, value, BAT column) with :func:`ratedesign.kernels.group_stats`.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (``_patched_calculate_bat_stats_by_group``).
+    """
     cols = [c for c in bat.columns if c.startswith("BAT_")]
     groupings = [("all", np.array(["all"] * len(bat)))]
     cands = ["tariff_key", "postprocess_group.has_hp", "postprocess_group.heating_type"]
@@ -603,7 +1003,31 @@ def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None
 # ============================================================================ driver
 def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None = None,
                n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
-    """Run the chunked pass with ``mapper``, reduce once, finalize."""
+    """Run the chunked pass with ``mapper``, reduce once, finalize.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        :func:`prepare_inputs`.
+    mapper : callable, default serial_mapper
+        ``mapper(fn, items) -> list`` (:mod:`ratedesign.mappers`).
+    chunk_size : int, optional
+        Buildings per chunk.
+    n_chunks : int, optional
+        Number of chunks.
+    n_slots : int, default 1
+        Parallel slots to keep busy.
+
+    Returns
+    -------
+    RunResult
+        The run's outputs.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A load file or the revenue requirement is invalid.
+    """
     import time
     t0 = time.perf_counter()
     tasks = make_chunks(inputs, chunk_size or inputs.cfg.chunk_size, n_chunks, n_slots)
@@ -628,7 +1052,35 @@ def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None =
 
 def run_scenario(cfg: ScenarioConfig, mapper=serial_mapper, chunk_size: int | None = None,
                  n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
-    """prepare_inputs + run_inputs."""
+    """One scenario run: :func:`prepare_inputs` then :func:`run_inputs`.
+
+    Parameters
+    ----------
+    cfg : ScenarioConfig
+        The scenario run.
+    mapper : callable, default serial_mapper
+        ``mapper(fn, items) -> list``.
+    chunk_size : int, optional
+        Buildings per chunk.
+    n_chunks : int, optional
+        Number of chunks.
+    n_slots : int, default 1
+        Parallel slots to keep busy.
+
+    Returns
+    -------
+    RunResult
+        The run's outputs.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        An input is missing or invalid.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py::run``.
+    """
     return run_inputs(prepare_inputs(cfg), mapper, chunk_size, n_chunks, n_slots)
 
 
@@ -649,7 +1101,50 @@ def run_arrays(net: np.ndarray, weights, tariffs: list, mc: MarginalCosts | np.n
     """Run S2 and S4-S9 on processed in-memory loads (kWh, (n, H)) -- same code path as the file
     pipeline (``aggregate_block`` -> ``reduce_chunks`` -> ``finalize``), chunked by ``chunk_size``.
 
-    ``mc`` is a MarginalCosts or a (H,) $/kWh vector (taken as one energy column).
+    Parameters
+    ----------
+    net : ndarray, shape (n, H)
+        Net load, kWh per hour.
+    weights : ndarray, shape (n,)
+        Customers per building.
+    tariffs : list of Tariff
+        Electric tariffs.
+    mc : MarginalCosts or ndarray, shape (H,)
+        Marginal costs; a vector ($/kWh) is taken as one energy column.
+    revenue_requirement : float
+        RR, $ per year (ignored when ``rr_by_tariff`` is given).
+    elec_tariff : ndarray of int, shape (n,), optional
+        Index into ``tariffs`` of each building (default 0).
+    run_type : {"precalc", "default"}, default "precalc"
+        Calibrate the rate levels, or bill at the tariffs' rates.
+    calendar : HourCalendar, optional
+        Default: the first H hours of ``year_run``.
+    peak_hours : str or list of int, optional
+        As :func:`parse_peak_hours`.
+    rr_by_tariff : dict, optional
+        ``{tariff key: RR_k in $ per year}``.
+    bldg_id : ndarray of int, shape (n,), optional
+        Default 1..n.
+    gas : ndarray, shape (n, H), optional
+        Gas, kWh per hour.
+    gas_tariffs : list of Tariff, optional
+        Gas tariffs.
+    gas_tariff : ndarray of int, shape (n,), optional
+        Index into ``gas_tariffs``.
+    chunk_size : int, optional
+        Buildings per chunk (default all).
+    year_run : int, default 2025
+        The run year.
+
+    Returns
+    -------
+    RunResult
+        The run's outputs.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Invalid ``peak_hours`` or ``rr_by_tariff``.
     """
     net = np.asarray(net, dtype=float)
     n, h = net.shape
@@ -689,3 +1184,9 @@ def run_arrays(net: np.ndarray, weights, tariffs: list, mc: MarginalCosts | np.n
         cp = net[:, pm].sum(axis=1)
         g.total_peak_kwh = float(w @ cp)
     return finalize(inputs, results, g, cp)
+
+
+__all__ = ["ChunkResult", "ChunkTask", "DEFAULT_PEAK_TOP_N", "Globals", "PeakTask", "RunInputs", "RunResult",
+           "SharedInputs", "aggregate_block", "bat_group_stats", "finalize", "flex_flat_prices", "make_chunks",
+           "parse_peak_hours", "prepare_inputs", "process_chunk", "process_flex_sums", "process_peak_chunk",
+           "reduce_chunks", "run_arrays", "run_inputs", "run_scenario"]

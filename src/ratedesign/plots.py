@@ -85,7 +85,24 @@ def _wmean(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def plot_bat_by_group(res, path: str, storage_options: dict | None = None, column: str = "BAT_percustomer") -> str:
-    """Weighted histogram of ``column`` ($/customer-year) per customer group; returns ``path``."""
+    """Weighted histogram of a BAT column per customer group (HP and non-HP).
+
+    Parameters
+    ----------
+    res : ratedesign.pipeline.RunResult
+        A finished run.
+    path : str
+        PNG to write (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    column : str, default "BAT_percustomer"
+        The BAT column, $/customer-year; bars are weighted by customers.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     bat = res.bat
     v, w = bat[column].to_numpy(dtype=float), bat["weight"].to_numpy(dtype=float)
     groups = _groups(res)
@@ -113,8 +130,22 @@ def plot_bat_by_group(res, path: str, storage_options: dict | None = None, colum
 
 
 def plot_bills_before_after(res, path: str, storage_options: dict | None = None) -> str | None:
-    """Annual electric bills at the input rates vs the calibrated rates, HP and non-HP; returns
-    ``path``, or None when the run has no bills before calibration (a default run)."""
+    """Annual electric bills at the input rates vs the calibrated rates, HP and non-HP.
+
+    Parameters
+    ----------
+    res : ratedesign.pipeline.RunResult
+        A finished precalc run.
+    path : str
+        PNG to write (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    str or None
+        ``path``, or None when the run has no bills before calibration (a default run).
+    """
     before = getattr(res, "elec_bills_input", None)
     if before is None:
         return None
@@ -152,8 +183,27 @@ def plot_bills_before_after(res, path: str, storage_options: dict | None = None)
 
 
 def plot_rate_heatmap(tariffs: dict, path: str, storage_options: dict | None = None, title: str = "") -> str:
-    """Rate ($/kWh, first tier) by month (rows) and hour of day (columns) of each tariff: one panel
-    per tariff (weekdays and weekends apart when they differ), one colour scale for all panels."""
+    """Rate ($/kWh, first tier) by month (rows) and hour of day (columns) of each tariff.
+
+    One panel per tariff (weekdays and weekends apart when they differ), one colour scale for all
+    panels.
+
+    Parameters
+    ----------
+    tariffs : dict
+        ``{key: Tariff}``.
+    path : str
+        PNG to write (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    title : str, default ""
+        Figure title.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     panels = []
     for key, t in tariffs.items():
         price = np.asarray(t.price, dtype=float)[:, 0]
@@ -194,9 +244,11 @@ def write_run_plots(res, out: str, storage_options: dict | None = None) -> list[
     Parameters
     ----------
     res : ratedesign.pipeline.RunResult
+        A finished run.
     out : str
         The run's output directory (local or fsspec URL).
     storage_options : dict, optional
+        fsspec options for URLs.
 
     Returns
     -------
@@ -219,9 +271,23 @@ def write_run_plots(res, out: str, storage_options: dict | None = None) -> list[
 
 
 def plot_rate_levels(rows: list[dict], path: str, storage_options: dict | None = None, title: str = "") -> str | None:
-    """Rates of every scenario run by period, in chain order (from ``tables.table_rows``).
+    """Rates ($/kWh) of every scenario run by period, in chain order.
 
-    Returns ``path``, or None when no run returned rates.
+    Parameters
+    ----------
+    rows : list of dict
+        One row per run, from ``tables.table_rows``.
+    path : str
+        PNG to write (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    title : str, default ""
+        Figure title.
+
+    Returns
+    -------
+    str or None
+        ``path``, or None when no run returned rates.
     """
     runs = [r for r in rows if r["tariffs"]]
     if not runs:
@@ -251,3 +317,7 @@ def plot_rate_levels(rows: list[dict], path: str, storage_options: dict | None =
     ax.set_title(title or "rates by period across the chain (marker: the run's 1st, 2nd, 3rd tariff = o, s, D)",
                  fontsize=10)
     return _save(fig, path, storage_options)
+
+
+__all__ = ["plot_bat_by_group", "plot_bills_before_after", "plot_rate_heatmap", "plot_rate_levels",
+           "write_run_plots"]

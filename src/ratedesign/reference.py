@@ -15,7 +15,20 @@ from ratedesign.calendar import HourCalendar
 
 
 def long_loads(bldg_id, net: np.ndarray) -> pd.DataFrame:
-    """Dense (n, H) kWh -> long frame indexed by (bldg_id, time) with column ``electricity_net``."""
+    """Dense kWh array -> long frame indexed by (bldg_id, time) with column ``electricity_net``.
+
+    Parameters
+    ----------
+    bldg_id : sequence of int, length n
+        Building ids.
+    net : ndarray, shape (n, H)
+        Net load, kWh per hour.
+
+    Returns
+    -------
+    pandas.DataFrame
+        n x H rows, kWh.
+    """
     n, h = net.shape
     idx = pd.MultiIndex.from_arrays([np.repeat(np.asarray(bldg_id), h), np.tile(np.arange(h), n)],
                                     names=["bldg_id", "time"])
@@ -50,7 +63,24 @@ def _tier_table(tariff, key: str, rel: bool) -> pd.DataFrame:
 
 
 def reference_system_demand(loads: pd.DataFrame, weights: pd.Series) -> pd.Series:
-    """S2 the long way: merge weights onto every (bldg_id, hour) row, groupby hour. kWh per hour."""
+    """System demand D_h the long way: merge weights onto every (bldg_id, hour) row, group by hour.
+
+    Parameters
+    ----------
+    loads : pandas.DataFrame
+        :func:`long_loads` (kWh).
+    weights : pandas.Series
+        Customers per building, indexed by bldg_id.
+
+    Returns
+    -------
+    pandas.Series
+        kWh per hour, indexed by hour.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, CAIRO ``process_residential_hourly_demand``; ../shared/rate_design_spec.md S2.
+    """
     df = loads.reset_index().merge(weights.rename("weight").rename_axis("bldg_id").reset_index(), on="bldg_id")
     df["weighted_load"] = df["weight"] * df["electricity_net"]
     return df.groupby("time")["weighted_load"].sum()
@@ -58,8 +88,36 @@ def reference_system_demand(loads: pd.DataFrame, weights: pd.Series) -> pd.Serie
 
 def reference_bat(loads: pd.DataFrame, weights: pd.Series, mc: pd.Series, annual_bills: pd.Series,
                   revenue_requirement: float) -> pd.DataFrame:
-    """S7-S9 the long way: merge MC onto every row, groupby building for EB and kWh, residual
-    shares and BAT ($). ``annual_bills`` indexed by bldg_id."""
+    """Economic burden, residual shares and BAT the long way.
+
+    Merges MC onto every row and groups by building for EB and kWh.
+
+    Parameters
+    ----------
+    loads : pandas.DataFrame
+        :func:`long_loads` (kWh).
+    weights : pandas.Series
+        Customers per building, indexed by bldg_id.
+    mc : pandas.Series
+        Total marginal cost, $/kWh, indexed by hour position.
+    annual_bills : pandas.Series
+        Annual_i, $ per year, indexed by bldg_id.
+    revenue_requirement : float
+        RR, $ per year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by bldg_id: ``Annual``, economic burden, residual shares and ``BAT_*`` columns,
+        $ per customer-year.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023. (Eq. 6)
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py`` (``_patched_return_cross_subsidization_metrics``);
+       ../shared/rate_design_spec.md S7-S9.
+    """
     df = loads.reset_index().merge(mc.rename("mc").rename_axis("time").reset_index(), on="time")
     df["cost"] = df["electricity_net"] * df["mc"]
     eb = df.groupby("bldg_id")["cost"].sum()
@@ -81,13 +139,39 @@ def reference_run(loads: pd.DataFrame, weights: pd.Series, tariff_map: pd.Series
                   rr_by_tariff: dict | None = None, peak_hours=None) -> pd.DataFrame:
     """BAT table (indexed by bldg_id) computed the long way.
 
-    Args:
-        loads: long frame from ``long_loads`` (kWh).
-        weights: customers per building, indexed by bldg_id.
-        tariff_map: tariff key per bldg_id.
-        tariffs: {key: Tariff}.
-        mc: total marginal cost $/kWh indexed by time (hour position).
-        peak_hours: list of hour positions for the peak residual (None: no peak column).
+    Parameters
+    ----------
+    loads : pandas.DataFrame
+        Long frame from :func:`long_loads` (kWh).
+    weights : pandas.Series
+        Customers per building, indexed by bldg_id.
+    tariff_map : pandas.Series
+        Tariff key per bldg_id.
+    tariffs : dict
+        ``{key: Tariff}``.
+    mc : pandas.Series
+        Total marginal cost, $/kWh, indexed by hour position.
+    calendar : HourCalendar
+        The run year's hours.
+    revenue_requirement : float
+        RR, $ per year.
+    run_type : {"precalc", "default"}, default "precalc"
+        Calibrate the rate level to the RR, or bill at the tariffs' rates.
+    rr_by_tariff : dict, optional
+        ``{tariff key: RR_k in $ per year}`` (subclass runs).
+    peak_hours : list of int, optional
+        Hour positions for the peak residual (None: no peak column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`reference_bat`, $ per customer-year.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023.
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py``; ../shared/rate_design_spec.md S2, S4-S9.
     """
     df = loads.reset_index()
     wdf = weights.rename("weight").rename_axis("bldg_id").reset_index()
@@ -167,3 +251,6 @@ def reference_run(loads: pd.DataFrame, weights: pd.Series, tariff_map: pd.Series
             out[f"BAT_{short}"] = out["Annual"] - (out["customer_level_economic_burden"] + out[col])
     out.attrs.update(residual=residual, tmc=tmc, demand=demand.to_numpy())
     return out
+
+
+__all__ = ["long_loads", "reference_bat", "reference_run", "reference_system_demand"]

@@ -1,4 +1,7 @@
-"""Revenue requirement YAML (spec S2 "Revenue requirement YAML", S5).
+"""Revenue requirement YAML, as the rate-design platform writes it.
+
+Format: switchbox-data/rate-design-platform, ``rate_design/hp_rates/<state>/config/rev_requirement/``
+and ``utils/scenario_config.py`` (../shared/rate_design_spec.md S2 "Revenue requirement YAML", S5).
 
 Delivery runs use ``total_delivery_revenue_requirement``, supply runs
 ``total_delivery_and_supply_revenue_requirement``; a bare ``revenue_requirement`` is accepted
@@ -20,12 +23,18 @@ from ratedesign.fsio import read_yaml
 class RevenueRequirement:
     """Revenue requirement of one run.
 
-    Attributes:
-        total: RR in $ (sum of the subclass amounts for subclass runs).
-        by_subclass: {subclass name (e.g. 'hp', 'non-hp'): RR_k in $} or None.
-        customer_count: ``test_year_customer_count`` (customers) if the YAML sets it.
-        kwh_scale_factor: ``resstock_kwh_scale_factor`` (dimensionless) if set.
-        source: the YAML path.
+    Parameters
+    ----------
+    total : float
+        RR, $ per year (sum of the subclass amounts for subclass runs).
+    by_subclass : dict, optional
+        ``{subclass name (e.g. 'hp', 'non-hp'): RR_k in $ per year}``, or None.
+    customer_count : float, optional
+        ``test_year_customer_count`` (customers) if the YAML sets it.
+    kwh_scale_factor : float, optional
+        ``resstock_kwh_scale_factor`` (dimensionless) if set.
+    source : str, default ""
+        The YAML path.
     """
 
     total: float
@@ -46,7 +55,41 @@ def _float(value, where: str, source: str) -> float:
 def parse_revenue_requirement(data: dict, source: str, *, include_supply: bool = False,
                               subclasses: bool = False, method_delivery: str = "percustomer",
                               method_supply: str = "percustomer") -> RevenueRequirement:
-    """Interpret a parsed RR YAML mapping (see module docstring)."""
+    """Interpret a parsed RR YAML mapping (see module docstring).
+
+    Parameters
+    ----------
+    data : dict
+        The parsed YAML document.
+    source : str
+        Its path (for messages).
+    include_supply : bool, default False
+        A supply run: use ``total_delivery_and_supply_revenue_requirement`` (and the ``supply``
+        subclass amounts).
+    subclasses : bool, default False
+        A subclass run: read ``subclass_revenue_requirements``.
+    method_delivery : str, default "percustomer"
+        Residual allocation method of the delivery subclass amounts (``percustomer``,
+        ``volumetric``, ``epmc``, ``passthrough``).
+    method_supply : str, default "percustomer"
+        The same for the supply amounts.
+
+    Returns
+    -------
+    RevenueRequirement
+        Amounts in $ per year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Not a mapping, a required field missing, or a value that is not a number (one line naming
+        the file and the field).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/scenario_config.py`` and
+       ``rate_design/hp_rates/<state>/config/rev_requirement/``.
+    """
     if not isinstance(data, dict):
         raise InputError(f"revenue requirement {source}: expected a YAML mapping")
     key = "total_delivery_and_supply_revenue_requirement" if include_supply else "total_delivery_revenue_requirement"
@@ -82,6 +125,30 @@ def parse_revenue_requirement(data: dict, source: str, *, include_supply: bool =
 
 
 def load_revenue_requirement(path: str, storage_options: dict | None = None, **kwargs) -> RevenueRequirement:
-    """Read and interpret an RR YAML (local or s3://); kwargs as ``parse_revenue_requirement``."""
+    """Read and interpret an RR YAML (local or s3://).
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL of the YAML file.
+    storage_options : dict, optional
+        fsspec options for URLs.
+    **kwargs
+        ``include_supply``, ``subclasses``, ``method_delivery``, ``method_supply`` as for
+        :func:`parse_revenue_requirement`.
+
+    Returns
+    -------
+    RevenueRequirement
+        Amounts in $ per year.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read, is not YAML, or its fields are invalid.
+    """
     data = read_yaml(path, "revenue requirement (utility_revenue_requirement)", storage_options)
     return parse_revenue_requirement(data, str(path), **kwargs)
+
+
+__all__ = ["RevenueRequirement", "load_revenue_requirement", "parse_revenue_requirement"]

@@ -16,12 +16,35 @@ log = logging.getLogger("ratedesign")
 
 
 def cairo_run(ctx, **params) -> dict:
-    """Run one scenario (``params`` = ScenarioConfig fields) with chunks fanned out by ``ctx.map``.
+    """Run one scenario with its building chunks fanned out by ``ctx.map``.
 
-    Inputs are read with ``ctx.storage_options`` (credentials never travel in params); outputs go under ``ctx.out`` with
-    ``ctx.storage_options``, or under ``params['output_dir']`` (with ``output_storage_options``)
-    when given -- the CLI uses that so its ``--out`` directory receives the CAIRO files. Returns the small summary dict (``outputs.summarize``) plus the list
-    of files written.
+    Inputs are read with ``ctx.storage_options`` (credentials never travel in params); outputs go
+    under ``ctx.out`` with ``ctx.storage_options``, or under ``params['output_dir']`` (with
+    ``output_storage_options``) when given -- the CLI uses that so its ``--out`` directory receives
+    the CAIRO files.
+
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context.
+    **params
+        :class:`ratedesign.scenario.ScenarioConfig` fields (the platform's scenario entry), plus
+        the optional ``output_dir`` and ``output_storage_options``.
+
+    Returns
+    -------
+    dict
+        :func:`ratedesign.outputs.summarize` ($ per year, kWh, $/kWh) plus the files written,
+        ``bat_by_hp`` ($/customer-year) and the calibrated rates' period names.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Invalid scenario fields or input files (not retried).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py::run`` (one CAIRO run).
     """
     params = dict(params)
     out_dir = params.pop("output_dir", None)
@@ -46,7 +69,31 @@ def cairo_run(ctx, **params) -> dict:
 
 def run_to_dir(cfg: ScenarioConfig, out: str, mapper=serial_mapper, n_slots: int = 1,
                storage_options: dict | None = None) -> dict:
-    """Run without runfleet (a plain mapper) and write the outputs under ``out``."""
+    """Run without runfleet (a plain mapper) and write the outputs under ``out``.
+
+    Parameters
+    ----------
+    cfg : ratedesign.scenario.ScenarioConfig
+        The scenario run.
+    out : str
+        Output directory (local path or URL).
+    mapper : callable, default serial_mapper
+        ``mapper(fn, items) -> list`` (:mod:`ratedesign.mappers`).
+    n_slots : int, default 1
+        Parallel slots the chunking plans for.
+    storage_options : dict, optional
+        fsspec options for ``out``.
+
+    Returns
+    -------
+    dict
+        As :func:`cairo_run`.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        Invalid input files.
+    """
     res = run_scenario(cfg, mapper, n_slots=n_slots)
     files = write_outputs(res, out, storage_options)
     files += write_run_plots(res, out, storage_options)
@@ -61,3 +108,6 @@ def _summary(res, files: list) -> dict:
     summary["bat_by_hp"] = bat_by_group(res)
     summary["rate_periods"] = tariff_rate_periods(res.calibrated)
     return summary
+
+
+__all__ = ["cairo_run", "run_to_dir"]

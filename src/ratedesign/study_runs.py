@@ -43,7 +43,31 @@ def _set_field(params: dict, fld: str, value: str) -> None:
 
 
 def bat_by_group(res, column: str = "BAT_percustomer") -> dict:
-    """Weighted mean BAT ($/customer-year) of HP and non-HP buildings (``postprocess_group.has_hp``)."""
+    """Weighted mean BAT ($/customer-year) of HP and non-HP buildings (``postprocess_group.has_hp``).
+
+    Parameters
+    ----------
+    res : ratedesign.pipeline.RunResult
+        A finished run: ``res.bat`` (one row per building, with ``weight`` in customers and the
+        BAT columns in $/customer-year) and ``res.customer_metadata`` (same buildings).
+    column : str, default "BAT_percustomer"
+        The BAT column to average: ``BAT_vol``, ``BAT_percustomer``, ``BAT_epmc`` (residual
+        allocation method, see docs/ratedesign-glossary.md).
+
+    Returns
+    -------
+    dict
+        ``{"hp": float or None, "non-hp": float or None}`` in $/customer-year: sum w_i BAT_i /
+        sum w_i over the group (None for a group without buildings or weight); ``{}`` when the
+        metadata has no ``postprocess_group.has_hp`` column.
+
+    References
+    ----------
+    .. [1] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023 (BAT, Eq. 6).
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/patches.py``
+       (``_patched_calculate_bat_stats_by_group``: weighted BAT by group).
+    """
     meta = res.customer_metadata
     bat = res.bat
     w = bat["weight"].to_numpy()
@@ -61,10 +85,48 @@ def bat_by_group(res, column: str = "BAT_percustomer") -> dict:
 def scenario_run(ctx, scenario: dict, inputs: dict | None = None, index: int | None = None, key: str | None = None,
                  utility: str | None = None, **input_files) -> dict:
     """One scenario entry: resolve derived inputs from upstream runs, run it, write CAIRO files and,
-    for precalc runs, plots (``ratedesign.plots``) to ctx.out.
+    for precalc runs, plots (``ratedesign.plots``) to ``ctx.out``.
 
-    ``input_files`` (``{"input:<path>": content hash}``, see ``chain.input_params``) only feed the
-    content key: a changed input file changes the key.
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context: ``ctx.out`` receives the outputs, ``ctx.upstream`` holds the values
+        of the derivation runs, ``ctx.storage_options`` opens the store.
+    scenario : dict
+        The scenario entry (the platform's ``scenarios_<utility>.yaml`` fields, validated by
+        :class:`ratedesign.scenario.ScenarioConfig`).
+    inputs : dict, optional
+        ``{field: (run, relpath)}``: scenario fields (``field`` or ``section.field``) set to the
+        URL of file ``relpath`` written by upstream run ``run``.
+    index : int, optional
+        The entry's index in the scenario file (reported only).
+    key : str, optional
+        The entry's key in the scenario file (reported only).
+    utility : str, optional
+        The utility's name (reported only).
+    **input_files
+        ``{"input:<path>": content hash}`` (see ``chain.input_params``): they only feed the
+        content key, so a changed input file changes the key.
+
+    Returns
+    -------
+    dict
+        :func:`ratedesign.outputs.summarize` (customers, revenue requirement and total marginal
+        cost in $ per year, total kWh, weighted bill and BAT sums in $, calibrated rates in
+        $/kWh) plus ``out``, ``files``, ``index``, ``key``, ``utility``, ``tariffs``,
+        ``bat_by_hp`` ($/customer-year, :func:`bat_by_group`) and ``rate_periods``.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The scenario or one of its input files is invalid (not retried).
+    RuntimeError
+        An upstream run named in ``inputs`` returned no output directory.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py``
+       (one CAIRO run per scenario entry) and ``utils/scenario_config.py``.
     """
     params = dict(scenario)
     derived = {}
@@ -100,7 +162,45 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, index: int | N
 def derive_run(ctx, kind: str, file: str, **p) -> dict:
     """One derivation step (``kind``: promote | copy | subclass-rr | seasonal | map); writes ``file``.
 
-    ``input:<path>`` params only feed the content key (see ``chain.input_params``).
+    Parameters
+    ----------
+    ctx : runfleet.RunContext
+        The run's context; ``file`` is written under ``ctx.out``.
+    kind : {"promote", "copy", "subclass-rr", "seasonal", "map"}
+        ``promote``: a precalc run's calibrated tariff as URDB JSON; ``copy``: a tariff under a
+        new key; ``subclass-rr``: subclass revenue requirements ($ per year) YAML from the
+        delivery (and supply) reference runs; ``seasonal``: the HP seasonal tariff ($/kWh);
+        ``map``: a ``bldg_id,tariff_key`` tariff map CSV.
+    file : str
+        Name of the file to write, relative to ``ctx.out``.
+    **p
+        The step's parameters (``source_run``, ``tariff_key``, ``new_key``, ``source``,
+        ``base_rr``, ``delivery_run``, ``supply_run``, ``group_col``, ``selectors``,
+        ``subclass``, ``method``, ``winter_months``, ``assignment``, ``utility``, ``keys``,
+        ``metadata``, depending on ``kind``; see :mod:`ratedesign.derive`). ``input:<path>``
+        params only feed the content key (see ``chain.input_params``).
+
+    Returns
+    -------
+    dict
+        ``out``, ``file``, ``kind``, ``bytes`` (size of ``file``), plus ``rates`` ($/kWh per
+        period and tier) for a JSON tariff or ``subclass_revenue_requirements`` ($ per year)
+        for a YAML file.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``.
+    ratedesign.errors.InputError
+        An input file of the step is invalid.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/mid/copy_calibrated_tariff_from_run.py``
+       (promote) and ``utils/mid/`` subclass revenue requirement and seasonal tariff scripts.
+    .. [2] S. Simeone et al., "The Bill Alignment Test: Identifying trade-offs with residential
+       rate design options", Utilities Policy, 2023 (cross-subsidies behind subclass-rr and
+       seasonal).
     """
     so = getattr(ctx, "storage_options", None)
     if kind == "promote":

@@ -26,7 +26,8 @@ it rescales everything so that sum_i w_i^RS * annual kWh equals it, the old beha
 **Weights.** ``weight`` (ResStock's column) is the number of dwellings a sample building
 represents: ``customers / n`` for the n buildings of the utility's sample (the ids given), so that
 the sample represents the utility's residential customers. Runs rescale weights to the revenue
-requirement's (or EIA-861's) customer count anyway (spec S0).
+requirement's (or EIA-861's) customer count anyway (CAIRO's ``return_buildingstock``; the platform's
+``utils/pre/reweight_customer_counts.py``; ../shared/rate_design_spec.md S0).
 
 **Several utilities in one dataset.** Everything of a utility is written under its own keys
 (loads by bldg_id, MCs under ``utility=<u>``, maps ``synth_<u>_*.csv``); the state-level files
@@ -59,7 +60,21 @@ SOURCE_YEAR = 2018
 
 @dataclass
 class SynthPaths:
-    """Where ``synth_dataset`` put things (use with --map-prefix or --set)."""
+    """Where ``synth_dataset`` put things (use with --map-prefix or --set).
+
+    Parameters
+    ----------
+    resstock_base : str
+        ResStock-format release directory (metadata, ``load_curve_hourly``).
+    data_sb : str
+        Root of the platform-format data (utility assignment, marginal costs, EIA-861).
+    elec_map : str
+        The synthetic electric tariff map CSV.
+    gas_map : str
+        The synthetic gas tariff map CSV.
+    n_buildings : int
+        Buildings written for the utility.
+    """
 
     resstock_base: str
     data_sb: str
@@ -161,7 +176,26 @@ def _attributes(bldg_id: int, seed: int, hp: bool | None, eheat: bool | None = N
 
 
 def building_series(bldg_id: int, attrs: dict, temp: np.ndarray, upgrade: str, seed: int) -> dict:
-    """Hourly kWh series of one building (2018, unscaled): total, pv (<= 0), gas, heating, cooling."""
+    """Hourly kWh series of one building (2018, unscaled): total, pv (<= 0), gas, heating, cooling.
+
+    Parameters
+    ----------
+    bldg_id : int
+        The building (seeds its own random stream).
+    attrs : dict
+        Its metadata attributes (building type, heating type, PV, ...).
+    temp : ndarray, shape (8760,)
+        Outdoor temperature, deg C (:func:`weather`).
+    upgrade : str
+        ResStock upgrade ("00" baseline, "02" heat-pump retrofit).
+    seed : int
+        Dataset seed.
+
+    Returns
+    -------
+    dict
+        ``{"total", "pv", "gas", "heating", "cooling": ndarray, shape (8760,)}``, kWh per hour.
+    """
     h = np.arange(HOURS_PER_YEAR)
     doy, hod = h // 24, h % 24
     weekend = ((doy + 0) % 7) >= 5  # 2018-01-01 is a Monday
@@ -271,8 +305,10 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
         Dataset root (local or s3://); other utilities already there are kept.
     bldg_ids : sequence of int
         The utility's buildings, in the order the utility assignment lists them.
-    state, utility : str
-        Keys of the utility (``state=ST`` partitions, ``utility=<u>`` MC partitions).
+    state : str
+        Two-letter state (``state=ST`` partitions).
+    utility : str
+        Utility code (``utility=<u>`` MC partitions).
     upgrades : sequence of str
         Upgrades to write loads and metadata for ("00" baseline, "02" heat-pump retrofit).
     seed : int
@@ -299,9 +335,15 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
         Buildings with electric heating (heat pump or resistance) in the baseline, e.g. from the
         platform's ``*_elec_heat_*_vs_non_elec_heat.csv`` maps; the others get non-electric heating.
 
+    mc_year : int
+        Year of the synthetic marginal costs' timestamps.
+    storage_options : dict, optional
+        fsspec options when ``out`` is a URL.
+
     Returns
     -------
     SynthPaths
+        Where the files are.
     """
     so = storage_options
     st = state.upper()
@@ -438,11 +480,27 @@ def _rebuild_state_file_pattern(fragments_dir: str, name: str, target: str, so) 
 
 
 def bldg_ids_from_map(path: str, storage_options: dict | None = None) -> tuple[list[int], list[int]]:
-    """(all bldg_ids, heat-pump bldg_ids) of a tariff map CSV; HP = tariff_key containing 'hp' but
-    not 'nonhp'/'non-hp'."""
+    """All bldg_ids and heat-pump bldg_ids of a tariff map CSV.
+
+    Parameters
+    ----------
+    path : str
+        Tariff map CSV ``bldg_id,tariff_key`` (local path or URL).
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    tuple of (list of int, list of int)
+        All bldg_ids, and those whose tariff_key contains 'hp' but not 'nonhp'/'non-hp'.
+    """
     fs, p = get_fs(path, storage_options)
     with fs.open(p, "rb") as f:
         df = pd.read_csv(f)
     key = df["tariff_key"].astype(str).str.lower()
     hp = key.str.contains("hp") & ~key.str.contains("nonhp|non-hp|non_hp")
     return df["bldg_id"].astype(int).tolist(), df.loc[hp, "bldg_id"].astype(int).tolist()
+
+
+__all__ = ["CLIMATE", "GAS_KEYS", "HEATING_P", "HEATING_TYPES", "SOURCE_YEAR", "SynthPaths", "TYPICAL_ANNUAL_KWH",
+           "bldg_ids_from_map", "building_series", "synth_dataset", "weather"]

@@ -28,7 +28,7 @@ from ratedesign.errors import InputError
 
 UNIT = "$/kWh"
 BAT_NOTE = ("BAT = weighted mean BAT_percustomer, $/customer-year (+ pays a subsidy, - receives one); n/a for "
-            "default runs, whose 1e12 placeholder revenue requirement makes BAT meaningless (spec S9); 0.0 where "
+            "default runs, whose 1e12 placeholder revenue requirement makes BAT meaningless; 0.0 where "
             "HP and non-HP customers each have their own revenue requirement, which precalc calibrates each "
             "group to exactly.")
 
@@ -52,12 +52,34 @@ def _ranges(values: list[int], n: int) -> list[tuple[int, int]]:
 
 
 def month_text(months: list[int]) -> str:
-    """0-based months -> ``Apr-Sep`` / ``Oct-Mar`` / ``Jan, Jun-Aug``."""
+    """Months as text: ``Apr-Sep`` / ``Oct-Mar`` / ``Jan, Jun-Aug``.
+
+    Parameters
+    ----------
+    months : list of int
+        0-based months.
+
+    Returns
+    -------
+    str
+        Circular ranges of month names.
+    """
     return ", ".join(MONTH_NAMES[a] if a == b else f"{MONTH_NAMES[a]}-{MONTH_NAMES[b]}" for a, b in _ranges(months, 12))
 
 
 def hour_text(hours: list[int]) -> str:
-    """Hour-beginning hours of the day -> ``16-20h`` (16:00 to 20:00) / ``0-24h``."""
+    """Hours of the day as text: ``16-20h`` (16:00 to 20:00) / ``0-24h``.
+
+    Parameters
+    ----------
+    hours : list of int
+        Hour-beginning hours of the day, 0..23.
+
+    Returns
+    -------
+    str
+        Circular ranges of hours.
+    """
     if len(set(hours)) == 24:
         return "0-24h"
     return ", ".join(f"{a}-{b + 1}h" for a, b in _ranges(hours, 24))
@@ -81,9 +103,10 @@ def describe_periods(weekday, weekend, price, n_tiers=None, tier_max=None) -> li
 
     Parameters
     ----------
-    weekday, weekend : array_like of int, shape (12, 24)
-        0-based period of each month and hour (URDB ``energyweekdayschedule`` /
-        ``energyweekendschedule``).
+    weekday : array_like of int, shape (12, 24)
+        0-based period of each month and hour on weekdays (URDB ``energyweekdayschedule``).
+    weekend : array_like of int, shape (12, 24)
+        The same on weekends (``energyweekendschedule``).
     price : array_like of float, shape (P, T)
         Rate (+ adjustment) of each period and tier, $/kWh.
     n_tiers : array_like of int, shape (P,), optional
@@ -166,8 +189,18 @@ def describe_periods(weekday, weekend, price, n_tiers=None, tier_max=None) -> li
 
 
 def tariff_rate_periods(tariffs: dict) -> dict:
-    """``{tariff key: describe_periods(...)}`` of ``ratedesign.tariff.Tariff`` objects (a run's
-    calibrated tariffs); small and JSON-able, returned by the run functions."""
+    """Period names and rates of a run's calibrated tariffs; small and JSON-able.
+
+    Parameters
+    ----------
+    tariffs : dict
+        ``{tariff key: ratedesign.tariff.Tariff}``.
+
+    Returns
+    -------
+    dict
+        ``{tariff key: describe_periods(...)}`` (rates in $/kWh).
+    """
     return {k: describe_periods(t.weekday_schedule, t.weekend_schedule, t.price, t.n_tiers, t.tier_max)
             for k, t in tariffs.items()}
 
@@ -183,7 +216,18 @@ def _fallback_periods(rates: list) -> list[dict]:
 
 
 def rates_of(value: dict) -> dict:
-    """``{tariff key: [period rows]}`` of a run value, with the calibrated rates (``$/kWh``)."""
+    """Period rows of each tariff of a run's returned value, with the calibrated rates.
+
+    Parameters
+    ----------
+    value : dict
+        The run function's returned value.
+
+    Returns
+    -------
+    dict
+        ``{tariff key: [period rows]}``, rates in $/kWh.
+    """
     periods = value.get("rate_periods") or {}
     out = {}
     for key, rates in (value.get("calibrated_rates") or {}).items():
@@ -192,7 +236,18 @@ def rates_of(value: dict) -> dict:
 
 
 def rates_text(rows: list[dict]) -> str:
-    """``summer peak 16-20h 0.2046 $/kWh; ...``."""
+    """Rates as one line: ``summer peak 16-20h 0.2046 $/kWh; ...``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Period rows (:func:`describe_periods`).
+
+    Returns
+    -------
+    str
+        The text.
+    """
     return "; ".join(f"{r['label']} {r['rate']:.4f} {UNIT}" for r in rows)
 
 
@@ -208,7 +263,9 @@ def table_rows(chains, summary) -> list[dict]:
     Parameters
     ----------
     chains : list of ratedesign.chain.Chain
+        The expanded chains.
     summary : runfleet.StudySummary
+        The study's outcome.
 
     Returns
     -------
@@ -272,8 +329,27 @@ def _detail(row) -> list[list[str]]:
 
 
 def wrap_chunks(chunks: list[str], width: int, indent: str = "", subsequent: str = "") -> list[str]:
-    """Lines of at most ``width`` characters holding ``chunks`` separated by spaces; a chunk is split
-    (between words, else between characters) only when it does not fit on a line of its own."""
+    """Lines of at most ``width`` characters holding ``chunks`` separated by spaces.
+
+    A chunk is split (between words, else between characters) only when it does not fit on a line
+    of its own.
+
+    Parameters
+    ----------
+    chunks : list of str
+        Text pieces kept whole where possible.
+    width : int
+        Columns.
+    indent : str, default ""
+        Prefix of the first line.
+    subsequent : str, default ""
+        Prefix of the other lines.
+
+    Returns
+    -------
+    list of str
+        The lines.
+    """
     lines: list[str] = []
     cur = indent
     for chunk in chunks:
@@ -296,7 +372,18 @@ def wrap_chunks(chunks: list[str], width: int, indent: str = "", subsequent: str
 
 
 def terminal_width(default: int = 100) -> int:
-    """Columns of the terminal (``COLUMNS`` wins; ``default`` when not a terminal)."""
+    """Columns of the terminal (``COLUMNS`` wins; ``default`` when not a terminal).
+
+    Parameters
+    ----------
+    default : int, default 100
+        Width when stdout is not a terminal.
+
+    Returns
+    -------
+    int
+        Columns.
+    """
     return shutil.get_terminal_size((default, 24)).columns
 
 
@@ -350,9 +437,19 @@ def format_table(rows: list[dict], width: int | None = None) -> str:
 
 
 def long_rows(rows: list[dict]) -> list[dict]:
-    """The table in long form: one row per run, tariff, period and tier (one row for a run without
-    rates); columns as in ``table_rows`` plus ``tariff``, ``period`` (1-based), ``tier``,
-    ``season``, ``time_of_day``, ``months``, ``hours``, ``label`` and ``rate_usd_per_kwh``."""
+    """The table in long form: one row per run, tariff, period and tier (one row for a run without rates).
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`table_rows`.
+
+    Returns
+    -------
+    list of dict
+        Columns as in ``table_rows`` plus ``tariff``, ``period`` (1-based), ``tier``,
+        ``season``, ``time_of_day``, ``months``, ``hours``, ``label`` and ``rate_usd_per_kwh`` ($/kWh).
+    """
     out = []
     for r in rows:
         base = {k: r[k] for k in ("run", "entry", "utility", "index", "type", "status", "reason", "resumed",
@@ -369,6 +466,18 @@ def long_rows(rows: list[dict]) -> list[dict]:
 
 def write_table(rows: list[dict], path: str) -> str:
     """Write the table to ``path``: ``.csv`` (long form, ``long_rows``) or ``.json`` (``table_rows``).
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`table_rows`.
+    path : str
+        Local file (``.csv`` or ``.json``).
+
+    Returns
+    -------
+    str
+        ``path``.
 
     Raises
     ------
@@ -396,7 +505,23 @@ def write_table(rows: list[dict], path: str) -> str:
 
 
 def check_table_out(path: str | None) -> None:
-    """Reject a ``--table-out`` name before anything runs (exit 2, nothing written)."""
+    """Reject a ``--table-out`` name before anything runs (exit 2, nothing written).
+
+    Parameters
+    ----------
+    path : str or None
+        The ``--table-out`` value (None: no table file).
+
+    Returns
+    -------
+    None
+        Returns when the name is usable.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        An extension other than ``.csv`` / ``.json``, or a directory that does not exist.
+    """
     if path and os.path.splitext(path)[1].lower() not in (".csv", ".json"):
         raise InputError(f"--table-out {path}: expected a .csv or .json file name")
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
@@ -405,7 +530,24 @@ def check_table_out(path: str | None) -> None:
 
 # ------------------------------------------------------------------------------------ one run
 def run_summary_text(name: str, value: dict, resumed: bool, out: str) -> str:
-    """What ``ratedesign run`` prints: ran or already in the store, rates by period, BAT summary."""
+    """What ``ratedesign run`` prints: ran or already in the store, rates by period, BAT summary.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+    value : dict
+        The run's returned value.
+    resumed : bool
+        True when the run was already in the store.
+    out : str
+        Its output directory.
+
+    Returns
+    -------
+    str
+        The text (BAT in $/customer-year, rates in $/kWh).
+    """
     how = "already in the store, not re-run" if resumed else "ran"
     lines = [f"ratedesign: {name}: {how}; {value.get('n_buildings', '?')} buildings, "
              f"RR ${value.get('revenue_requirement', float('nan')):,.0f}, "
@@ -430,9 +572,23 @@ def run_summary_text(name: str, value: dict, resumed: bool, out: str) -> str:
 
 
 def recorded_params(store: str, name: str, storage_options: dict | None = None) -> dict:
-    """``{run name: params}`` of the study's last invocation (``<store>/<name>/study.json``); {} if none.
+    """``{run name: params}`` of the study's last invocation (``<store>/<name>/study.json``).
 
     The one place ``ratedesign`` reads runfleet's study record.
+
+    Parameters
+    ----------
+    store : str
+        The store (local path or URL).
+    name : str
+        The study's name.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    dict
+        ``{run name: params}``; ``{}`` when the study has no record.
     """
     from runfleet import Store
 
@@ -458,8 +614,10 @@ def changed_params(old: dict, new: dict) -> list[str]:
 
     Parameters
     ----------
-    old, new : dict
-        Params of the run in the last invocation and now.
+    old : dict
+        Params of the run in the last invocation.
+    new : dict
+        Params of the run now.
 
     Returns
     -------
@@ -501,6 +659,11 @@ def explain_plan(rows: list[dict], params: dict, previous: dict) -> list[dict]:
         ``{run name: params}`` of the study as expanded now.
     previous : dict
         ``recorded_params`` of the last invocation.
+
+    Returns
+    -------
+    list of dict
+        The rows, with ``reason`` in words.
     """
     out = []
     for r in rows:
@@ -521,10 +684,28 @@ def explain_plan(rows: list[dict], params: dict, previous: dict) -> list[dict]:
 
 
 def format_plan(name: str, rows: list[dict]) -> str:
-    """``study: <name>``, one line per run (action, name, reason), and ``N of M runs would run``."""
+    """The plan as text: ``study: <name>``, one line per run (action, name, reason), ``N of M runs would run``.
+
+    Parameters
+    ----------
+    name : str
+        The study's name.
+    rows : list of dict
+        :func:`explain_plan` rows.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     w = max([len(r["name"]) for r in rows] + [3])
     lines = [f"study: {name}"]
     lines += [f"{r['action']:<5} {r['name']:<{w}}  {r['reason']}" for r in rows]
     n = sum(r["action"] == "run" for r in rows)
     lines.append(f"{n} of {len(rows)} runs would run")
     return "\n".join(lines)
+
+
+__all__ = ["BAT_NOTE", "UNIT", "changed_params", "check_table_out", "describe_periods", "explain_plan", "format_plan",
+           "format_table", "hour_text", "long_rows", "month_text", "rates_of", "rates_text", "recorded_params",
+           "run_summary_text", "table_rows", "tariff_rate_periods", "terminal_width", "wrap_chunks", "write_table"]

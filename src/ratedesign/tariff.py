@@ -1,5 +1,10 @@
 """URDB-style tariff JSON -> dense period/tier arrays; calibrated tariff in PySAM shape.
 
+Sources: the OpenEI Utility Rate Database (URDB) rate schema
+(https://openei.org/services/doc/rest/util_rates/), NREL PySAM's ``Utilityrate5`` tariff inputs
+(``ur_ec_tou_mat``, https://nrel-pysam.readthedocs.io/), and the rate-design platform's tariff
+handling (switchbox-data/rate-design-platform, ``utils/mid/copy_calibrated_tariff_from_run.py``).
+
 Units: rates and adjustments in $/kWh (for gas tariffs: $/therm, same schema), tier ``max`` in
 kWh (therms) per month and per period, fixed and minimum charges in $/month.
 """
@@ -26,18 +31,36 @@ MAX_USAGE_SENTINEL = 1e38
 class Tariff:
     """One tariff, 0-based periods and tiers.
 
-    Attributes:
-        key: tariff key (the JSON file stem; matches the tariff map's ``tariff_key``).
-        weekday_schedule, weekend_schedule: (12, 24) int, period index by month and hour.
-        rate: (P, T) $/kWh; tiers beyond a period's own tiers are padding with rate 0.
-        adj: (P, T) $/kWh adjustment added to ``rate``.
-        tier_max: (P, T) cumulative monthly ceiling of each tier in kWh; ``inf`` for the last
-            (and padding) tiers.
-        n_tiers: (P,) real number of tiers of each period.
-        fixed_charge: $/month (``fixedchargefirstmeter``).
-        min_charge: $/month (``mincharge``).
-        source: where it was read from (for messages).
-        item: the original URDB item dict (metadata carried into outputs).
+    Parameters
+    ----------
+    key : str
+        Tariff key (the JSON file stem; matches the tariff map's ``tariff_key``).
+    weekday_schedule : ndarray of int, shape (12, 24)
+        Period index by month and hour of day on weekdays (URDB ``energyweekdayschedule``).
+    weekend_schedule : ndarray of int, shape (12, 24)
+        The same for weekends (``energyweekendschedule``).
+    rate : ndarray, shape (P, T)
+        $/kWh; tiers beyond a period's own tiers are padding with rate 0.
+    adj : ndarray, shape (P, T)
+        $/kWh adjustment added to ``rate``.
+    tier_max : ndarray, shape (P, T)
+        Cumulative monthly ceiling of each tier, kWh per month; ``inf`` for the last (and
+        padding) tiers.
+    n_tiers : ndarray of int, shape (P,)
+        Real number of tiers of each period.
+    fixed_charge : float, default 0.0
+        $/month (``fixedchargefirstmeter``).
+    min_charge : float, default 0.0
+        $/month (``mincharge``).
+    source : str, default ""
+        Where it was read from (for messages).
+    item : dict
+        The original URDB item (metadata carried into outputs).
+
+    References
+    ----------
+    .. [1] OpenEI Utility Rate Database (URDB) API, rate fields,
+       https://openei.org/services/doc/rest/util_rates/
     """
 
     key: str
@@ -150,7 +173,33 @@ def _legacy_fields(item: dict, source: str) -> dict:
 
 
 def parse_tariff(payload: dict, key: str, source: str = "<dict>") -> Tariff:
-    """Parse a URDB ``{"items": [item]}`` payload (or a bare item dict) into a Tariff."""
+    """Parse a URDB ``{"items": [item]}`` payload (or a bare item dict) into a Tariff.
+
+    Parameters
+    ----------
+    payload : dict
+        The parsed JSON (older URDB field names ``fixedmonthlycharge``, ``minmonthlycharge`` are
+        accepted).
+    key : str
+        The tariff key.
+    source : str, default "<dict>"
+        Where the payload came from (for messages).
+
+    Returns
+    -------
+    Tariff
+        Rates in $/kWh, tier ceilings in kWh per month, charges in $/month.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        A missing or malformed field (one line naming the tariff and the field).
+
+    References
+    ----------
+    .. [1] OpenEI Utility Rate Database (URDB) API, rate fields,
+       https://openei.org/services/doc/rest/util_rates/
+    """
     item = payload
     if isinstance(payload, dict) and "items" in payload:
         items = payload["items"]
@@ -211,21 +260,74 @@ def parse_tariff(payload: dict, key: str, source: str = "<dict>") -> Tariff:
 
 
 def tariff_key_from_path(path: str) -> str:
-    """The tariff key of a tariff JSON: its file stem (``.../rie_default.json`` -> ``rie_default``)."""
+    """The tariff key of a tariff JSON: its file stem.
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL (``.../rie_default.json``).
+
+    Returns
+    -------
+    str
+        The stem (``rie_default``).
+    """
     base = posixpath.basename(str(path).rstrip("/"))
     return base[:-5] if base.endswith(".json") else base
 
 
 def load_tariff(path: str, storage_options: dict | None = None, key: str | None = None) -> Tariff:
-    """Read and parse one tariff JSON (local or s3://)."""
+    """Read and parse one tariff JSON (local or s3://).
+
+    Parameters
+    ----------
+    path : str
+        Local path or URL.
+    storage_options : dict, optional
+        fsspec options for URLs.
+    key : str, optional
+        The tariff key; default: :func:`tariff_key_from_path`.
+
+    Returns
+    -------
+    Tariff
+        The parsed tariff.
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The file cannot be read, is not JSON, or is not a valid URDB tariff.
+    """
     payload = read_json(path, "tariff", storage_options)
     return parse_tariff(payload, key or tariff_key_from_path(path), source=str(path))
 
 
 def relative_rates(tariff: Tariff, decimals: int = 4) -> np.ndarray:
-    """rel_{p,t} = round((rate+adj)_{p,t} / min over real (p',t') of (rate+adj), 4)  (spec S5).
+    """Relative rates rel_{p,t} = round((rate+adj)_{p,t} / min over real (p',t') of (rate+adj), 4).
 
-    Padding tiers get 0. Raises when the cheapest price is not positive.
+    The shape of the tariff that precalc calibration keeps; padding tiers get 0.
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The input tariff (``price`` = rate + adj in $/kWh, shape (P, T)).
+    decimals : int, default 4
+        Rounding of the ratios, as the platform's precalc mapping does.
+
+    Returns
+    -------
+    ndarray, shape (P, T)
+        Dimensionless; 1 for the cheapest real (period, tier).
+
+    Raises
+    ------
+    ratedesign.errors.InputError
+        The cheapest energy price is not > 0.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``utils/pre/generate_precalc_mapping.py`` and
+       ``context/code/cairo/cairo_tiered_rates_support.md``; ../shared/rate_design_spec.md S5.
     """
     price = tariff.price
     mask = tariff._real_tier_mask()
@@ -239,8 +341,23 @@ def relative_rates(tariff: Tariff, decimals: int = 4) -> np.ndarray:
 def to_pysam(tariff: Tariff) -> dict:
     """The tariff in CAIRO's PySAM shape (one value of ``tariff_final_config.json``).
 
-    ``ur_ec_tou_mat`` rows are [period (1-based), tier (1-based), max_usage (kWh, 1e38 = none),
-    unit (0 = kWh), rate ($/kWh), adj ($/kWh), sell ($/kWh)]; schedules are 1-based.
+    Parameters
+    ----------
+    tariff : Tariff
+        The (calibrated) tariff.
+
+    Returns
+    -------
+    dict
+        ``ur_ec_tou_mat`` rows [period (1-based), tier (1-based), max_usage (kWh, 1e38 = none),
+        unit (0 = kWh), rate ($/kWh), adj ($/kWh), sell ($/kWh)], ``ur_monthly_fixed_charge``
+        ($/month) and 1-based 12x24 schedules.
+
+    References
+    ----------
+    .. [1] NREL PySAM, ``Utilityrate5`` (``ur_ec_tou_mat``, ``ur_ec_sched_weekday``),
+       https://nrel-pysam.readthedocs.io/
+    .. [2] switchbox-data/rate-design-platform, ``utils/mid/copy_calibrated_tariff_from_run.py``.
     """
     rows = []
     for p in range(tariff.n_periods):
@@ -260,7 +377,24 @@ def to_pysam(tariff: Tariff) -> dict:
 
 
 def to_urdb(tariff: Tariff) -> dict:
-    """The tariff back in URDB ``{"items": [...]}`` shape (0-based schedules)."""
+    """The tariff back in URDB ``{"items": [...]}`` shape (0-based schedules).
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The tariff (e.g. calibrated by a precalc run).
+
+    Returns
+    -------
+    dict
+        ``{"items": [item]}`` with ``energyratestructure`` ($/kWh, ``max`` in kWh per month) and
+        the 12x24 schedules; the other fields of the original item are kept.
+
+    References
+    ----------
+    .. [1] OpenEI Utility Rate Database (URDB) API, rate fields,
+       https://openei.org/services/doc/rest/util_rates/
+    """
     item = {k: v for k, v in tariff.item.items()
             if k not in ("energyratestructure", "energyweekdayschedule", "energyweekendschedule")}
     ers = []
@@ -278,3 +412,7 @@ def to_urdb(tariff: Tariff) -> dict:
                 fixedchargefirstmeter=float(tariff.fixed_charge), fixedchargeunits="$/month",
                 mincharge=float(tariff.min_charge), minchargeunits="$/month")
     return {"items": [item]}
+
+
+__all__ = ["MAX_USAGE_SENTINEL", "Tariff", "load_tariff", "parse_tariff", "relative_rates", "tariff_key_from_path",
+           "to_pysam", "to_urdb"]

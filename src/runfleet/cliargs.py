@@ -39,15 +39,42 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_cluster_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    """Add ``--cluster NAME | tcp://host:port | scheduler-file:PATH | local | serial``."""
+    """Add ``--cluster NAME | tcp://host:port | scheduler-file:PATH | local | serial`` to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser (or sub-command parser) to extend; changed in place.
+    default : str, optional
+        Value of ``args.cluster`` when the option is not given; ``None`` means "the embedded local
+        cluster" to :func:`cluster_from`.
+
+    See Also
+    --------
+    cluster_from : turn the parsed value into what ``run_study(cluster=...)`` takes.
+    """
     parser.add_argument("--cluster", default=default, metavar="NAME", help=CLUSTER_HELP)
 
 
 def add_storage_option_argument(parser: argparse.ArgumentParser, json_alias: bool = False) -> None:
-    """Add ``--storage-option KEY=VALUE`` (repeatable).
+    """Add ``--storage-option KEY=VALUE`` (repeatable) to ``parser``.
 
-    json_alias: also accept ``--storage-options JSON`` (ratedesign's older form); both merge,
-    the ``KEY=VALUE`` ones win.
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser (or sub-command parser) to extend; changed in place.
+    json_alias : bool, default False
+        Also accept ``--storage-options JSON`` (ratedesign's older form); both merge, the
+        ``KEY=VALUE`` ones win.
+
+    See Also
+    --------
+    storage_options_from : the typed options of the parsed arguments.
+
+    References
+    ----------
+    .. [1] fsspec, "Storage options",
+       https://filesystem-spec.readthedocs.io/en/latest/features.html
     """
     parser.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
                         help=STORAGE_OPTION_HELP)
@@ -57,7 +84,25 @@ def add_storage_option_argument(parser: argparse.ArgumentParser, json_alias: boo
 
 
 def storage_options_from(args: argparse.Namespace) -> dict:
-    """The typed storage options of parsed ``args`` (``{}`` when none were given)."""
+    """The typed storage options of parsed ``args`` (``{}`` when none were given).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of a parser extended by :func:`add_storage_option_argument`
+        (``args.storage_option``: list of ``KEY=VALUE``; optionally ``args.storage_options``: JSON).
+
+    Returns
+    -------
+    dict
+        fsspec storage options; dotted keys become nested dicts, values are typed (bool, int,
+        float, str) as :func:`runfleet.parse_storage_options` does.
+
+    Raises
+    ------
+    InputError
+        ``--storage-options`` is not a JSON object, or a ``KEY=VALUE`` pair is malformed (exit 2).
+    """
     from .storage_options import coerce_storage_options, parse_storage_options
 
     out: dict = {}
@@ -78,8 +123,28 @@ def storage_options_from(args: argparse.Namespace) -> dict:
 
 
 def cluster_from(args: argparse.Namespace, config_path=None):
-    """What ``run_study(cluster=...)`` takes for ``args.cluster`` (see
-    :func:`runfleet.clusters.resolve_cluster`)."""
+    """What ``run_study(cluster=...)`` takes for ``args.cluster``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of a parser extended by :func:`add_cluster_argument`.
+    config_path : str or os.PathLike, optional
+        ``runfleet.yaml`` to read cluster profiles from; default: the usual search path.
+
+    Returns
+    -------
+    None, str or runfleet.clusters.Profile
+        ``None`` (embedded local cluster), ``"serial"``, or a validated cluster profile (an
+        ``address`` profile for ``tcp://...`` and ``scheduler-file:PATH``), as
+        :func:`runfleet.clusters.resolve_cluster` returns it.
+
+    Raises
+    ------
+    runfleet.config.ConfigError
+        An :class:`~runfleet.errors.InputError`: unknown profile name, malformed address or
+        invalid profiles file (exit 2).
+    """
     from .clusters import resolve_cluster
 
     return resolve_cluster(getattr(args, "cluster", None), config_path)

@@ -21,14 +21,46 @@ _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
 class RunContext:
     """What a run function receives as its first argument.
 
-    name, study, params: the run's name, its study's name and its params.
-    upstream: ``{name: returned value}`` of the runs in its ``after``.
-    out: fsspec URL of the run's output directory (absolute local path or ``s3://...``).
-    storage_options: options to open ``out`` (and the rest of the store) from any worker.
-    seed: int in [0, 2**32) from the study seed and the run name; rng: numpy Generator from the
-        same SeedSequence.
-    log: logger whose records are saved to ``<out>/_log.txt``.
-    attempt: 1 for the first attempt, 2 for the first retry, ...
+    The executor builds it; use :meth:`local` to build one in tests and notebooks.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+    study : str
+        Its study's name.
+    out : str
+        fsspec URL of the run's output directory (absolute local path or ``s3://...``).
+    storage_options : dict, optional
+        Options to open ``out`` (and the rest of the store) from any worker.
+    study_seed : int, default 0
+        The study's seed; ``seed`` and ``rng`` derive from it and ``name``.
+    params : dict, optional
+        The run's params.
+    upstream : dict, optional
+        ``{name: returned value}`` of the runs in its ``after``.
+    attempt : int, default 1
+        1 for the first attempt, 2 for the first retry, ...
+    serial : bool, default False
+        True when the run executes in the driver's process without Dask (``map`` is then a loop).
+
+    Attributes
+    ----------
+    seed : int
+        In [0, 2**32), from the study seed and the run name (``numpy.random.SeedSequence``).
+    rng : numpy.random.Generator
+        Seeded from the same SeedSequence as ``seed``.
+    log : logging.Logger
+        Logger whose records are saved to ``<out>/_log.txt``.
+    n_slots : int
+        Worker threads on the cluster (1 in a serial context).
+
+    References
+    ----------
+    .. [1] NumPy, "Parallel random number generation",
+       https://numpy.org/doc/stable/reference/random/parallel.html
+    .. [2] Dask, "Launch tasks from tasks" (``worker_client``),
+       https://distributed.dask.org/en/stable/task-launch.html
     """
 
     def __init__(self, *, name: str, study: str, out: str, storage_options: dict | None = None,

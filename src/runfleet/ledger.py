@@ -76,7 +76,7 @@ class RunRecord:
     The record *is* its JSON document (``data``), so the on-disk fields are kept exactly; the
     properties read them. Build records with :meth:`done`, :meth:`failed` and :meth:`skipped`.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The run's name.
@@ -342,8 +342,25 @@ class Ledger:
 
 
 def run_relpath(name: str) -> str:
-    """Directory of run ``name`` relative to its study's directory: ``runs/<name>`` (for labels
-    that must not depend on where the store is)."""
+    """Directory of run ``name`` relative to its study's directory: ``runs/<name>``.
+
+    Workloads use it for labels that must not depend on where the store is (a derived input's
+    source, a report link), instead of building the path themselves.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+
+    Returns
+    -------
+    str
+        ``runs/<name>`` (``/``-separated on every platform).
+
+    See Also
+    --------
+    run_dir : the absolute path or URL of the same directory.
+    """
     return f"{RUNS}/{name}"
 
 

@@ -21,7 +21,17 @@ def _fmt_duration(seconds: float | None) -> str:
 class Progress:
     """Reports counts of a study's runs: done / failed / skipped / running / pending, rate, ETA.
 
-    mode: ``auto`` (bar on a terminal, lines otherwise), ``bar``, ``log`` or ``none``.
+    Parameters
+    ----------
+    label : str
+        Prefix of every line (``[label] ...``), usually the study's name.
+    mode : {"auto", "bar", "log", "none"}, default "auto"
+        ``auto``: a bar on a terminal, lines otherwise; ``bar``: one rewritten line; ``log``: a
+        line every ``interval_s``; ``none``: silent.
+    stream : file-like, optional
+        Where to write; default ``sys.stderr``.
+    interval_s : float, optional
+        Seconds between ``log`` lines; default: the ``runfleet.progress-interval`` setting.
     """
 
     def __init__(self, label: str, mode: str = "auto", stream=None, interval_s: float | None = None):

@@ -13,7 +13,18 @@ import yaml
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
-    """``at line L, column C: <problem>`` (or the error's first line) of a YAML parse error."""
+    """``at line L, column C: <problem>`` (or the error's first line) of a YAML parse error.
+
+    Parameters
+    ----------
+    exc : yaml.YAMLError
+        The error PyYAML raised.
+
+    Returns
+    -------
+    str
+        The text to append after ``not valid YAML`` (line and column 1-based).
+    """
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -23,9 +34,25 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
 def read_yaml_file(path: str | os.PathLike, what: str, error: type[Exception]) -> Any:
     """The parsed document of ``path`` (None for an empty file).
 
-    what: the kind of file in messages ("study file", "priors file"); error: the exception
-    class raised, with messages ``<path>: cannot read <what> (<reason>)`` (e.g. "No such file or
-    directory") and ``<path>: not valid YAML at line L, column C: <problem>``.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Local YAML file.
+    what : str
+        The kind of file in messages ("study file", "priors file").
+    error : type of Exception
+        The exception class raised (usually a :class:`~runfleet.errors.InputError` subclass).
+
+    Returns
+    -------
+    Any
+        The document as ``yaml.safe_load`` returns it.
+
+    Raises
+    ------
+    Exception
+        ``error``, with the one-line message ``<path>: cannot read <what> (<reason>)`` (e.g. "No
+        such file or directory") or ``<path>: not valid YAML at line L, column C: <problem>``.
     """
     p = Path(path)
     try:
