@@ -300,8 +300,10 @@ class Fleet:
                 # unknown duration: probe with one run per slot before packing the rest. A cluster
                 # at zero workers (adapt from 0) gets a full window of single runs instead, so
                 # its adaptive scaling sees the real queue and starts enough workers.
-                if not policy.may_probe(group, self.slots() or self.max_in_flight):
-                    if not self._rotate_ready(group):
+                if not policy.may_probe(group, self._probe_limit()):
+                    # this group has a probe per slot already: bring forward a run whose group is
+                    # not saturated, else stop topping up this turn (a probe ending frees a slot)
+                    if not self._bring_forward_unsaturated():
                         return
                     continue
                 policy.probe_started(group)
@@ -317,12 +319,26 @@ class Fleet:
                 names.append(self.ready.popleft())
             self._submit_task(names)
 
-    def _rotate_ready(self, group: str) -> bool:
-        """Move a ready run of another group to the front; False if every ready run is in ``group``."""
+    def _probe_limit(self) -> int:
+        return self.slots() or self.max_in_flight
+
+    def _bring_forward_unsaturated(self) -> bool:
+        """Move the first ready run that may be submitted now to the front of the queue.
+
+        A run may be submitted now unless it is a fresh packable run of a function whose duration
+        is unknown and which has a probe in flight per slot already (a *saturated* group).
+        Returns False when every ready run is in a saturated group: moving any of them to the
+        front would only rotate the queue forever.
+        """
+        policy = self.packing
+        limit = self._probe_limit()
         for i, n in enumerate(self.ready):
-            if self.runs[n].kr.fn_path != group:
-                del self.ready[i]
-                self.ready.appendleft(n)
+            e = self.runs[n]
+            g = e.kr.fn_path
+            if not (e.packable and e.attempts == 0) or policy.known(g) or policy.may_probe(g, limit):
+                if i:
+                    del self.ready[i]
+                    self.ready.appendleft(n)
                 return True
         return False
 
@@ -333,7 +349,7 @@ class Fleet:
             "name": name, "fn": kr.run.fn if isinstance(kr.run.fn, str) else kr.fn, "params": kr.run.params,
             "identity": kr.identity(), "upstream": {u: self.runs[u].value for u in kr.upstream},
             "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
-            "clear": entry.dirty,
+            "clear": entry.dirty, "takes_ctx": kr.takes_ctx,
         }
         if entry.history:
             spec["history"] = entry.history
@@ -400,7 +416,7 @@ class Fleet:
             failure = self.backend.refine_failure(failure)
         entry.history.append(attempt_entry(entry.attempts, failure))
         entry.dirty = True
-        if entry.attempts <= entry.policy.retries:
+        if entry.attempts <= entry.policy.retries and failure.get("kind") != "unstorable":
             self.runs.move(name, S.BACKOFF)
             delay = entry.policy.backoff_s * (2 ** (entry.attempts - 1))
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
