@@ -104,3 +104,30 @@ def hog(ctx, mb: int = 800, hold_s: float = 30.0):
     block = np.ones(mb * 131072)  # 8 bytes each
     time.sleep(hold_s)
     return {"sum": float(block[:10].sum())}
+
+
+def noisy_mean(n, loc=0.0):
+    """A plain function (no ctx) drawing from NumPy's global generator."""
+    return {"mean": float(np.mean(np.random.normal(loc, 1.0, size=n)))}
+
+
+def annotated(context: "RunContext", x=1):  # noqa: F821 - the annotation names the convention
+    """Takes the run context under another name, by annotation."""
+    return {"run": context.name, "x": x}
+
+
+def loglik(ctx, which: str = "ninf"):
+    """Non-finite values are normal results (a log-likelihood of -inf)."""
+    return {"ninf": {"ll": float("-inf"), "grid": [1.0, float("inf"), float("nan")]},
+            "nan": float("nan")}[which]
+
+
+def reads_upstream(ctx):
+    """What arrived in ctx.upstream, described with JSON-safe strings."""
+    return {k: repr(v) for k, v in sorted(ctx.upstream.items())}
+
+
+def unstorable(ctx, counter: str):
+    with open(counter, "a") as f:
+        f.write(ctx.name + "\n")
+    return {"score": 1.0, "model": object()}

@@ -18,6 +18,23 @@ NESTED_PRIORITY = 10
 _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
 
 
+def seed_globals(seed: int) -> None:
+    """Seed Python's ``random`` and NumPy's global generator with ``seed`` (a run's seed).
+
+    Called before a plain function (one without ``ctx``) runs, so a function drawing from the
+    global generators gives the same result for the same run wherever and however often it runs.
+
+    Parameters
+    ----------
+    seed : int
+        In [0, 2**32).
+    """
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 class RunContext:
     """What a run function receives as its first argument.
 

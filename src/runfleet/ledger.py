@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .keys import param_hashes
+from .values import decode_value
 
 MARKER = "_result.json"
 ERROR = "_error.json"
@@ -109,8 +110,8 @@ class RunRecord:
 
     @property
     def value(self) -> Any:
-        """Returned value (done records)."""
-        return self.data.get("value")
+        """Returned value (done records), NaN and infinities decoded (:mod:`runfleet.values`)."""
+        return decode_value(self.data.get("value"))
 
     @property
     def duration_s(self) -> float | None:

@@ -8,7 +8,7 @@ from typing import Callable
 from .errors import InputError
 from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
 from .ledger import RunRecord
-from .study import Run
+from .study import Run, call_style
 
 
 @dataclass
@@ -35,6 +35,9 @@ class KeyedRun:
         The content key.
     files_hash : str or None
         Hash of the identities of the run's input files (None without inputs).
+    takes_ctx : bool
+        True when ``fn`` is called ``fn(ctx, **params)``, False for ``fn(**params)``
+        (:func:`runfleet.study.takes_ctx`).
     """
 
     run: Run
@@ -46,6 +49,7 @@ class KeyedRun:
     upstream_keys: dict[str, str]
     key: str
     files_hash: str | None = None
+    takes_ctx: bool = True
 
     @property
     def name(self) -> str:
@@ -75,12 +79,14 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
     """Keys for ``runs`` in the topological order of ``deps``; upstreams outside ``runs`` come
     from ``known_keys``. The study seed is part of every key: another seed is another run.
 
-    Raises InputError (naming ``source`` and the run) when an input file cannot be read."""
+    Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
+    function cannot be called with the run's params."""
     keys = dict(known_keys)
     out: dict[str, KeyedRun] = {}
     for name, upstream in deps.items():
         run = runs[name]
         fn = fns[name]
+        ctx = call_style(run, fn, source)
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
         try:
@@ -91,7 +97,7 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
         keys[name] = key
-        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files)
+        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import inspect
 import itertools
 import re
 import string
@@ -40,7 +41,10 @@ class RetryPolicy:
 
 @dataclass
 class Run:
-    """One named call ``fn(ctx, **params)``.
+    """One named call ``fn(ctx, **params)``, or ``fn(**params)`` for a plain function.
+
+    Whether ``fn`` receives ``ctx`` is decided from its signature (:func:`takes_ctx`): a first
+    parameter named ``ctx`` or annotated ``RunContext``.
 
     name: unique in the study; letters, digits and ``._=+,@-``.
     fn: a callable or ``"module:attr"``.
@@ -153,6 +157,61 @@ def resolve_fn(fn: str | Callable, where: str) -> Callable:
     return obj
 
 
+def takes_ctx(fn: Callable) -> bool:
+    """True when ``fn`` is called ``fn(ctx, **params)``; False for a plain ``fn(**params)``.
+
+    The rule, decided once from the signature: a function takes the run's
+    :class:`~runfleet.context.RunContext` when its first positional parameter is named ``ctx``
+    or is annotated ``RunContext``. Any other function is called with the params only. A
+    callable whose signature cannot be read (some builtins) is called with the params only.
+
+    Parameters
+    ----------
+    fn : callable
+        The run's function.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    for p in sig.parameters.values():
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return False
+        ann = p.annotation
+        ann_name = ann if isinstance(ann, str) else getattr(ann, "__name__", "")
+        return p.name == "ctx" or ann_name.rsplit(".", 1)[-1] == "RunContext"
+    return False
+
+
+def call_style(run: Run, fn: Callable, src: str) -> bool:
+    """Check that ``fn`` can be called with ``run``'s params; return :func:`takes_ctx`.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the run and the parameter (``inspect.Signature.bind`` fails: a
+        missing required parameter, an unexpected one, or one given twice).
+    """
+    ctx = takes_ctx(fn)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return ctx
+    try:
+        if ctx:
+            sig.bind(None, **run.params)
+        else:
+            sig.bind(**run.params)
+    except TypeError as e:
+        how = "fn(ctx, **params)" if ctx else "fn(**params) (no ctx: its first parameter is not 'ctx')"
+        raise InputError(f"{src}: run {run.name!r}: params: {run.fn_path} cannot be called as {how}: {e}") from None
+    return ctx
+
+
 class Study:
     """A named set of runs with a store, a seed and default retry policy.
 
@@ -234,7 +293,8 @@ class Study:
         order = topological_order(deps, src)
         if import_fns:
             for name in order:
-                resolve_fn(self.runs[name].fn, f"{src}: run {name!r}: fn")
+                run = self.runs[name]
+                call_style(run, resolve_fn(run.fn, f"{src}: run {name!r}: fn"), src)
         return {n: deps[n] for n in order}
 
 
