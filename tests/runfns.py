@@ -131,3 +131,10 @@ def unstorable(ctx, counter: str):
     with open(counter, "a") as f:
         f.write(ctx.name + "\n")
     return {"score": 1.0, "model": object()}
+
+
+def step(ctx, x: float = 0.0, fail: bool = False):
+    """x plus the sum of the upstream values; raises when ``fail`` (an upstream failed on purpose)."""
+    if fail:
+        raise ValueError(f"{ctx.name} fails on purpose")
+    return x + sum(v for v in ctx.upstream.values())

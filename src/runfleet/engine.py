@@ -35,7 +35,7 @@ from .errors import InputError
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
 from .packing import MAX_PACK, PackingPolicy
-from .plan import KeyedRun, key_runs, rerun_reason
+from .plan import KeyedRun, key_runs, needs_run, rerun_reason
 from .progress import Progress
 from .runstate import RunEntry, RunState, RunTable
 from .study import Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
@@ -218,7 +218,7 @@ class Fleet:
             for u in kr.upstream:
                 self.runs[u].dependents.append(name)
             record = self.records.get(name)
-            if record is not None and record.status == "done" and record.key == kr.key:
+            if not needs_run(kr, record):  # the same rule as plan_study (the dry run)
                 self.runs.move(name, S.DONE)
                 entry.value = record.value
                 self.counts["done"] += 1
@@ -714,13 +714,8 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     fns = {n: resolve_fn(study.runs[n].fn, n) for n in deps}
     keyed = key_runs(study.runs, deps, fns, {}, study.version, study.seed, study.source)
     rows = []
-    will_run: set[str] = set()
     for name, kr in keyed.items():
-        reason = rerun_reason(kr, records.get(name))
-        if reason is None and any(u in will_run for u in kr.upstream):
-            reason = "upstream will re-run"
-        if reason is not None:
-            will_run.add(name)
+        reason = rerun_reason(kr, records.get(name))  # needs_run: the rule the engine follows
         rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})
     return rows
 

@@ -101,17 +101,38 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
     return out
 
 
+def needs_run(kr: KeyedRun, record: RunRecord | None) -> bool:
+    """The one invalidation rule, used by the engine and by the dry run.
+
+    A run executes unless its newest record is a done marker for its current key. An upstream
+    that re-executes with an unchanged key therefore does not re-run its dependents (their keys,
+    which include the upstream's key, are unchanged); see docs/engine.md.
+
+    Parameters
+    ----------
+    kr : KeyedRun
+        The run and its current key.
+    record : RunRecord or None
+        Its newest record in the store.
+
+    Returns
+    -------
+    bool
+    """
+    return record is None or record.status != "done" or record.key != kr.key
+
+
 def rerun_reason(kr: KeyedRun, record: RunRecord | None) -> str | None:
-    """None when the run is done with this key; otherwise why it will run.
+    """None when the run will not execute (:func:`needs_run`); otherwise why it will.
 
     A change of parameters names them when the record has per-parameter hashes:
     ``parameters changed: tariff, rr``.
     """
+    if not needs_run(kr, record):
+        return None
     if record is None:
         return "new"
     data = record.data
-    if record.status == "done" and record.key == kr.key:
-        return None
     if record.key == kr.key:
         if record.status == "skipped":
             return f"skipped before ({data.get('reason', 'upstream failed')})"
