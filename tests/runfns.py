@@ -138,3 +138,11 @@ def step(ctx, x: float = 0.0, fail: bool = False):
     if fail:
         raise ValueError(f"{ctx.name} fails on purpose")
     return x + sum(v for v in ctx.upstream.values())
+
+
+def survivors(ctx):
+    """An aggregator over survivors: sums the done upstream values, counts what happened."""
+    counts = {}
+    for status in ctx.upstream_status.values():
+        counts[status] = counts.get(status, 0) + 1
+    return {"n": len(ctx.upstream), "total": sum(ctx.upstream.values()), "status": counts}

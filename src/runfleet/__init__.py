@@ -23,13 +23,13 @@ from .mapping import map  # noqa: A004 - runfleet.map is the store-backed client
 from .results import results
 from .status import study_status
 from .store import Store, parse_storage_options
-from .study import RetryPolicy, Run, Study, grid, zip_params
+from .study import After, RetryPolicy, Run, Study, grid, zip_params
 from .studyfile import load_study
 from .yamlfile import read_yaml_file, yaml_problem
 
 __version__ = "0.1.0"
 
-__all__ = ["ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
+__all__ = ["After", "ClusterUnavailable", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
            "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",

@@ -39,7 +39,9 @@ class RunContext:
     """What a run function receives as its first argument.
 
     name, study, params: the run's name, its study's name and its params.
-    upstream: ``{name: returned value}`` of the runs in its ``after``.
+    upstream: ``{name: returned value}`` of the runs in its ``after`` that are done (all of them,
+        except for an aggregator over survivors: ``after: [{runs: "f-*", allow_failed: true}]``).
+    upstream_status: ``{name: "done" | "failed" | "skipped"}`` for every run in its ``after``.
     out: fsspec URL of the run's output directory (absolute local path or ``s3://...``).
     storage_options: options to open ``out`` (and the rest of the store) from any worker.
     seed: int in [0, 2**32) from the study seed and the run name; rng: numpy Generator from the
@@ -50,13 +52,14 @@ class RunContext:
 
     def __init__(self, *, name: str, study: str, out: str, storage_options: dict | None = None,
                  study_seed: int = 0, params: dict | None = None, upstream: dict | None = None,
-                 attempt: int = 1, serial: bool = False):
+                 attempt: int = 1, serial: bool = False, upstream_status: dict | None = None):
         self.name = name
         self.study = study
         self.out = out
         self.storage_options = dict(storage_options or {})
         self.params = dict(params or {})
         self.upstream = dict(upstream or {})
+        self.upstream_status = dict(upstream_status) if upstream_status else {u: "done" for u in self.upstream}
         self.attempt = attempt
         self._study_seed = study_seed
         self._serial = serial

@@ -124,7 +124,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         ledger.clear_run(name)
     ctx = RunContext(name=name, study=ledger.study, out=run_dir, storage_options=store.storage_options,
                      study_seed=spec["study_seed"], params=spec["params"], upstream=spec["upstream"],
-                     attempt=spec["attempt"], serial=serial)
+                     attempt=spec["attempt"], serial=serial, upstream_status=spec.get("upstream_status"))
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
                            "host": socket.gethostname(), "pid": os.getpid()}
@@ -170,6 +170,9 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
     record = RunRecord.done(spec["identity"], value=stored, attempt=spec["attempt"], started=started,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
                             seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"])
+    missing = sorted(u for u, st in (spec.get("upstream_status") or {}).items() if st != "done")
+    if missing:  # an aggregator over survivors: re-runs when one of these executes again
+        record.data["upstream_missing"] = missing
     row.update(status="done", value=value, duration_s=duration, finished=finished)
     return row, record
 

@@ -101,7 +101,7 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
     return out
 
 
-def needs_run(kr: KeyedRun, record: RunRecord | None) -> bool:
+def needs_run(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> bool:
     """The one invalidation rule, used by the engine and by the dry run.
 
     A run executes unless its newest record is a done marker for its current key. An upstream
@@ -114,25 +114,35 @@ def needs_run(kr: KeyedRun, record: RunRecord | None) -> bool:
         The run and its current key.
     record : RunRecord or None
         Its newest record in the store.
+    executing_upstreams : iterable of str
+        Its upstreams that execute in this invocation. An aggregator over survivors whose
+        marker lists upstreams that were not done when it ran (``upstream_missing``) runs again
+        when one of them executes now: it may be done this time.
 
     Returns
     -------
     bool
     """
-    return record is None or record.status != "done" or record.key != kr.key
+    if record is None or record.status != "done" or record.key != kr.key:
+        return True
+    missing = record.data.get("upstream_missing")
+    return bool(missing) and any(u in missing for u in executing_upstreams)
 
 
-def rerun_reason(kr: KeyedRun, record: RunRecord | None) -> str | None:
+def rerun_reason(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> str | None:
     """None when the run will not execute (:func:`needs_run`); otherwise why it will.
 
     A change of parameters names them when the record has per-parameter hashes:
     ``parameters changed: tariff, rr``.
     """
-    if not needs_run(kr, record):
+    if not needs_run(kr, record, executing_upstreams):
         return None
     if record is None:
         return "new"
     data = record.data
+    if record.status == "done" and record.key == kr.key:
+        again = sorted(set(data.get("upstream_missing") or ()) & set(executing_upstreams))
+        return f"upstream not done last time runs again ({', '.join(again)})"
     if record.key == kr.key:
         if record.status == "skipped":
             return f"skipped before ({data.get('reason', 'upstream failed')})"
