@@ -92,7 +92,7 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
         try:
             files = inputs_hash(run.inputs) if run.inputs else None
         except OSError as e:
-            raise InputError(f"{source}: run {name!r}: inputs: cannot read {getattr(e, 'filename', None) or e}"
+            raise InputError(f"{source}: run {name!r}: inputs: cannot read input file {getattr(e, 'filename', None) or e}"
                              f" ({e.strerror or type(e).__name__})") from None
         ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
