@@ -214,12 +214,13 @@ class Fleet:
             pack = kr.run.pack if kr.run.pack is not None else self.study.pack_default
             entry = self.runs.add(name, RunEntry(kr=kr, policy=self.study.policy_for(kr.run),
                                                  packable=pack is not False, dirty=name in self.dirty_dirs,
-                                                 after_groups=groups.get(name)))
+                                                 after_groups=groups.get(name),
+                                                 tolerated=frozenset(AfterGroup.tolerated(groups.get(name) or []))))
             self.counts["total"] += 1
             for u in kr.upstream:
                 self.runs[u].dependents.append(name)
             record = self.records.get(name)
-            executing = [u for u in kr.upstream if not self.runs[u].resumed]
+            executing = (u for u in kr.upstream if not self.runs[u].resumed)  # read only for aggregators
             if not needs_run(kr, record, executing):  # the same rule as plan_study (the dry run)
                 self.runs.move(name, S.DONE)
                 entry.value = record.value
@@ -234,22 +235,23 @@ class Fleet:
         self._study_dirty = True
         return order
 
-    def _place(self, name: str) -> None:
+    def _place(self, name: str, ended: str | None = None) -> None:
         """Move a waiting run on as its upstreams allow: ready (all done, or, for an aggregator
         over survivors, all terminal and enough done), skipped (a required upstream failed or
-        was skipped, or too few done), else leave it waiting."""
+        was skipped, or too few done), else leave it waiting. ``ended``: the upstream that just
+        ended (only it is checked for failure; None checks them all)."""
         entry = self.runs[name]
         if entry.state is not S.WAITING:
             return
         ups = entry.kr.upstream
-        groups = entry.after_groups
-        tolerated = AfterGroup.tolerated(groups) if groups else ()
-        for u in ups:
+        tolerated = entry.tolerated
+        for u in (ups if ended is None else (ended,)):
             if u not in tolerated and self.runs[u].state in (S.FAILED, S.SKIPPED):
                 self._skip(name, u)
                 return
         if not all(self.runs[u].state.terminal for u in ups):
             return
+        groups = entry.after_groups
         for g in groups or ():
             if g.min_done is None or not g.names:
                 continue
@@ -427,7 +429,7 @@ class Fleet:
         self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=entry.attempts,
                                         duration_s=row.get("duration_s")))
         for d in entry.dependents:
-            self._place(d)
+            self._place(d, name)
 
     def _failed_attempt(self, name: str, failure: dict) -> None:
         entry = self.runs[name]
@@ -453,7 +455,7 @@ class Fleet:
                                         error=failure.get("message"), attempts=entry.attempts,
                                         duration_s=failure.get("duration_s")))
         for d in entry.dependents:
-            self._place(d)
+            self._place(d, name)
 
     def _skip(self, name: str, because: str | None, reason: str | None = None) -> None:
         entry = self.runs[name]
@@ -467,7 +469,7 @@ class Fleet:
         self.ledger.record_skip(entry.kr.identity(), reason, params=entry.kr.run.params)
         self.outcomes.append(RunOutcome(name, "skipped", error=reason))
         for d in entry.dependents:
-            self._place(d)
+            self._place(d, name)
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _seed_durations(self) -> None:

@@ -89,6 +89,8 @@ class RunEntry:
     after_groups : list of runfleet.study.AfterGroup or None
         For a run with tolerant ``after`` entries (aggregators over survivors): its upstream
         groups; None for a run whose upstreams must all be done.
+    tolerated : frozenset of str
+        Upstreams whose failure does not skip it (matched by tolerant entries only).
     resumed : bool
         Done in the store with its current key: not executed in this invocation.
     """
@@ -103,6 +105,7 @@ class RunEntry:
     dependents: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     after_groups: list | None = None
+    tolerated: frozenset = frozenset()
     resumed: bool = False
 
 
