@@ -122,3 +122,45 @@ def plot_png(ctx, title: str = "plot", **_):
         fig.savefig(f, format="png")
     plt.close(fig)
     return {"title": title}
+
+
+def noisy_mean(n, loc=0.0):
+    """A plain function (no ctx) drawing from NumPy's global generator."""
+    return {"mean": float(np.mean(np.random.normal(loc, 1.0, size=n)))}
+
+
+def annotated(context: "RunContext", x=1):  # noqa: F821 - the annotation names the convention
+    """Takes the run context under another name, by annotation."""
+    return {"run": context.name, "x": x}
+
+
+def loglik(ctx, which: str = "ninf"):
+    """Non-finite values are normal results (a log-likelihood of -inf)."""
+    return {"ninf": {"ll": float("-inf"), "grid": [1.0, float("inf"), float("nan")]},
+            "nan": float("nan")}[which]
+
+
+def reads_upstream(ctx):
+    """What arrived in ctx.upstream, described with JSON-safe strings."""
+    return {k: repr(v) for k, v in sorted(ctx.upstream.items())}
+
+
+def unstorable(ctx, counter: str):
+    with open(counter, "a") as f:
+        f.write(ctx.name + "\n")
+    return {"score": 1.0, "model": object()}
+
+
+def step(ctx, x: float = 0.0, fail: bool = False):
+    """x plus the sum of the upstream values; raises when ``fail`` (an upstream failed on purpose)."""
+    if fail:
+        raise ValueError(f"{ctx.name} fails on purpose")
+    return x + sum(v for v in ctx.upstream.values())
+
+
+def survivors(ctx):
+    """An aggregator over survivors: sums the done upstream values, counts what happened."""
+    counts = {}
+    for status in ctx.upstream_status.values():
+        counts[status] = counts.get(status, 0) + 1
+    return {"n": len(ctx.upstream), "total": sum(ctx.upstream.values()), "status": counts}

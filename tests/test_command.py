@@ -58,6 +58,8 @@ def test_failing_command_is_recorded_with_exit_code_and_stderr_tail(client, tmp_
     assert err["error_class"] == "CommandFailed"
     assert "exited with code 3" in err["message"]
     assert "line-30" in err["message"] and "line-11" in err["message"] and "line-10\n" not in err["message"]
+    assert err["exit_code"] == 3  # fields of their own, not only in the message
+    assert err["stderr_tail"].splitlines() == [f"line-{n}" for n in range(11, 31)]
     missing = summary.outcomes["missing"]
     assert missing.error_class == "CommandFailed" and "could not be started" in missing.error
     typo = summary.outcomes["typo"]
@@ -155,5 +157,37 @@ def test_input_file_contents_are_part_of_the_key(client, tmp_path):
     data.write_text("a,b\n1,2\n3,4\n")  # same path, new contents: the run is another run
     assert run_study(make(), cluster=client, progress=False).outcomes["count"].value == 3
     assert counter.read_text().count("x") == 2
+    gone = study(tmp_path, name="gone")
+    gone.add(command_run("gone", ["true"], inputs=[str(tmp_path / "missing.csv")]))
     with pytest.raises(InputError, match=r"run 'gone': inputs: cannot read input file .*missing.csv"):
-        command_run("gone", ["true"], inputs=[str(tmp_path / "missing.csv")])
+        run_study(gone, cluster=client, progress=False)
+    assert not (tmp_path / "store/gone").exists()  # before anything runs
+
+
+def test_yaml_cmd_with_inputs_uses_the_run_inputs_key(tmp_path):
+    """A YAML ``cmd:`` + ``inputs:`` entry is the same run as ``command_run`` (one way to hash
+    input files: ``Run.inputs``): same key, and editing the file re-runs exactly that run."""
+    from runfleet import load_study
+    from runfleet.command import command_run
+
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    (tmp_path / "s.yaml").write_text(
+        f"name: yin\nstore: {tmp_path}/store\nruns:\n"
+        f"  - {{name: count, cmd: [sh, -c, 'wc -l < {{data}}'], params: {{data: '{data}'}}, inputs: ['{data}']}}\n"
+        "  - {name: other, cmd: [echo, '7']}\n")
+    first = run_study(load_study(tmp_path / "s.yaml"), cluster="serial", progress=False)
+    assert first.outcomes["count"].value == 2
+    keys = {r["name"]: r["key"] for r in json.loads((tmp_path / "store/yin/study.json").read_text())["runs"]}
+    s = study(tmp_path, name="yin")
+    s.seed = 0
+    s.add(command_run("count", ["sh", "-c", "wc -l < {data}"], inputs=[str(data)], params={"data": str(data)}))
+    s.add(command_run("other", ["echo", "7"]))
+    again = run_study(s, cluster="serial", progress=False)
+    assert again.counts["resumed"] == 2  # the Python builder makes the same keys
+    data.write_text("a\n1\n2\n")
+    third = run_study(load_study(tmp_path / "s.yaml"), cluster="serial", progress=False)
+    assert third.outcomes["count"].value == 3 and not third.outcomes["count"].resumed
+    assert third.outcomes["other"].resumed
+    assert keys["other"] == {r["name"]: r["key"] for r in
+                             json.loads((tmp_path / "store/yin/study.json").read_text())["runs"]}["other"]

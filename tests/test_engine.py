@@ -231,3 +231,20 @@ def test_workers_warm_import_run_modules(client):
         assert time.monotonic() < deadline, "colorsys was not imported on every worker"
         time.sleep(0.1)
     assert len(client.run(imported)) == 2
+
+
+def test_two_unprobed_functions_with_more_ready_runs_than_slots_finish(tmp_path, client):
+    """Two fn groups, no durations known yet, 40 ready runs each on 2 workers (pack on by
+    default): the probe logic must not rotate the ready queue forever (it used to hang)."""
+    import threading
+
+    s = study(tmp_path, name="two-groups")
+    s.add_many(grid("t-{i}", "runfns:trivial", {"i": list(range(40))}))
+    s.add_many(grid("a-{x}", "runfns:add", {"x": [float(i) for i in range(40)]}))
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(s=run_study(s, cluster=client, progress=False)),
+                              daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "run_study hung with two unprobed fn groups"
+    assert result["s"].exit_code == 0 and result["s"].counts["done"] == 80

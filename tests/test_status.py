@@ -15,8 +15,7 @@ CMD = "runfleet.command:run_command"
 def studies(client, tmp_path_factory):
     """A 120-run study with 3 ValueError failures, 1 CommandFailed, 2 skipped; and an all-done one."""
     store = tmp_path_factory.mktemp("status") / "store"
-    # pack: False: the engine (as of this branch) spins when several unprobed fn groups are ready at once
-    s = Study("big", store=str(store), seed=1, defaults={"pack": False})
+    s = Study("big", store=str(store), seed=1)
     for i in range(114):
         s.add(Run(f"ok-{i:03d}", "runfns:trivial", params={"i": i}))
     for i in range(3):

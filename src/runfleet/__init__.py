@@ -29,13 +29,13 @@ from .status import study_status
 from .cliargs import add_cluster_argument, add_storage_option_argument, cluster_from, storage_options_from
 from .storage_options import parse_storage_options
 from .store import Store
-from .study import RetryPolicy, Run, Study, grid, zip_params
+from .study import After, RetryPolicy, Run, Study, grid, zip_params
 from .studyfile import load_study
 from .yamlfile import read_yaml_file, yaml_problem
 
 __version__ = "0.1.0"
 
-__all__ = ["ClusterUnavailable", "add_cluster_argument", "add_storage_option_argument", "cluster_from",
+__all__ = ["After", "ClusterUnavailable", "add_cluster_argument", "add_storage_option_argument", "cluster_from",
            "storage_options_from", "CommandFailed", "Fleet", "InfrastructureLost", "InputError", "LostWorker",
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",

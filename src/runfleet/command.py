@@ -30,7 +30,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .errors import CommandFailed, InputError
+from .errors import CommandFailed
 
 #: file a program may write in ``{out}`` to return a value (JSON)
 VALUE_FILE = "_value.json"
@@ -42,7 +42,7 @@ TERM_GRACE_S = 2.0
 RESERVED = ("out", "seed", "name")
 
 
-def run_command(ctx, *, cmd: list, env: dict | None = None, inputs=(), **params) -> Any:
+def run_command(ctx, *, cmd: list, env: dict | None = None, **params) -> Any:
     """Run a program as this run's work and return its value.
 
     Parameters
@@ -56,9 +56,6 @@ def run_command(ctx, *, cmd: list, env: dict | None = None, inputs=(), **params)
     env : dict, optional
         Environment variables (values templated like ``cmd``) set on top of the worker's
         environment. ``RUNFLEET_OUT``, ``RUNFLEET_SEED`` and ``RUNFLEET_RUN`` are always set.
-    inputs : sequence of str, optional
-        Input files (see :func:`command_run`, which hashes their contents into the key); not
-        used here.
     **params
         The run's other params, available to the templates.
 
@@ -112,9 +109,11 @@ def run_command(ctx, *, cmd: list, env: dict | None = None, inputs=(), **params)
             shutil.rmtree(out, ignore_errors=True)
 
 
-def command_run(name: str, cmd: list, *, env: dict | None = None, inputs=(), storage_options: dict | None = None,
-                params: dict | None = None, **run_fields):
+def command_run(name: str, cmd: list, *, env: dict | None = None, inputs=(), params: dict | None = None,
+                **run_fields):
     """A :class:`runfleet.Run` of :func:`run_command`, with input files in its content key.
+
+    The same run as a YAML entry with ``cmd:``, ``env:`` and ``inputs:``.
 
     Parameters
     ----------
@@ -123,50 +122,28 @@ def command_run(name: str, cmd: list, *, env: dict | None = None, inputs=(), sto
     cmd, env
         As for :func:`run_command` (templates over ``params``, ``{out}``, ``{seed}``, ``{name}``).
     inputs : sequence of str
-        Files the program reads (local paths or fsspec URLs). Their contents are hashed into
-        the run's key (as its ``version``), so editing one re-runs the run; their paths are
-        params too.
-    storage_options : dict, optional
-        fsspec options to read ``inputs`` on object stores.
+        Files the program reads (local paths or fsspec URLs): the run's ``inputs``
+        (:class:`runfleet.Run`), whose content identities are part of its key, so editing one
+        re-runs the run.
     params : dict, optional
         The run's other params.
     **run_fields
         Other :class:`runfleet.Run` fields (``after``, ``retries``, ``timeout_s``, ...).
 
-    Raises
-    ------
-    runfleet.InputError
-        An input file cannot be read (names the run and the file), before anything runs.
+    Returns
+    -------
+    runfleet.Run
+
+    Notes
+    -----
+    An input file that cannot be read is an InputError naming the run and the file when the
+    study is validated (``run_study``, ``plan_study``, ``Fleet.submit``), before anything runs.
     """
     from .study import Run
 
-    all_params = {**(params or {}), "cmd": list(cmd)}
-    if env:
-        all_params["env"] = dict(env)
-    inputs = [str(p) for p in inputs]
-    if inputs:
-        all_params["inputs"] = inputs
-        run_fields.setdefault("version", inputs_digest(inputs, storage_options, where=f"run {name!r}: inputs"))
-    return Run(name, "runfleet.command:run_command", params=all_params, **run_fields)
-
-
-def inputs_digest(paths: list[str], storage_options: dict | None = None, where: str = "inputs") -> str:
-    """``inputs:`` + sha256 (32 hex) over the paths and contents of ``paths``, in order."""
-    import hashlib
-
-    import fsspec
-
-    h = hashlib.sha256()
-    for path in paths:
-        try:
-            with fsspec.open(path, "rb", **(storage_options or {})) as f:
-                h.update(path.encode("utf-8") + b"\0")
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-        except (OSError, ValueError) as e:
-            raise InputError(f"{where}: cannot read input file {path!r} ({getattr(e, 'strerror', None) or e})") from None
-        h.update(b"\0")
-    return "inputs:" + h.hexdigest()[:32]
+    all_params = {**(params or {}), "cmd": list(cmd), "env": dict(env or {})}  # as a YAML cmd: entry
+    return Run(name, "runfleet.command:run_command", params=all_params, inputs=tuple(str(p) for p in inputs),
+               **run_fields)
 
 
 def _as_list(cmd) -> list:
@@ -282,4 +259,4 @@ def _upload(ctx, local_dir: str) -> None:
             ctx.fs.put_file(src, ctx.path(rel))
 
 
-__all__ = ["command_run", "inputs_digest", "run_command", "VALUE_FILE"]
+__all__ = ["command_run", "run_command", "VALUE_FILE"]

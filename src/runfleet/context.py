@@ -18,6 +18,23 @@ NESTED_PRIORITY = 10
 _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
 
 
+def seed_globals(seed: int) -> None:
+    """Seed Python's ``random`` and NumPy's global generator with ``seed`` (a run's seed).
+
+    Called before a plain function (one without ``ctx``) runs, so a function drawing from the
+    global generators gives the same result for the same run wherever and however often it runs.
+
+    Parameters
+    ----------
+    seed : int
+        In [0, 2**32).
+    """
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 class RunContext:
     """What a run function receives as its first argument.
 
@@ -38,7 +55,10 @@ class RunContext:
     params : dict, optional
         The run's params.
     upstream : dict, optional
-        ``{name: returned value}`` of the runs in its ``after``.
+        ``{name: returned value}`` of the runs in its ``after`` that are done (all of them,
+        except for an aggregator over survivors: ``after: [{runs: "f-*", allow_failed: true}]``).
+    upstream_status : dict, optional
+        ``{name: "done" | "failed" | "skipped"}`` for every run in its ``after``.
     attempt : int, default 1
         1 for the first attempt, 2 for the first retry, ...
     serial : bool, default False
@@ -65,13 +85,14 @@ class RunContext:
 
     def __init__(self, *, name: str, study: str, out: str, storage_options: dict | None = None,
                  study_seed: int = 0, params: dict | None = None, upstream: dict | None = None,
-                 attempt: int = 1, serial: bool = False):
+                 attempt: int = 1, serial: bool = False, upstream_status: dict | None = None):
         self.name = name
         self.study = study
         self.out = out
         self.storage_options = dict(storage_options or {})
         self.params = dict(params or {})
         self.upstream = dict(upstream or {})
+        self.upstream_status = dict(upstream_status) if upstream_status else {u: "done" for u in self.upstream}
         self.attempt = attempt
         self._study_seed = study_seed
         self._serial = serial

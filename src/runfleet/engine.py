@@ -35,10 +35,10 @@ from .errors import InputError
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
 from .packing import MAX_PACK, PackingPolicy
-from .plan import KeyedRun, key_runs, rerun_reason
+from .plan import KeyedRun, key_runs, needs_run, rerun_reason
 from .progress import Progress
 from .runstate import RunEntry, RunState, RunTable
-from .study import Run, Study, check_run_fields, resolve_after, resolve_fn, topological_order
+from .study import AfterGroup, Run, Study, check_run_fields, resolve_after_groups, resolve_fn, topological_order
 
 S = RunState
 
@@ -204,7 +204,7 @@ class Fleet:
             if not checked:
                 check_run_fields(run, src)
             batch[run.name] = run
-        deps = resolve_after(batch, src, known=self.runs.keys())
+        deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
         order = topological_order(deps, src)
         fns = {n: resolve_fn(batch[n].fn, f"{src}: run {n!r}: fn") for n in order}
         known = {n: e.kr.key for n, e in self.runs.items()}
@@ -213,30 +213,55 @@ class Fleet:
             kr = keyed[name]
             pack = kr.run.pack if kr.run.pack is not None else self.study.pack_default
             entry = self.runs.add(name, RunEntry(kr=kr, policy=self.study.policy_for(kr.run),
-                                                 packable=pack is not False, dirty=name in self.dirty_dirs))
+                                                 packable=pack is not False, dirty=name in self.dirty_dirs,
+                                                 after_groups=groups.get(name),
+                                                 tolerated=frozenset(AfterGroup.tolerated(groups.get(name) or []))))
             self.counts["total"] += 1
             for u in kr.upstream:
                 self.runs[u].dependents.append(name)
             record = self.records.get(name)
-            if record is not None and record.status == "done" and record.key == kr.key:
+            executing = (u for u in kr.upstream if not self.runs[u].resumed)  # read only for aggregators
+            if not needs_run(kr, record, executing):  # the same rule as plan_study (the dry run)
                 self.runs.move(name, S.DONE)
                 entry.value = record.value
+                entry.resumed = True
                 self.counts["done"] += 1
                 self.counts["resumed"] += 1
                 self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=0,
                                                 duration_s=record.duration_s, resumed=True))
                 continue
-            ups = [self.runs[u].state for u in kr.upstream]
-            bad = [u for u, st in zip(kr.upstream, ups) if st in (S.FAILED, S.SKIPPED)]
-            if bad:
-                self._skip(name, bad[0])
-            elif all(st is S.DONE for st in ups):
-                self.runs.move(name, S.READY)
-                self.ready.append(name)
-            else:
-                self.runs.move(name, S.WAITING)
+            self.runs.move(name, S.WAITING)
+            self._place(name)
         self._study_dirty = True
         return order
+
+    def _place(self, name: str, ended: str | None = None) -> None:
+        """Move a waiting run on as its upstreams allow: ready (all done, or, for an aggregator
+        over survivors, all terminal and enough done), skipped (a required upstream failed or
+        was skipped, or too few done), else leave it waiting. ``ended``: the upstream that just
+        ended (only it is checked for failure; None checks them all)."""
+        entry = self.runs[name]
+        if entry.state is not S.WAITING:
+            return
+        ups = entry.kr.upstream
+        tolerated = entry.tolerated
+        for u in (ups if ended is None else (ended,)):
+            if u not in tolerated and self.runs[u].state in (S.FAILED, S.SKIPPED):
+                self._skip(name, u)
+                return
+        if not all(self.runs[u].state.terminal for u in ups):
+            return
+        groups = entry.after_groups
+        for g in groups or ():
+            if g.min_done is None or not g.names:
+                continue
+            done = sum(1 for u in g.names if self.runs[u].state is S.DONE)
+            if done / len(g.names) < g.min_done:
+                self._skip(name, None, reason=f"only {done} of {len(g.names)} upstream runs matching {g.pattern!r} "
+                                              f"done ({done / len(g.names):.2f} < min_done {g.min_done:g})")
+                return
+        self.runs.move(name, S.READY)
+        self.ready.append(name)
 
     def has_work(self) -> bool:
         """True while some run is ready, running, waiting or backing off."""
@@ -300,8 +325,10 @@ class Fleet:
                 # unknown duration: probe with one run per slot before packing the rest. A cluster
                 # at zero workers (adapt from 0) gets a full window of single runs instead, so
                 # its adaptive scaling sees the real queue and starts enough workers.
-                if not policy.may_probe(group, self.slots() or self.max_in_flight):
-                    if not self._rotate_ready(group):
+                if not policy.may_probe(group, self._probe_limit()):
+                    # this group has a probe per slot already: bring forward a run whose group is
+                    # not saturated, else stop topping up this turn (a probe ending frees a slot)
+                    if not self._bring_forward_unsaturated():
                         return
                     continue
                 policy.probe_started(group)
@@ -317,12 +344,26 @@ class Fleet:
                 names.append(self.ready.popleft())
             self._submit_task(names)
 
-    def _rotate_ready(self, group: str) -> bool:
-        """Move a ready run of another group to the front; False if every ready run is in ``group``."""
+    def _probe_limit(self) -> int:
+        return self.slots() or self.max_in_flight
+
+    def _bring_forward_unsaturated(self) -> bool:
+        """Move the first ready run that may be submitted now to the front of the queue.
+
+        A run may be submitted now unless it is a fresh packable run of a function whose duration
+        is unknown and which has a probe in flight per slot already (a *saturated* group).
+        Returns False when every ready run is in a saturated group: moving any of them to the
+        front would only rotate the queue forever.
+        """
+        policy = self.packing
+        limit = self._probe_limit()
         for i, n in enumerate(self.ready):
-            if self.runs[n].kr.fn_path != group:
-                del self.ready[i]
-                self.ready.appendleft(n)
+            e = self.runs[n]
+            g = e.kr.fn_path
+            if not (e.packable and e.attempts == 0) or policy.known(g) or policy.may_probe(g, limit):
+                if i:
+                    del self.ready[i]
+                    self.ready.appendleft(n)
                 return True
         return False
 
@@ -331,12 +372,15 @@ class Fleet:
         kr = entry.kr
         spec = {
             "name": name, "fn": kr.run.fn if isinstance(kr.run.fn, str) else kr.fn, "params": kr.run.params,
-            "identity": kr.identity(), "upstream": {u: self.runs[u].value for u in kr.upstream},
+            "identity": kr.identity(),
+            "upstream": {u: self.runs[u].value for u in kr.upstream if self.runs[u].state is S.DONE},
             "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
-            "clear": entry.dirty,
+            "clear": entry.dirty, "takes_ctx": kr.takes_ctx,
         }
         if entry.history:
             spec["history"] = entry.history
+        if entry.after_groups:
+            spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
         return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
@@ -385,10 +429,7 @@ class Fleet:
         self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=entry.attempts,
                                         duration_s=row.get("duration_s")))
         for d in entry.dependents:
-            dep = self.runs[d]
-            if dep.state is S.WAITING and all(self.runs[u].state is S.DONE for u in dep.kr.upstream):
-                self.runs.move(d, S.READY)
-                self.ready.append(d)
+            self._place(d, name)
 
     def _failed_attempt(self, name: str, failure: dict) -> None:
         entry = self.runs[name]
@@ -400,7 +441,7 @@ class Fleet:
             failure = self.backend.refine_failure(failure)
         entry.history.append(attempt_entry(entry.attempts, failure))
         entry.dirty = True
-        if entry.attempts <= entry.policy.retries:
+        if entry.attempts <= entry.policy.retries and failure.get("kind") != "unstorable":
             self.runs.move(name, S.BACKOFF)
             delay = entry.policy.backoff_s * (2 ** (entry.attempts - 1))
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
@@ -414,9 +455,9 @@ class Fleet:
                                         error=failure.get("message"), attempts=entry.attempts,
                                         duration_s=failure.get("duration_s")))
         for d in entry.dependents:
-            self._skip(d, name)
+            self._place(d, name)
 
-    def _skip(self, name: str, because: str) -> None:
+    def _skip(self, name: str, because: str | None, reason: str | None = None) -> None:
         entry = self.runs[name]
         if entry.state.terminal:
             return
@@ -424,11 +465,11 @@ class Fleet:
             self.ready.remove(name)
         self.runs.move(name, S.SKIPPED)
         self.counts["skipped"] += 1
-        reason = f"upstream {because!r} {self.runs[because].state.value}"
+        reason = reason or f"upstream {because!r} {self.runs[because].state.value}"
         self.ledger.record_skip(entry.kr.identity(), reason, params=entry.kr.run.params)
         self.outcomes.append(RunOutcome(name, "skipped", error=reason))
         for d in entry.dependents:
-            self._skip(d, name)
+            self._place(d, name)
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _seed_durations(self) -> None:
@@ -700,9 +741,8 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     rows = []
     will_run: set[str] = set()
     for name, kr in keyed.items():
-        reason = rerun_reason(kr, records.get(name))
-        if reason is None and any(u in will_run for u in kr.upstream):
-            reason = "upstream will re-run"
+        executing = [u for u in kr.upstream if u in will_run]
+        reason = rerun_reason(kr, records.get(name), executing)  # needs_run: the rule the engine follows
         if reason is not None:
             will_run.add(name)
         rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})

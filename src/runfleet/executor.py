@@ -1,7 +1,8 @@
 """What runs on a worker: execute one run or a pack of short runs, and commit their markers.
 
 A run's attempt: clear what an earlier attempt may have left in its directory, call
-``fn(ctx, **params)`` with a timeout, then write the log and, last, the commit marker. User
+``fn(ctx, **params)`` (or ``fn(**params)`` for a plain function, as the spec's ``takes_ctx`` says)
+with a timeout, then write the log and, last, the commit marker. User
 exceptions do not escape: they come back to the driver as a small status row with the class and
 the traceback. A pack commits all its successful markers in one file, with one write.
 """
@@ -16,12 +17,13 @@ import time
 import traceback
 from typing import Any, Callable
 
-from .context import RunContext
-from .errors import RunTimeout
+from .context import RunContext, seed_globals
+from .errors import RunTimeout, UnstorableResult
 from .failures import classify, timeout_failure
 from .keys import canonical_json
 from .ledger import ERROR, LOG, MARKER, TIMEOUT_MARK, Ledger, RunRecord, now_iso
 from .store import Store
+from .values import encode_value
 
 MAX_VALUE_BYTES = 1_000_000  # a returned value is a small status, not a result
 
@@ -122,7 +124,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         ledger.clear_run(name)
     ctx = RunContext(name=name, study=ledger.study, out=run_dir, storage_options=store.storage_options,
                      study_seed=spec["study_seed"], params=spec["params"], upstream=spec["upstream"],
-                     attempt=spec["attempt"], serial=serial)
+                     attempt=spec["attempt"], serial=serial, upstream_status=spec.get("upstream_status"))
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
                            "host": socket.gethostname(), "pid": os.getpid()}
@@ -131,16 +133,21 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         try:
             fn = _resolve(spec["fn"])  # importing the run's module does not count against its timeout
             with deadline:
-                value = fn(ctx, **spec["params"])
+                if spec.get("takes_ctx", True):
+                    value = fn(ctx, **spec["params"])
+                else:  # a plain function: its global random generators are seeded like ctx.rng
+                    seed_globals(ctx.seed)
+                    value = fn(**spec["params"])
         except RunTimeout:
             raise
         except BaseException:
             if deadline.fired:  # the timeout landed while the run was handling another exception
                 raise RunTimeout() from None
             raise
-        encoded = canonical_json(value)  # JSON-able or TypeError/ValueError
+        stored = encode_value(value)  # NaN/inf tagged; UnstorableResult naming the key path
+        encoded = canonical_json(stored)
         if len(encoded) > MAX_VALUE_BYTES:
-            raise ValueError(f"returned value is {len(encoded)} bytes of JSON; runs must return a small "
+            raise UnstorableResult(f"returned value is {len(encoded)} bytes of JSON; runs must return a small "
                              f"status (< {MAX_VALUE_BYTES} bytes) and write results under ctx.out")
     except RunTimeout:
         row.update(timeout_failure(spec.get("timeout_s"), ended_worker=False),
@@ -155,14 +162,20 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         row.update(status="error", kind=kind, error_class=error_class, message=str(e)[:2000],
                    traceback=traceback.format_exc()[-20000:], duration_s=time.perf_counter() - t0,
                    finished=now_iso())
+        details = getattr(e, "details", None)  # e.g. CommandFailed: exit_code, stderr_tail
+        if isinstance(details, dict):
+            row["details"] = {str(k): v for k, v in details.items() if v is None or isinstance(v, (str, int, float))}
         _write_log(ctx, ledger)
         return row, None
     duration = time.perf_counter() - t0
     _write_log(ctx, ledger)
     finished = now_iso()
-    record = RunRecord.done(spec["identity"], value=value, attempt=spec["attempt"], started=started,
+    record = RunRecord.done(spec["identity"], value=stored, attempt=spec["attempt"], started=started,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
                             seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"])
+    missing = sorted(u for u, st in (spec.get("upstream_status") or {}).items() if st != "done")
+    if missing:  # an aggregator over survivors: re-runs when one of these executes again
+        record.data["upstream_missing"] = missing
     row.update(status="done", value=value, duration_s=duration, finished=finished)
     return row, record
 

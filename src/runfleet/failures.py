@@ -11,6 +11,8 @@ exception                                                   kind            erro
 cancelled future (``concurrent.futures.CancelledError``,    ``lost_worker`` ``LostWorker``
 ``asyncio.CancelledError``), ``CommClosedError``
 (task level only)
+:class:`runfleet.errors.UnstorableResult` (the returned       ``unstorable``  ``UnstorableResult``
+value cannot be stored; never retried: it would fail again)
 anything else raised by the run function                    ``user_error``  its class name
 anything else raised around the task                        ``infrastructure`` its class name
 ==========================================================  ==============  ===============
@@ -30,7 +32,7 @@ import asyncio
 import concurrent.futures
 import re
 
-from .errors import LostWorker, OutOfMemory, RunTimeout
+from .errors import LostWorker, OutOfMemory, RunTimeout, UnstorableResult
 
 try:  # distributed is a dependency; keep this module importable without it for tools
     from distributed.comm.core import CommClosedError
@@ -62,11 +64,13 @@ def classify(exc: BaseException, *, in_run: bool) -> tuple[str, str]:
     Returns
     -------
     tuple of str
-        ``kind`` (``timeout`` | ``lost_worker`` | ``user_error`` | ``infrastructure``) and the
+        ``kind`` (``timeout`` | ``lost_worker`` | ``unstorable`` | ``user_error`` | ``infrastructure``) and the
         error class name recorded for the run.
     """
     if isinstance(exc, RunTimeout):
         return "timeout", "RunTimeout"
+    if isinstance(exc, UnstorableResult):
+        return "unstorable", "UnstorableResult"
     if isinstance(exc, OutOfMemory):
         return "lost_worker", "OutOfMemory"
     if isinstance(exc, (LostWorker, KilledWorker)):

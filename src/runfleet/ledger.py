@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .keys import param_hashes
+from .values import decode_value
 
 MARKER = "_result.json"
 ERROR = "_error.json"
@@ -109,8 +110,8 @@ class RunRecord:
 
     @property
     def value(self) -> Any:
-        """Returned value (done records)."""
-        return self.data.get("value")
+        """Returned value (done records), NaN and infinities decoded (:mod:`runfleet.values`)."""
+        return decode_value(self.data.get("value"))
 
     @property
     def duration_s(self) -> float | None:
@@ -183,12 +184,15 @@ class RunRecord:
     def failed(cls, identity: dict, failure: dict, *, attempts: int, history: list[dict],
                params: dict | None = None) -> "RunRecord":
         """A failure record: the last attempt's ``failure`` (kind, error_class, message, traceback,
-        duration_s, host), ``attempts`` made and every attempt in ``history``."""
+        duration_s, host, and the fields of its ``details``, e.g. a command's ``exit_code`` and
+        ``stderr_tail``), ``attempts`` made and every attempt in ``history``."""
         data = {**_identity_fields(identity, params), "status": "failed", "kind": failure.get("kind"),
                 "error_class": failure.get("error_class"), "message": failure.get("message"),
                 "traceback": failure.get("traceback", ""), "attempts": attempts,
                 "duration_s": failure.get("duration_s"), "host": failure.get("host"), "finished": now_iso(),
                 "attempts_history": list(history)}
+        for k, v in (failure.get("details") or {}).items():
+            data.setdefault(k, v)
         return cls(identity["name"], "failed", data)
 
     @classmethod

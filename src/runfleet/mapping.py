@@ -9,11 +9,11 @@ function defined in a script, a notebook or ``python -c`` (``__main__``) goes by
 """
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from .context import seed_globals
 from .errors import InputError, ItemsFailed
 from .keys import canonical_json, code_token
 
@@ -38,13 +38,7 @@ class ItemCall:
         self.__qualname__ = getattr(func, "__qualname__", None) or type(func).__name__
 
     def __call__(self, ctx, item):
-        random.seed(ctx.seed)
-        try:
-            import numpy as np
-
-            np.random.seed(ctx.seed)
-        except ImportError:  # pragma: no cover - numpy is a dependency
-            pass
+        seed_globals(ctx.seed)
         return _plain(self.func(item), tuples=True)
 
 

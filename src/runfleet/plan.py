@@ -8,7 +8,7 @@ from typing import Callable
 from .errors import InputError
 from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
 from .ledger import RunRecord
-from .study import Run
+from .study import Run, call_style
 
 
 @dataclass
@@ -35,6 +35,9 @@ class KeyedRun:
         The content key.
     files_hash : str or None
         Hash of the identities of the run's input files (None without inputs).
+    takes_ctx : bool
+        True when ``fn`` is called ``fn(ctx, **params)``, False for ``fn(**params)``
+        (:func:`runfleet.study.takes_ctx`).
     """
 
     run: Run
@@ -46,6 +49,7 @@ class KeyedRun:
     upstream_keys: dict[str, str]
     key: str
     files_hash: str | None = None
+    takes_ctx: bool = True
 
     @property
     def name(self) -> str:
@@ -75,37 +79,70 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
     """Keys for ``runs`` in the topological order of ``deps``; upstreams outside ``runs`` come
     from ``known_keys``. The study seed is part of every key: another seed is another run.
 
-    Raises InputError (naming ``source`` and the run) when an input file cannot be read."""
+    Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
+    function cannot be called with the run's params."""
     keys = dict(known_keys)
     out: dict[str, KeyedRun] = {}
     for name, upstream in deps.items():
         run = runs[name]
         fn = fns[name]
+        ctx = call_style(run, fn, source)
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: keys[u] for u in upstream}
         try:
             files = inputs_hash(run.inputs) if run.inputs else None
         except OSError as e:
-            raise InputError(f"{source}: run {name!r}: inputs: cannot read {getattr(e, 'filename', None) or e}"
+            raise InputError(f"{source}: run {name!r}: inputs: cannot read input file {getattr(e, 'filename', None) or e}"
                              f" ({e.strerror or type(e).__name__})") from None
         ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
         keys[name] = key
-        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files)
+        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
     return out
 
 
-def rerun_reason(kr: KeyedRun, record: RunRecord | None) -> str | None:
-    """None when the run is done with this key; otherwise why it will run.
+def needs_run(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> bool:
+    """The one invalidation rule, used by the engine and by the dry run.
+
+    A run executes unless its newest record is a done marker for its current key. An upstream
+    that re-executes with an unchanged key therefore does not re-run its dependents (their keys,
+    which include the upstream's key, are unchanged); see docs/engine.md.
+
+    Parameters
+    ----------
+    kr : KeyedRun
+        The run and its current key.
+    record : RunRecord or None
+        Its newest record in the store.
+    executing_upstreams : iterable of str
+        Its upstreams that execute in this invocation. An aggregator over survivors whose
+        marker lists upstreams that were not done when it ran (``upstream_missing``) runs again
+        when one of them executes now: it may be done this time.
+
+    Returns
+    -------
+    bool
+    """
+    if record is None or record.status != "done" or record.key != kr.key:
+        return True
+    missing = record.data.get("upstream_missing")
+    return bool(missing) and any(u in missing for u in executing_upstreams)
+
+
+def rerun_reason(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> str | None:
+    """None when the run will not execute (:func:`needs_run`); otherwise why it will.
 
     A change of parameters names them when the record has per-parameter hashes:
     ``parameters changed: tariff, rr``.
     """
+    if not needs_run(kr, record, executing_upstreams):
+        return None
     if record is None:
         return "new"
     data = record.data
     if record.status == "done" and record.key == kr.key:
-        return None
+        again = sorted(set(data.get("upstream_missing") or ()) & set(executing_upstreams))
+        return f"upstream not done last time runs again ({', '.join(again)})"
     if record.key == kr.key:
         if record.status == "skipped":
             return f"skipped before ({data.get('reason', 'upstream failed')})"

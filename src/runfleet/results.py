@@ -54,7 +54,7 @@ def results(study_url: str, storage_options: dict | None = None) -> pd.DataFrame
             d = rec.data
             row.update(status=rec.status, attempts=int(d.get("attempt", d.get("attempts", 0)) or 0),
                        duration_s=d.get("duration_s"), error_class=d.get("error_class"),
-                       value=d.get("value") if rec.status == "done" else None)
+                       value=rec.value if rec.status == "done" else None)
         rows.append(row)
     def column(key, dtype):
         return pd.Series([r[key] for r in rows], dtype=dtype)

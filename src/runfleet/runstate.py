@@ -86,6 +86,13 @@ class RunEntry:
         Runs whose ``after`` names this run.
     history : list of dict
         Failed attempts of this invocation (see :class:`runfleet.ledger.Attempt`).
+    after_groups : list of runfleet.study.AfterGroup or None
+        For a run with tolerant ``after`` entries (aggregators over survivors): its upstream
+        groups; None for a run whose upstreams must all be done.
+    tolerated : frozenset of str
+        Upstreams whose failure does not skip it (matched by tolerant entries only).
+    resumed : bool
+        Done in the store with its current key: not executed in this invocation.
     """
 
     kr: KeyedRun
@@ -97,6 +104,9 @@ class RunEntry:
     dirty: bool = False
     dependents: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    after_groups: list | None = None
+    tolerated: frozenset = frozenset()
+    resumed: bool = False
 
 
 class InvalidTransition(RuntimeError):

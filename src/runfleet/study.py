@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import inspect
 import itertools
 import re
 import string
@@ -38,15 +39,55 @@ class RetryPolicy:
     FIELDS = ("retries", "backoff_s", "timeout_s")
 
 
+@dataclass(frozen=True)
+class After:
+    """An ``after`` entry that accepts failed upstreams (an aggregator over the survivors).
+
+    Parameters
+    ----------
+    runs : str
+        A run name, glob (``"f-*"``) or ``{param}`` template, as a plain ``after`` entry.
+    allow_failed : bool
+        The run runs once every matching upstream is terminal (done, failed or skipped), with
+        ``ctx.upstream`` holding only the done ones and ``ctx.upstream_status`` saying what
+        happened to each.
+    min_done : float, optional
+        Fraction in [0, 1] of the matching upstreams that must be done (implies
+        ``allow_failed``); fewer, and the run is skipped with a reason naming the fraction.
+    """
+
+    runs: str
+    allow_failed: bool = False
+    min_done: float | None = None
+
+    @property
+    def tolerant(self) -> bool:
+        return self.allow_failed or self.min_done is not None
+
+    @classmethod
+    def from_mapping(cls, entry: dict, where: str) -> "After":
+        """An :class:`After` from a YAML/dict entry ``{runs: ..., allow_failed: ..., min_done: ...}``."""
+        unknown = set(entry) - {"runs", "allow_failed", "min_done"}
+        if unknown:
+            raise InputError(f"{where}: unknown field {sorted(unknown)[0]!r} (expected runs, allow_failed, min_done)")
+        return cls(runs=entry.get("runs"), allow_failed=entry.get("allow_failed", False),
+                   min_done=entry.get("min_done"))
+
+
 @dataclass
 class Run:
-    """One named call ``fn(ctx, **params)``.
+    """One named call ``fn(ctx, **params)``, or ``fn(**params)`` for a plain function.
+
+    Whether ``fn`` receives ``ctx`` is decided from its signature (:func:`takes_ctx`): a first
+    parameter named ``ctx`` or annotated ``RunContext``.
 
     name: unique in the study; letters, digits and ``._=+,@-``.
     fn: a callable or ``"module:attr"``.
     params: JSON-able keyword arguments.
     after: names or globs of runs whose returned values this run receives in ``ctx.upstream``;
-        ``{param}`` templates are filled from this run's params.
+        ``{param}`` templates are filled from this run's params. An entry may be an
+        :class:`After` (or a dict ``{"runs": "f-*", "allow_failed": True, "min_done": 0.9}``) to
+        run over the done upstreams even when some failed.
     retries, backoff_s, timeout_s: override the study's :class:`RetryPolicy`.
     version: code version token for the content key (default: hash of fn's source).
     pack: ``False`` to never pack this run with others (default: packed when short).
@@ -67,9 +108,10 @@ class Run:
     inputs: tuple[str, ...] | list[str] = ()
 
     def __post_init__(self):
-        if isinstance(self.after, str):
+        if isinstance(self.after, (str, After, dict)):
             self.after = (self.after,)
-        self.after = tuple(self.after or ())
+        self.after = tuple(After.from_mapping(a, f"run {self.name!r}: after") if isinstance(a, dict) else a
+                           for a in (self.after or ()))
         self.params = dict(self.params or {})
         if isinstance(self.inputs, str):
             self.inputs = (self.inputs,)
@@ -153,6 +195,86 @@ def resolve_fn(fn: str | Callable, where: str) -> Callable:
     return obj
 
 
+def takes_ctx(fn: Callable) -> bool:
+    """True when ``fn`` is called ``fn(ctx, **params)``; False for a plain ``fn(**params)``.
+
+    The rule, decided once from the signature: a function takes the run's
+    :class:`~runfleet.context.RunContext` when its first positional parameter is named ``ctx``
+    or is annotated ``RunContext``. Any other function is called with the params only. A
+    callable whose signature cannot be read (some builtins) is called with the params only.
+
+    Parameters
+    ----------
+    fn : callable
+        The run's function.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    for p in sig.parameters.values():
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return False
+        ann = p.annotation
+        ann_name = ann if isinstance(ann, str) else getattr(ann, "__name__", "")
+        return p.name == "ctx" or ann_name.rsplit(".", 1)[-1] == "RunContext"
+    return False
+
+
+def call_style(run: Run, fn: Callable, src: str) -> bool:
+    """Check that ``fn`` can be called with ``run``'s params; return :func:`takes_ctx`.
+
+    Whether a call binds depends only on the function and the parameter *names*, so the answer
+    is cached per (function, names): checking 100,000 runs of one function costs one
+    ``inspect.signature``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the run and the parameter (``inspect.Signature.bind`` fails: a
+        missing required parameter, an unexpected one, or one given twice).
+    """
+    names = tuple(run.params)
+    try:
+        ctx, problem = _CALL_CACHE[(fn, names)]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable
+        ctx, problem = _call_style(fn, names)
+        try:
+            if len(_CALL_CACHE) > 4096:
+                _CALL_CACHE.clear()
+            _CALL_CACHE[(fn, names)] = (ctx, problem)
+        except TypeError:
+            pass
+    if problem:
+        how = "fn(ctx, **params)" if ctx else "fn(**params) (no ctx: its first parameter is not 'ctx')"
+        raise InputError(f"{src}: run {run.name!r}: params: {run.fn_path} cannot be called as {how}: {problem}")
+    return ctx
+
+
+_CALL_CACHE: dict = {}
+
+
+def _call_style(fn: Callable, names: tuple) -> tuple[bool, str | None]:
+    ctx = takes_ctx(fn)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return ctx, None
+    kwargs = dict.fromkeys(names)
+    try:
+        if ctx:
+            sig.bind(None, **kwargs)
+        else:
+            sig.bind(**kwargs)
+    except TypeError as e:
+        return ctx, str(e)
+    return ctx, None
+
+
 class Study:
     """A named set of runs with a store, a seed and default retry policy.
 
@@ -234,7 +356,8 @@ class Study:
         order = topological_order(deps, src)
         if import_fns:
             for name in order:
-                resolve_fn(self.runs[name].fn, f"{src}: run {name!r}: fn")
+                run = self.runs[name]
+                call_style(run, resolve_fn(run.fn, f"{src}: run {name!r}: fn"), src)
         return {n: deps[n] for n in order}
 
 
@@ -267,11 +390,49 @@ def resolve_after(runs: dict[str, Run], src: str, known: Iterable[str] = ()) -> 
 
     ``known`` are names of runs outside ``runs`` that may also be depended on (dynamic submission).
     """
+    deps, _ = resolve_after_groups(runs, src, known)
+    return deps
+
+
+@dataclass
+class AfterGroup:
+    """The upstreams one ``after`` entry of a run with tolerant entries matched (see :class:`After`).
+
+    ``min_done``: fraction of ``names`` that must be done (0.0 for ``allow_failed`` without a
+    fraction); None for a strict entry (a failure among ``names`` skips the run).
+    """
+
+    pattern: str
+    names: list[str]
+    min_done: float | None
+
+    @staticmethod
+    def tolerated(groups: list["AfterGroup"]) -> set[str]:
+        """Upstreams whose failure does not skip the run: matched by tolerant entries only."""
+        strict = {n for g in groups if g.min_done is None for n in g.names}
+        return {n for g in groups if g.min_done is not None for n in g.names} - strict
+
+
+def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = ()
+                         ) -> tuple[dict[str, list[str]], dict[str, list[AfterGroup]]]:
+    """:func:`resolve_after`, and for runs with tolerant entries (:class:`After`) the groups of
+    upstreams each entry matched: ``(deps, {run name: [AfterGroup]})``. An upstream matched by
+    a strict entry too is strict (its failure skips the run)."""
     universe = list(known) + list(runs)
     deps: dict[str, list[str]] = {}
+    groups: dict[str, list[AfterGroup]] = {}
     for name, run in runs.items():
         upstream: list[str] = []
-        for pattern in run.after:
+        for entry in run.after:
+            pattern = entry
+            if isinstance(entry, After):
+                pattern = entry.runs
+                md = entry.min_done
+                if md is not None and (isinstance(md, bool) or not isinstance(md, (int, float)) or not 0 <= md <= 1):
+                    raise InputError(f"{src}: run {name!r}: after: min_done: expected a fraction in [0, 1], got {md!r}")
+                if not isinstance(entry.allow_failed, bool):
+                    raise InputError(f"{src}: run {name!r}: after: allow_failed: expected true or false, "
+                                     f"got {entry.allow_failed!r}")
             if not isinstance(pattern, str):
                 raise InputError(f"{src}: run {name!r}: after: expected run names, got {pattern!r}")
             pat = _format(pattern, run.params, f"{src}: run {name!r}: after") if "{" in pattern else pattern
@@ -288,8 +449,12 @@ def resolve_after(runs: dict[str, Run], src: str, known: Iterable[str] = ()) -> 
             for m in matches:
                 if m not in upstream:
                     upstream.append(m)
+            if isinstance(entry, After) and entry.tolerant:
+                groups.setdefault(name, []).append(AfterGroup(pat, matches, float(entry.min_done or 0.0)))
+            elif any(isinstance(e, After) and e.tolerant for e in run.after):
+                groups.setdefault(name, []).append(AfterGroup(pat, matches, None))  # strict beside tolerant
         deps[name] = upstream
-    return deps
+    return deps, groups
 
 
 def topological_order(deps: dict[str, list[str]], src: str) -> list[str]:

@@ -37,7 +37,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
                       ValidationError, field_validator, model_validator)
 
 from .errors import InputError
-from .study import Run, Study, grid, zip_params
+from .study import After, Run, Study, grid, zip_params
 from .yamlfile import read_yaml_file
 
 #: the function a ``cmd:`` run calls (written by runfleet.command)
@@ -68,6 +68,21 @@ class RangeSpec(_Model):
         return list(range(*self.range))
 
 
+class AfterModel(_Model):
+    """An ``after:`` entry accepting failed upstreams: ``{runs: "f-*", allow_failed: true}`` and/or
+    ``min_done: 0.9`` (fraction of the matching runs that must be done)."""
+
+    runs: StrictStr
+    allow_failed: StrictBool = False
+    min_done: Optional[Union[StrictInt, StrictFloat]] = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _tolerant(self) -> "AfterModel":
+        if not self.allow_failed and self.min_done is None:
+            raise ValueError("an after mapping needs allow_failed: true or min_done (else write the pattern alone)")
+        return self
+
+
 class DefaultsModel(_Model):
     """``defaults:``: retry policy, packing and code version for every run."""
 
@@ -89,7 +104,7 @@ class RunEntry(_Model):
     params: Optional[dict[StrictStr, Any]] = None
     grid: Optional[dict[StrictStr, Union[list[Any], RangeSpec]]] = None
     zip: Optional[dict[StrictStr, Union[list[Any], RangeSpec]]] = None
-    after: Optional[Union[StrictStr, list[StrictStr]]] = None
+    after: Optional[Union[StrictStr, AfterModel, list[Union[StrictStr, AfterModel]]]] = None
     retries: Optional[_NonNegInt] = Field(default=None, ge=0)
     backoff_s: Optional[_Seconds] = Field(default=None, ge=0)
     timeout_s: Optional[_Seconds] = Field(default=None, ge=0)
@@ -132,8 +147,9 @@ EXPECTED = {
     "inputs": "a list of file paths", "params": "a mapping",
     "grid": "a mapping of parameter -> list of values or {range: [start, stop, step]} (integers)",
     "zip": "a mapping of parameter -> list of values or {range: [start, stop, step]} (integers)",
-    "after": "a list of run names", "retries": "an integer >= 0", "backoff_s": "a number of seconds >= 0",
-    "timeout_s": "a number of seconds >= 0", "pack": "true or false", "range": "[start, stop] or [start, stop, step] "
+    "after": "a list of run names or {runs: pattern, allow_failed: true, min_done: fraction}", "retries": "an integer >= 0", "backoff_s": "a number of seconds >= 0",
+    "timeout_s": "a number of seconds >= 0", "pack": "true or false",
+    "allow_failed": "true or false", "min_done": "a fraction between 0 and 1", "range": "[start, stop] or [start, stop, step] "
     "(integers, step not 0)",
 }
 _FIELDS = {"top": tuple(StudyFile.model_fields), "defaults": tuple(DefaultsModel.model_fields),
@@ -270,7 +286,8 @@ def study_from_model(model: StudyFile, src: str) -> Study:
         if entry.cmd is not None:
             fn = COMMAND_FN
             params = {**params, "cmd": list(entry.cmd), "env": dict(entry.env or {})}
-        after = [entry.after] if isinstance(entry.after, str) else list(entry.after or [])
+        after = [entry.after] if isinstance(entry.after, (str, AfterModel)) else list(entry.after or [])
+        after = [After(a.runs, a.allow_failed, a.min_done) if isinstance(a, AfterModel) else a for a in after]
         kwargs: dict[str, Any] = {k: getattr(entry, k) for k in ("retries", "backoff_s", "timeout_s", "pack")
                                   if getattr(entry, k) is not None}
         if entry.version is not None:
