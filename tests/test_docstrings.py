@@ -24,7 +24,6 @@ CHECKED_CODES = ("GL08", "PR01", "PR02")
 # merging those branches, then empties this set.
 PENDING_RUNFLEET = {
     "Fleet", "RunOutcome", "StudySummary", "open_fleet", "plan_study", "run_study",  # engine.py
-    "Run", "Study", "RetryPolicy", "grid", "zip_params",                              # study.py
     "study_status",                                                                   # status.py
     "write_report",                                                                   # report.py
 }

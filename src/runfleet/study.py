@@ -26,10 +26,16 @@ GLOB_CHARS = set("*?[")
 class RetryPolicy:
     """How a failing run is retried.
 
-    retries: extra attempts after the first (a lost worker or a timeout counts as an attempt).
-    backoff_s: wait before the first retry, in seconds; doubles for each later retry.
-    timeout_s: a run still running after this many seconds is interrupted and counts as failed
-        with error class ``RunTimeout``; ``None`` for no limit.
+    Parameters
+    ----------
+    retries : int, default 0
+        Extra attempts after the first (a lost worker or a timeout counts as an attempt; an
+        ``UnstorableResult`` or an error whose ``retryable`` is False is never retried).
+    backoff_s : float, default 1.0
+        Wait before the first retry, s; doubles for each later retry.
+    timeout_s : float or None, default None
+        A run still running after this many seconds is interrupted and counts as failed with
+        error class ``RunTimeout``; ``None`` for no limit.
     """
 
     retries: int = 0
@@ -81,19 +87,29 @@ class Run:
     Whether ``fn`` receives ``ctx`` is decided from its signature (:func:`takes_ctx`): a first
     parameter named ``ctx`` or annotated ``RunContext``.
 
-    name: unique in the study; letters, digits and ``._=+,@-``.
-    fn: a callable or ``"module:attr"``.
-    params: JSON-able keyword arguments.
-    after: names or globs of runs whose returned values this run receives in ``ctx.upstream``;
+    Parameters
+    ----------
+    name : str
+        Unique in the study; letters, digits and ``._=+,@-``.
+    fn : str or callable
+        A callable or ``"module:attr"``.
+    params : dict, optional
+        JSON-able keyword arguments.
+    after : list of str, dict or After, optional
+        Names or globs of runs whose returned values this run receives in ``ctx.upstream``;
         ``{param}`` templates are filled from this run's params. An entry may be an
-        :class:`After` (or a dict ``{"runs": "f-*", "allow_failed": True, "min_done": 0.9}``) to
-        run over the done upstreams even when some failed.
-    retries, backoff_s, timeout_s: override the study's :class:`RetryPolicy`.
-    version: code version token for the content key (default: hash of fn's source).
-    pack: ``False`` to never pack this run with others (default: packed when short).
-    inputs: paths or URLs of files the run reads; their content identity (sha256 of a local
-        file, ETag and size on object stores) is part of the content key, so a changed file
-        re-runs exactly the runs that read it.
+        :class:`After` (or a dict ``{"runs": "f-*", "allow_failed": True, "min_done": 0.9}``)
+        to run over the done upstreams even when some failed.
+    retries, backoff_s, timeout_s : int, float (s), float (s), optional
+        Override the study's :class:`RetryPolicy`.
+    version : str, optional
+        Code version token for the content key (default: hash of fn's source).
+    pack : bool, optional
+        ``False`` to never pack this run with others (default: packed when short).
+    inputs : list of str, optional
+        Paths or URLs of files the run reads; their content identity (sha256 of a local file,
+        ETag and size on object stores) is part of the content key, so a changed file re-runs
+        exactly the runs that read it.
     """
 
     name: str
@@ -152,7 +168,24 @@ def grid(name_template: str, fn, grid: dict[str, Iterable], params: dict | None 
          after: Iterable[str] = (), **run_kwargs) -> list[Run]:
     """One run per point of the cartesian product of ``grid``'s value lists.
 
-    ``name_template`` is formatted with each point's params, e.g. ``"sim-{alpha}"``.
+    Parameters
+    ----------
+    name_template : str
+        Formatted with each point's params, e.g. ``"sim-{alpha}"``.
+    fn : str or callable
+        The run function (``"module:attr"`` or a callable).
+    grid : dict of str to iterable
+        Parameter name -> values; one run per combination.
+    params : dict, optional
+        Parameters shared by every run.
+    after : iterable of str, optional
+        ``after`` of every run (templates filled from each point's params).
+    **run_kwargs
+        Other :class:`Run` fields (``retries``, ``timeout_s``, ``pack``, ...).
+
+    Returns
+    -------
+    list of Run
     """
     keys = list(grid)
     values = [list(grid[k]) for k in keys]
@@ -162,7 +195,32 @@ def grid(name_template: str, fn, grid: dict[str, Iterable], params: dict | None 
 
 def zip_params(name_template: str, fn, lists: dict[str, Iterable], params: dict | None = None,
                after: Iterable[str] = (), **run_kwargs) -> list[Run]:
-    """One run per position of equally long value lists (like Python's ``zip``)."""
+    """One run per position of equally long value lists (like Python's ``zip``).
+
+    Parameters
+    ----------
+    name_template : str
+        Formatted with each position's params, e.g. ``"case-{region}-{year}"``.
+    fn : str or callable
+        The run function.
+    lists : dict of str to iterable
+        Parameter name -> values, all of the same length.
+    params : dict, optional
+        Parameters shared by every run.
+    after : iterable of str, optional
+        ``after`` of every run.
+    **run_kwargs
+        Other :class:`Run` fields.
+
+    Returns
+    -------
+    list of Run
+
+    Raises
+    ------
+    InputError
+        When the lists differ in length.
+    """
     keys = list(lists)
     values = [list(lists[k]) for k in keys]
     lengths = {len(v) for v in values}
@@ -278,12 +336,28 @@ def _call_style(fn: Callable, names: tuple) -> tuple[bool, str | None]:
 class Study:
     """A named set of runs with a store, a seed and default retry policy.
 
-    name: the study's directory under the store (``<store>/<name>/``).
-    store: local directory or ``s3://bucket/prefix``.
-    seed: study seed; each run's seed derives from it and the run's name.
-    defaults: :class:`RetryPolicy` fields (``retries``, ``backoff_s``, ``timeout_s``) and ``version``.
-    storage_options: fsspec options to open the store (credentials: never printed).
-    source: where the study came from (a file path), used in error messages.
+    Parameters
+    ----------
+    name : str
+        The study's directory under the store (``<store>/<name>/``).
+    store : str, optional
+        Local directory or ``s3://bucket/prefix``.
+    seed : int, default 0
+        Study seed; each run's seed derives from it and the run's name.
+    defaults : dict, optional
+        :class:`RetryPolicy` fields (``retries``, ``backoff_s``, ``timeout_s``), ``pack`` and
+        ``version``.
+    storage_options : dict, optional
+        fsspec options to open the store (credentials: never printed).
+    version : str, optional
+        Code version token for every run's content key.
+    source : str, optional
+        Where the study came from (a file path), used in error messages.
+
+    Raises
+    ------
+    InputError
+        For an unknown field of ``defaults``.
     """
 
     def __init__(self, name: str, store: str | None = None, seed: int = 0, defaults: dict | None = None,
