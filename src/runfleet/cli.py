@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 
 from .cliargs import Parser as _Parser
 from .cliargs import add_cluster_argument, add_storage_option_argument, cli_main, cluster_from, storage_options_from
-from .errors import InputError
+from .errors import InfrastructureLost, InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,8 @@ def cmd_run(args) -> int:
     _warn_walltime(cluster, study)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: expected a positive number, got {args.workers}")
+    if args.max_in_flight is not None and args.max_in_flight < 1:
+        raise InputError(f"--max-in-flight: expected a positive number of tasks, got {args.max_in_flight}")
     if args.dry_run:
         rows = plan_study(study, store=args.store, storage_options=options)
         width = max(len(r["name"]) for r in rows)
@@ -73,9 +76,12 @@ def cmd_run(args) -> int:
         print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
         return 0
     progress = Progress(study.name, mode=args.progress)
-    summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
-                        workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
-                        keep_outcomes=True, preflight=not args.no_preflight)
+    try:
+        summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
+                            workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
+                            keep_outcomes=True, preflight=not args.no_preflight)
+    except InfrastructureLost as e:
+        raise type(e)(f"{e}; resume with: {resume_command(args)}") from None
     c = summary.counts
     print(f"study {study.name}: {c['done']} done ({c.get('resumed', 0)} already in the store), "
           f"{c['failed']} failed, {c['skipped']} skipped -> {summary.study_url}")
@@ -85,6 +91,14 @@ def cmd_run(args) -> int:
     if len(failed) > 10:
         print(f"  ... and {len(failed) - 10} more; see: runfleet status {summary.study_url}")
     return summary.exit_code
+
+
+def resume_command(args) -> str:
+    """The command line that resumes this invocation (``runfleet run study.yaml ...`` as typed)."""
+    argv = getattr(args, "argv", None)
+    if argv is None:
+        argv = sys.argv[1:]
+    return shlex.join(["runfleet", *map(str, argv)])
 
 
 def _warn_walltime(cluster, study) -> None:
@@ -134,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         args = build_parser().parse_args(argv)
+        args.argv = list(argv) if argv is not None else sys.argv[1:]
         handler = COMMANDS.get(args.command) or args.func
         return int(handler(args) or 0)
 

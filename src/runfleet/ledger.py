@@ -285,6 +285,11 @@ class Ledger:
                 offer(doc.get("name", path.split("/")[-2]), doc.get("status", "failed"), doc)
         return records, dirty
 
+    @property
+    def study_path(self) -> str:
+        """Where the study record (``study.json``) is."""
+        return f"{self.root}/{STUDY}"
+
     def read_study(self) -> dict | None:
         """The study record (``study.json``), or None."""
         return self.store.read_json(f"{self.root}/{STUDY}")

@@ -11,7 +11,7 @@ from datetime import datetime
 from .errors import InputError
 from .ledger import Ledger
 from .status import study_status
-from .store import Store
+from .store import Store, store_errors
 
 COLORS = {"done": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e", "pending": "#f9a825"}
 MAX_TIMELINE_ROWS = 400
@@ -30,7 +30,8 @@ def collect(study_url: str, storage_options: dict | None = None) -> dict:
     """Rows of ``study_status`` plus start/finish times (epoch s) and failure details."""
     rows = study_status(study_url, storage_options)
     store_url, name = study_url.rstrip("/").rsplit("/", 1)
-    records, _ = Ledger(Store(store_url, storage_options), name).load()
+    with store_errors(store_url):
+        records, _ = Ledger(Store(store_url, storage_options), name).load()
     for row in rows:
         rec = records.get(row["name"])
         data = rec.data if rec is not None and rec.key == row.get("key") else {}

@@ -114,5 +114,25 @@ class ExecutionBackend(abc.ABC):
         """One line for the progress output once started (None: say nothing)."""
         return None
 
+    def lost(self) -> bool:
+        """True when the backend lost its scheduler: in-flight tasks are gone, none of them failed."""
+        return False
+
+    def lost_what(self) -> str:
+        """What was lost, for the one-line :class:`~runfleet.errors.SchedulerLost` message."""
+        return "the execution backend"
+
+    def reconnect(self, within_s: float) -> None:
+        """Connect again (or re-create) after :meth:`lost`, trying for ``within_s`` seconds.
+
+        Raises
+        ------
+        runfleet.errors.SchedulerLost
+            When it could not.
+        """
+        from ..errors import SchedulerLost
+
+        raise SchedulerLost(f"lost {self.lost_what()}")
+
 
 __all__ = ["ExecutionBackend", "Task"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import InputError
-from .base import Store, normalize_url
+from .base import Store, normalize_url, store_error, store_errors
 from .local import LocalStore
 from .objectstore import ObjectStore
 
@@ -54,4 +54,4 @@ def parse_storage_options(pairs: Iterable[str] | None) -> dict:
     return out
 
 
-__all__ = ["LocalStore", "ObjectStore", "Store", "normalize_url", "parse_storage_options"]
+__all__ = ["LocalStore", "ObjectStore", "Store", "normalize_url", "parse_storage_options", "store_error", "store_errors"]
