@@ -12,6 +12,7 @@ join, a new embedded cluster) within ``reconnect_s`` seconds, or raises :class:`
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -167,9 +168,17 @@ class DaskBackend(ExecutionBackend):
             except Exception:  # noqa: BLE001 - its scheduler is gone already
                 pass
 
-        t = threading.Thread(target=close, daemon=True, name="runfleet-drop-session")
-        t.start()
-        t.join(10.0)
+        # the client logs its interrupted reconnection attempt as an ERROR with a traceback
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            t = threading.Thread(target=close, daemon=True, name="runfleet-drop-session")
+            t.start()
+            t.join(10.0)
+            time.sleep(0.2)  # let the client's cancelled tasks finish logging
+        finally:
+            log.setLevel(level)
 
     def describe(self) -> str | None:
         s = self.session
