@@ -142,6 +142,7 @@ def test_store_stops_answering_bounded_stop_exit_4(tmp_path, own_moto, how):
             proc.kill()
     assert line.startswith("runfleet: store s3://loss/p"), line
     assert "not reachable" in line or "vanished" in line, line
+    assert "resume with: runfleet run" in line and "secret=***" in line, line
 
 
 def test_store_restarted_empty_is_never_reported_done(tmp_path, own_moto):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -93,12 +94,28 @@ def cmd_run(args) -> int:
     return summary.exit_code
 
 
+#: --storage-option keys whose values are credentials: elided from the resume command
+_SECRET_KEY = re.compile(r"(key|secret|token|password|passwd|credential|sas|signature)", re.I)
+
+
 def resume_command(args) -> str:
-    """The command line that resumes this invocation (``runfleet run study.yaml ...`` as typed)."""
-    argv = getattr(args, "argv", None)
-    if argv is None:
-        argv = sys.argv[1:]
-    return shlex.join(["runfleet", *map(str, argv)])
+    """The command line that resumes this invocation (``runfleet run study.yaml ...`` as typed),
+    with the values of credential storage options (``key=``, ``secret=``, ``token=``, ...) shown
+    as ``***``: credentials never appear in messages."""
+    argv = [str(a) for a in (getattr(args, "argv", None) or sys.argv[1:])]
+    out = []
+    for i, a in enumerate(argv):
+        prev = argv[i - 1] if i else ""
+        if prev == "--storage-option" or a.startswith("--storage-option="):
+            head, sep, value = a.partition("=") if prev == "--storage-option" else ("", "", a)
+            if a.startswith("--storage-option="):
+                flag, _, rest = a.partition("=")
+                k, sep2, v = rest.partition("=")
+                a = f"{flag}={k}={'***' if sep2 and _SECRET_KEY.search(k) else v}" if sep2 else a
+            elif sep and _SECRET_KEY.search(head):
+                a = f"{head}=***"
+        out.append(a)
+    return shlex.join(["runfleet", *out])
 
 
 def _warn_walltime(cluster, study) -> None:

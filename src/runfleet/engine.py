@@ -514,6 +514,28 @@ class Fleet:
         now = time.monotonic()
         if self._study_dirty and self._may_write and (force or now - self._study_flushed > self._flush_interval_s):
             self.flush_study()
+        elif self._study_written and now - self._study_flushed > self._flush_interval_s:
+            self._check_store()
+
+    def _check_store(self) -> None:
+        """Heartbeat while nothing needs writing: the store still answers and ``study.json`` is
+        still there (a stopped store is found within ``runfleet.store-retry-s`` plus one call's
+        timeouts, not only when a run ends).
+
+        Raises
+        ------
+        StoreUnavailable
+            The store does not answer, or the study's record vanished.
+        """
+        from .store import store_errors
+
+        with store_errors(self.store.url):
+            there = self.store.exists(self.ledger.study_path)
+        self._study_flushed = time.monotonic()
+        if not there:
+            raise StoreUnavailable(f"store {self.store.url}: {self.study.name}/study.json vanished while the "
+                                   "study ran (bucket re-created or files removed); not reported as done, "
+                                   "rerun to redo what is missing")
 
     def snapshot(self) -> dict:
         """Counts: ``total``, ``done``, ``failed``, ``skipped``, ``running``, ``resumed``, ``pending``."""
@@ -563,14 +585,7 @@ class Fleet:
             store does not answer within ``runfleet.store-retry-s``.
         """
         if self._study_written:
-            from .store import store_errors
-
-            with store_errors(self.store.url):
-                there = self.store.exists(self.ledger.study_path)
-            if not there:
-                raise StoreUnavailable(f"store {self.store.url}: {self.ledger.study_path.rsplit('/', 2)[-2]}"
-                                       "/study.json vanished while the study ran (bucket re-created or files "
-                                       "removed); not reported as done, rerun to redo what is missing")
+            self._check_store()
         runs = []
         for name, entry in self.runs.items():
             kr = entry.kr

@@ -23,8 +23,9 @@ CONDITIONAL_PUT = ("s3", "s3a")
 #: bucket after it vanished)
 BUCKETED = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
 
-#: botocore timeouts (s) and attempts runfleet sets on S3 unless the storage options set them;
-#: botocore's defaults (60 s read timeout, several attempts) froze a driver for minutes
+#: botocore timeouts (s) and attempts runfleet sets on S3 unless the storage options set them
+#: (``config_kwargs``; s3fs's own retry loop is cut to 2 tries); botocore's and s3fs's defaults
+#: (60 s read timeout, 5 x several attempts) froze a driver for minutes
 S3_CONFIG = {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2, "mode": "standard"}}
 
 
@@ -48,6 +49,15 @@ class ObjectStore(Store):
                 config.setdefault(k, v)
             options["config_kwargs"] = config
         return options
+
+    @property
+    def fs(self):
+        """The fsspec filesystem; on S3 with s3fs's own retry loop reduced to 2 tries (runfleet's
+        :meth:`_retrying` bounds the total time instead)."""
+        fs = Store.fs.fget(self)
+        if self.protocol in ("s3", "s3a") and getattr(fs, "retries", 0) > 2:
+            fs.retries = 2
+        return fs
 
     def _retrying(self, what: str, path: str, fn, *args, **kwargs):
         """Call ``fn``; retry transient errors (connection refused/reset, timeouts, 5xx) with
