@@ -352,6 +352,8 @@ class Fleet:
         }
         if entry.history:
             spec["history"] = entry.history
+        if entry.attempt_id is not None:
+            spec["attempt_id"] = entry.attempt_id
         return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
@@ -359,6 +361,8 @@ class Fleet:
             entry = self.runs.move(n, S.RUNNING)
             entry.attempts += 1
             entry.dirty = entry.dirty or entry.attempts > 1
+            if self.backend.tracks_attempt_starts:
+                entry.attempt_id = f"{uuid.uuid4().hex}-{entry.attempts}"
         group = self.runs[names[0]].kr.fn_path
         mean = self.packing.expected_s(group)
         task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
@@ -386,13 +390,37 @@ class Fleet:
             if isinstance(outcome, BaseException):
                 failure = task_failure(outcome)
                 for n in names:
-                    self._failed_attempt(n, failure)
+                    if failure.get("kind") == "lost_worker" and not self._attempt_started(n):
+                        self._take_back(n)  # only queued on the dead worker: not an attempt
+                    else:
+                        self._failed_attempt(n, failure)
                 continue
             for row in outcome:
                 if row["status"] == "done":
                     self._done(row)
                 else:
                     self._failed_attempt(row["name"], row)
+
+    def _attempt_started(self, name: str) -> bool:
+        """True unless the run's current attempt provably never started executing (no start
+        marker in the store); without attempt tracking every attempt counts."""
+        attempt_id = self.runs[name].attempt_id
+        if attempt_id is None:
+            return True
+        from .store import store_errors
+
+        with store_errors(self.store.url):
+            return self.ledger.attempt_started(attempt_id)
+
+    def _take_back(self, name: str) -> None:
+        """Back to the ready queue without charging an attempt (its task never ran it)."""
+        entry = self.runs[name]
+        self.runs.move(name, S.READY)
+        entry.attempts -= 1
+        entry.attempt_id = None
+        entry.dirty = True
+        self.ready.appendleft(name)
+        self.counts["requeued"] += 1
 
     def _scheduler_lost(self) -> None:
         """The backend lost its scheduler: take back every in-flight run without charging it an
@@ -419,10 +447,7 @@ class Fleet:
             if rec is not None and rec.status == "done" and rec.key == entry.kr.key:
                 self._done({"name": name, "value": rec.value, "duration_s": rec.duration_s})
                 continue
-            self.runs.move(name, S.READY)
-            entry.attempts -= 1
-            entry.dirty = True  # the interrupted attempt may have left files behind
-            self.ready.appendleft(name)
+            self._take_back(name)
         within = float(setting("reconnect-s"))
         if self.progress is not None:
             self.progress.message(f"lost {self.backend.lost_what()}; {len(names)} run(s) taken back, "

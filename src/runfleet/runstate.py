@@ -98,6 +98,7 @@ class RunEntry:
     dirty: bool = False
     dependents: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    attempt_id: str | None = None  #: the current attempt's id on clusters that track attempt starts
 
 
 class InvalidTransition(RuntimeError):

@@ -114,6 +114,11 @@ class ExecutionBackend(abc.ABC):
         """One line for the progress output once started (None: say nothing)."""
         return None
 
+    #: True when tasks may be executed behind the engine's back (a scheduler's own retries, a
+    #: dead worker's queue): the engine then gives each attempt an id whose start the executor
+    #: records in the store (:meth:`runfleet.ledger.Ledger.mark_started`)
+    tracks_attempt_starts: bool = False
+
     def lost(self) -> bool:
         """True when the backend lost its scheduler: in-flight tasks are gone, none of them failed."""
         return False

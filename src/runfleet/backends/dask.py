@@ -43,6 +43,8 @@ class DaskBackend(ExecutionBackend):
         The study's name.
     """
 
+    tracks_attempt_starts = True
+
     def __init__(self, cluster=None, *, workers: int | None = None, env: dict | None = None, store=None,
                  study: str = ""):
         self._cluster_arg = cluster
