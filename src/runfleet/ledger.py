@@ -7,6 +7,8 @@ Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
     runs/<name>/_error.json     last failure or skip (written by the driver)
     runs/<name>/_log.txt        captured log of the last attempt
     _packs/<id>.json            commit markers of packed short runs: {"markers": {name: marker}}
+    _started/<attempt id>.json  an attempt executing on a Dask cluster (removed when it ends; one
+                                left behind: its worker died running it; never read by resume)
 
 When a run has several records (an old marker, a newer failure), the newest one (``finished``
 time) is the run's state.
