@@ -625,10 +625,11 @@ class Fleet:
         # a big study record (10,000s of runs on S3) is rewritten less often: at most ~2% of the time
         self._flush_interval_s = max(5.0, 50 * (self._study_flushed - t0))
 
-    def close(self, quiet: bool = False, flush: bool = True) -> None:
+    def close(self, quiet: bool = False, flush: bool = True, stopped: bool = False) -> None:
         """Write the study record (if the backend was opened and ``flush``), cancel what is in
         flight, close the backend, end the progress output (unless ``quiet``: the cluster could
-        not be opened, and the one-line error is all the user should see)."""
+        not be opened, and the one-line error is all the user should see; ``stopped``: the study
+        did not run to its end, and the last line must not say it finished)."""
         if flush and self._study_dirty and self._may_write:
             try:
                 self.flush_study()
@@ -637,14 +638,15 @@ class Fleet:
         self.in_flight.clear()
         self.backend.close()
         if self.progress is not None and not quiet:
-            self.progress.close(self.snapshot())
+            self.progress.close(self.snapshot(), "stopped" if stopped else "finished")
 
     def __enter__(self) -> "Fleet":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(quiet=exc_type is not None and not self.backend.started,
-                   flush=not (exc_type is not None and issubclass(exc_type, StoreUnavailable)))
+                   flush=not (exc_type is not None and issubclass(exc_type, StoreUnavailable)),
+                   stopped=exc_type is not None)
 
 
 @dataclass
