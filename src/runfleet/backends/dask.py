@@ -323,6 +323,13 @@ def _future_exception(fut) -> BaseException:
         exc = fut.exception(timeout=5)
     except BaseException as e:  # noqa: BLE001 - cancelled futures raise here
         return e
+    if exc is None and fut.status == "cancelled":
+        # cancelled by the scheduler, e.g. its input (the study's scattered env) was lost with a
+        # worker: a lost-worker case, and the run is taken back uncharged if it never started
+        import concurrent.futures
+
+        return concurrent.futures.CancelledError("the task was cancelled by the scheduler (an input of it "
+                                                 "was lost with a worker)")
     return exc if exc is not None else RuntimeError(f"task ended with status {fut.status}")
 
 
