@@ -133,14 +133,17 @@ def _summary_text(store: str, name: str, options: dict) -> str:
 
 
 def cmd_summary(args) -> int:
+    from runfleet import store_errors
 
     options = storage_options_from(args)
-    if args.csv:
-        from cholera.api import summary
+    with store_errors(args.store):  # unreachable store: exit 4; refused credentials, corrupt record: 2
+        if args.csv:
+            from cholera.api import summary
 
-        sys.stdout.write(summary(args.store, args.name, options).to_csv(index=False))
-        return 0
-    print(_summary_text(args.store, args.name, options))
+            text = summary(args.store, args.name, options).to_csv(index=False)
+        else:
+            text = _summary_text(args.store, args.name, options) + "\n"
+    sys.stdout.write(text)
     return 0
 
 

@@ -7,7 +7,7 @@ The public API (docs/core-api.md) is what this package exports; workloads (``rat
   :class:`RetryPolicy`.
 - Running: :func:`run_study`, :func:`map` (store-backed ``client.map``), :func:`plan_study`, :func:`open_fleet`, :class:`Fleet`,
   :class:`RunOutcome`, :class:`StudySummary`, :class:`RunContext`, :class:`Progress`.
-- The store: :class:`Store`, :func:`parse_storage_options`, :func:`run_dir`, :class:`RunRecord`,
+- The store: :class:`Store`, :func:`parse_storage_options`, :func:`run_dir`, :class:`RunRecord`, :func:`store_errors`,
   :func:`study_status`, :func:`results` (a study as a DataFrame),
   :func:`write_report` (static HTML report).
 - Files: :func:`read_yaml_file`, :func:`yaml_problem`.
@@ -28,7 +28,7 @@ from .results import results
 from .status import study_status
 from .cliargs import add_cluster_argument, add_storage_option_argument, cluster_from, storage_options_from
 from .storage_options import parse_storage_options
-from .store import Store
+from .store import Store, store_errors
 from .study import After, RetryPolicy, Run, Study, grid, zip_params
 from .studyfile import load_study
 from .yamlfile import read_yaml_file, yaml_problem
@@ -40,4 +40,4 @@ __all__ = ["After", "ClusterUnavailable", "add_cluster_argument", "add_storage_o
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
            "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",
-           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "study_status", "write_report", "yaml_problem", "zip_params"]
+           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "store_errors", "study_status", "write_report", "yaml_problem", "zip_params"]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shlex
 import sys
 
 from .cliargs import Parser as _Parser
 from .cliargs import add_cluster_argument, add_storage_option_argument, cli_main, cluster_from, storage_options_from
-from .errors import InputError
+from .errors import InfrastructureLost, InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +73,8 @@ def cmd_run(args) -> int:
     _warn_walltime(cluster, study)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: expected a positive number, got {args.workers}")
+    if args.max_in_flight is not None and args.max_in_flight < 1:
+        raise InputError(f"--max-in-flight: expected a positive number of tasks, got {args.max_in_flight}")
     arrays = cluster if getattr(cluster, "kind", None) == "slurm-array" else None
     if args.detach and arrays is None:
         raise InputError("--detach: needs --cluster NAME with a profile of kind slurm-array")
@@ -92,9 +96,12 @@ def cmd_run(args) -> int:
         return cli_run(study, arrays, store=args.store, storage_options=options, detach=args.detach,
                        progress_mode=args.progress)
     progress = Progress(study.name, mode=args.progress)
-    summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
-                        workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
-                        keep_outcomes=True, preflight=not args.no_preflight)
+    try:
+        summary = run_study(study, cluster=cluster, store=args.store, storage_options=options,
+                            workers=args.workers, progress=progress, max_in_flight=args.max_in_flight,
+                            keep_outcomes=True, preflight=not args.no_preflight)
+    except InfrastructureLost as e:
+        raise type(e)(f"{e}; resume with: {resume_command(args)}") from None
     c = summary.counts
     print(f"study {study.name}: {c['done']} done ({c.get('resumed', 0)} already in the store), "
           f"{c['failed']} failed, {c['skipped']} skipped -> {summary.study_url}")
@@ -104,6 +111,30 @@ def cmd_run(args) -> int:
     if len(failed) > 10:
         print(f"  ... and {len(failed) - 10} more; see: runfleet status {summary.study_url}")
     return summary.exit_code
+
+
+#: --storage-option keys whose values are credentials: elided from the resume command
+_SECRET_KEY = re.compile(r"(key|secret|token|password|passwd|credential|sas|signature)", re.I)
+
+
+def resume_command(args) -> str:
+    """The command line that resumes this invocation (``runfleet run study.yaml ...`` as typed),
+    with the values of credential storage options (``key=``, ``secret=``, ``token=``, ...) shown
+    as ``***``: credentials never appear in messages."""
+    argv = [str(a) for a in (getattr(args, "argv", None) or sys.argv[1:])]
+    out = []
+    for i, a in enumerate(argv):
+        prev = argv[i - 1] if i else ""
+        if prev == "--storage-option" or a.startswith("--storage-option="):
+            head, sep, value = a.partition("=") if prev == "--storage-option" else ("", "", a)
+            if a.startswith("--storage-option="):
+                flag, _, rest = a.partition("=")
+                k, sep2, v = rest.partition("=")
+                a = f"{flag}={k}={'***' if sep2 and _SECRET_KEY.search(k) else v}" if sep2 else a
+            elif sep and _SECRET_KEY.search(head):
+                a = f"{head}=***"
+        out.append(a)
+    return shlex.join(["runfleet", *out])
 
 
 def _warn_walltime(cluster, study) -> None:
@@ -165,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         args = build_parser().parse_args(argv)
+        args.argv = list(argv) if argv is not None else sys.argv[1:]
         handler = COMMANDS.get(args.command) or args.func
         return int(handler(args) or 0)
 

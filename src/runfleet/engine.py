@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .backends import ExecutionBackend, Task, make_backend
-from .errors import InputError
+from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
 from .packing import MAX_PACK, PackingPolicy
@@ -122,11 +122,15 @@ class Fleet:
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
         self.backend = backend or make_backend(cluster, workers=workers, env=worker_env, store=store,
                                                study=study.name)
+        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int)
+                                          or max_in_flight < 1):
+            raise InputError(f"max_in_flight: expected a positive number of tasks, got {max_in_flight!r}")
         self._max_in_flight = max_in_flight
         self._preflight = preflight
         self.progress = progress
         self._may_write = False  # set once the backend started (open, then write)
         self._study_dirty = False
+        self._study_written = False
         self._study_flushed = 0.0
         self._flush_interval_s = 5.0
         self._seed_durations()
@@ -282,12 +286,22 @@ class Fleet:
             if self.ready and not self.backend.started:
                 self.start()
             self._promote_retries()
-            self._top_up()
+            try:
+                self._top_up()
+            except Exception:
+                if not self.backend.lost():
+                    raise
+            if self.backend.lost():
+                self._scheduler_lost()
+                continue
             wait_s = 0.5
             if self.retry_heap:
                 wait_s = max(0.0, min(wait_s, self.retry_heap[0][0] - time.monotonic()))
             if self.in_flight:
                 finished = self.backend.wait(wait_s)
+                if self.backend.lost():  # cancelled with the scheduler: not an attempt of theirs
+                    self._scheduler_lost()
+                    continue
                 if finished:
                     self._finished(finished)
             elif self.retry_heap:
@@ -298,6 +312,7 @@ class Fleet:
             self._tick()
         if not self.backend.started:
             self._may_write = True  # nothing needed a cluster: every run was already in the store
+        self._verify_record()
         self._tick(force=True)
 
     def wait(self) -> dict:
@@ -381,6 +396,8 @@ class Fleet:
             spec["history"] = entry.history
         if entry.after_groups:
             spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
+        if entry.attempt_id is not None:
+            spec["attempt_id"] = entry.attempt_id
         return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
@@ -388,6 +405,8 @@ class Fleet:
             entry = self.runs.move(n, S.RUNNING)
             entry.attempts += 1
             entry.dirty = entry.dirty or entry.attempts > 1
+            if self.backend.tracks_attempt_starts:
+                entry.attempt_id = f"{uuid.uuid4().hex}-{entry.attempts}"
         group = self.runs[names[0]].kr.fn_path
         mean = self.packing.expected_s(group)
         task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
@@ -403,7 +422,11 @@ class Fleet:
         handles = [h for h in handles if h in self.in_flight]
         if not handles:
             return
-        for handle, outcome in zip(handles, self.backend.results(handles)):
+        outcomes = self.backend.results(handles)
+        if self.backend.lost():  # the scheduler went away while fetching: the store decides
+            self._scheduler_lost()
+            return
+        for handle, outcome in zip(handles, outcomes):
             names = self.in_flight.pop(handle)
             group = self.probes.pop(handle, None)
             if group is not None:
@@ -411,13 +434,77 @@ class Fleet:
             if isinstance(outcome, BaseException):
                 failure = task_failure(outcome)
                 for n in names:
-                    self._failed_attempt(n, failure)
+                    if failure.get("kind") == "lost_worker" and not self._attempt_started(n):
+                        self._take_back(n)  # only queued on the dead worker: not an attempt
+                    else:
+                        self._failed_attempt(n, failure)
                 continue
             for row in outcome:
                 if row["status"] == "done":
                     self._done(row)
                 else:
                     self._failed_attempt(row["name"], row)
+
+    def _attempt_started(self, name: str) -> bool:
+        """True unless the run's current attempt provably never started executing (no start
+        marker in the store); without attempt tracking every attempt counts."""
+        attempt_id = self.runs[name].attempt_id
+        if attempt_id is None:
+            return True
+        from .store import store_errors
+
+        with store_errors(self.store.url):
+            return self.ledger.attempt_started(attempt_id)
+
+    def _take_back(self, name: str) -> None:
+        """Back to the ready queue without charging an attempt (its task never ran it)."""
+        entry = self.runs[name]
+        self.runs.move(name, S.READY)
+        entry.attempts -= 1
+        entry.attempt_id = None
+        entry.dirty = True
+        self.ready.appendleft(name)
+        self.counts["requeued"] += 1
+
+    def _scheduler_lost(self) -> None:
+        """The backend lost its scheduler: take back every in-flight run without charging it an
+        attempt (runs whose marker is in the store are done: the store is the truth), then
+        reconnect within ``runfleet.reconnect-s`` seconds.
+
+        Raises
+        ------
+        SchedulerLost
+            When the scheduler did not come back; the message says what was lost and how many
+            runs are committed (the CLI adds the command that resumes).
+        """
+        from .config import setting
+
+        names = [n for ns in self.in_flight.values() for n in ns]
+        for group in self.probes.values():
+            self.packing.probe_ended(group)
+        self.in_flight.clear()
+        self.probes.clear()
+        records, _ = self.ledger.load()
+        for name in names:
+            entry = self.runs[name]
+            rec = records.get(name)
+            if rec is not None and rec.status == "done" and rec.key == entry.kr.key:
+                self._done({"name": name, "value": rec.value, "duration_s": rec.duration_s})
+                continue
+            self._take_back(name)
+        within = float(setting("reconnect-s"))
+        if self.progress is not None:
+            self.progress.message(f"lost {self.backend.lost_what()}; {len(names)} run(s) taken back, "
+                                  f"reconnecting for up to {within:g} s")
+        try:
+            self.backend.reconnect(within)
+        except SchedulerLost as e:
+            committed = sum(1 for r in records.values() if r.status == "done")
+            committed = max(committed, self.counts["done"])
+            raise SchedulerLost(f"{e}; {committed} of {self.counts['total']} runs are committed in "
+                                f"{self.ledger.root}") from None
+        if self.progress is not None:
+            self.progress.message(f"reconnected: {self.backend.describe() or 'cluster back'}; resubmitting")
 
     def _done(self, row: dict) -> None:
         name = row["name"]
@@ -433,6 +520,9 @@ class Fleet:
 
     def _failed_attempt(self, name: str, failure: dict) -> None:
         entry = self.runs[name]
+        if failure.get("error_class") == "StoreUnavailable":
+            # the worker could not reach the store: infrastructure, not the run's attempt
+            raise StoreUnavailable(_first_line(failure.get("message")) or f"store {self.store.url}: not reachable")
         if failure.get("kind") == "lost_worker" and entry.policy.timeout_s:
             # the worker ended itself because the run ignored its timeout (blocked in C code)
             if self.ledger.timeout_marked(name):
@@ -490,6 +580,28 @@ class Fleet:
         now = time.monotonic()
         if self._study_dirty and self._may_write and (force or now - self._study_flushed > self._flush_interval_s):
             self.flush_study()
+        elif self._study_written and now - self._study_flushed > self._flush_interval_s:
+            self._check_store()
+
+    def _check_store(self) -> None:
+        """Heartbeat while nothing needs writing: the store still answers and ``study.json`` is
+        still there (a stopped store is found within ``runfleet.store-retry-s`` plus one call's
+        timeouts, not only when a run ends).
+
+        Raises
+        ------
+        StoreUnavailable
+            The store does not answer, or the study's record vanished.
+        """
+        from .store import store_errors
+
+        with store_errors(self.store.url):
+            there = self.store.exists(self.ledger.study_path)
+        self._study_flushed = time.monotonic()
+        if not there:
+            raise StoreUnavailable(f"store {self.store.url}: {self.study.name}/study.json vanished while the "
+                                   "study ran (bucket re-created or files removed); not reported as done, "
+                                   "rerun to redo what is missing")
 
     def snapshot(self) -> dict:
         """Counts: ``total``, ``done``, ``failed``, ``skipped``, ``running``, ``resumed``, ``pending``."""
@@ -502,8 +614,44 @@ class Fleet:
                 "running": running, "resumed": c["resumed"],
                 "pending": c["total"] - c["done"] - c["failed"] - c["skipped"] - running}
 
+    def _verify_record(self) -> None:
+        """Before the summary: every run this fleet counts as done has its record in the store,
+        and ``study.json`` is still there (a bucket re-created or files removed while the study
+        ran must never be reported as done).
+
+        Raises
+        ------
+        StoreUnavailable
+            Naming what vanished (exit 4); rerunning the same command redoes the missing runs.
+        """
+        if not self.backend.started and not self._study_written:
+            return
+        from .store import store_errors
+
+        with store_errors(self.store.url):
+            records, _ = self.ledger.load()
+            study_there = self.store.exists(self.ledger.study_path) if self._study_written else True
+        done = self.runs.names_in(S.DONE)
+        missing = [n for n in done if records.get(n) is None or records[n].status != "done"]
+        if missing or not study_there:
+            what = [] if study_there else ["study.json"]
+            if missing:
+                what.append(f"{len(missing)} of {len(done)} done runs' markers (e.g. {missing[0]!r})")
+            raise StoreUnavailable(f"store {self.store.url}: the study's record vanished while it ran "
+                                   f"({' and '.join(what)} gone: bucket re-created or files removed); "
+                                   "not reported as done, rerun to redo what is missing")
+
     def flush_study(self) -> None:
-        """Write the study record (``study.json``): every run's name, fn, params, after, key, policy."""
+        """Write the study record (``study.json``): every run's name, fn, params, after, key, policy.
+
+        Raises
+        ------
+        StoreUnavailable
+            When ``study.json`` written earlier by this fleet is gone (the record vanished), or the
+            store does not answer within ``runfleet.store-retry-s``.
+        """
+        if self._study_written:
+            self._check_store()
         runs = []
         for name, entry in self.runs.items():
             kr = entry.kr
@@ -513,15 +661,17 @@ class Fleet:
         self.ledger.write_study({"name": self.study.name, "seed": self.study.seed, "store": self.store.url,
                                  "updated": now_iso(), "runs": runs})
         self._study_dirty = False
+        self._study_written = True
         self._study_flushed = time.monotonic()
         # a big study record (10,000s of runs on S3) is rewritten less often: at most ~2% of the time
         self._flush_interval_s = max(5.0, 50 * (self._study_flushed - t0))
 
-    def close(self, quiet: bool = False) -> None:
-        """Write the study record (if the backend was opened), cancel what is in flight, close
-        the backend, end the progress output (unless ``quiet``: the cluster could not be
-        opened, and the one-line error is all the user should see)."""
-        if self._study_dirty and self._may_write:
+    def close(self, quiet: bool = False, flush: bool = True, stopped: bool = False) -> None:
+        """Write the study record (if the backend was opened and ``flush``), cancel what is in
+        flight, close the backend, end the progress output (unless ``quiet``: the cluster could
+        not be opened, and the one-line error is all the user should see; ``stopped``: the study
+        did not run to its end, and the last line must not say it finished)."""
+        if flush and self._study_dirty and self._may_write:
             try:
                 self.flush_study()
             except Exception:  # noqa: BLE001 - closing must not hide the outcome
@@ -529,13 +679,15 @@ class Fleet:
         self.in_flight.clear()
         self.backend.close()
         if self.progress is not None and not quiet:
-            self.progress.close(self.snapshot())
+            self.progress.close(self.snapshot(), "stopped" if stopped else "finished")
 
     def __enter__(self) -> "Fleet":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(quiet=exc_type is not None and not self.backend.started)
+        self.close(quiet=exc_type is not None and not self.backend.started,
+                   flush=not (exc_type is not None and issubclass(exc_type, StoreUnavailable)),
+                   stopped=exc_type is not None)
 
 
 @dataclass

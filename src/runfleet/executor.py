@@ -180,6 +180,18 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
     return row, record
 
 
+def _refused(spec: dict) -> dict:
+    """The row of an attempt the scheduler re-ran after its worker died (Dask's
+    ``allowed-failures`` on clusters runfleet does not configure): it is not executed again; the
+    attempt is recorded as the ``LostWorker`` it was."""
+    now = now_iso()
+    return {"name": spec["name"], "attempt": spec["attempt"], "status": "error", "kind": "lost_worker",
+            "error_class": "LostWorker", "traceback": "", "duration_s": None, "started": now, "finished": now,
+            "host": socket.gethostname(),
+            "message": (f"the worker running attempt {spec['attempt']} died; the scheduler then re-ran the "
+                        "task, which runfleet refused (each attempt runs once; retries are the run's policy)")}
+
+
 def _write_log(ctx: RunContext, ledger: Ledger) -> None:
     text = ctx._log_text()
     ctx._close()
@@ -211,7 +223,10 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
     specs : Specs or list of dict
         Run specs built by the engine: ``name``, ``fn``, ``params``, ``identity`` (key parts, see
         :meth:`runfleet.plan.KeyedRun.identity`), ``upstream`` ({name: value}), ``study_seed``,
-        ``attempt``, ``timeout_s``, ``clear`` and ``history`` (failed earlier attempts).
+        ``attempt``, ``timeout_s``, ``clear``, ``history`` (failed earlier attempts) and, on
+        clusters, ``attempt_id``: the attempt's start is recorded exclusively in the store, so a
+        scheduler that re-runs the task after its worker died does not run the attempt twice
+        (that execution returns a ``LostWorker`` row instead).
     store : runfleet.store.Store
         The study's store.
     study : str
@@ -245,7 +260,17 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
     ledger = Ledger(store, study)
     rows, records = [], []
     for spec in specs:
-        row, record = _attempt(spec, ledger, store, serial)
+        attempt_id = spec.get("attempt_id")
+        if attempt_id is not None and not ledger.mark_started(
+                attempt_id, {"name": spec["name"], "attempt": spec["attempt"], "started": now_iso(),
+                             "host": socket.gethostname(), "pid": os.getpid()}):
+            rows.append(_refused(spec))
+            continue
+        try:
+            row, record = _attempt(spec, ledger, store, serial)
+        finally:
+            if attempt_id is not None:
+                ledger.end_started(attempt_id)
         if record is not None:
             if pack_id is None:
                 if not ledger.commit(record):

@@ -7,6 +7,8 @@ Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
     runs/<name>/_error.json     last failure or skip (written by the driver)
     runs/<name>/_log.txt        captured log of the last attempt
     _packs/<id>.json            commit markers of packed short runs: {"markers": {name: marker}}
+    _started/<attempt id>.json  an attempt executing on a Dask cluster (removed when it ends; one
+                                left behind: its worker died running it; never read by resume)
 
 When a run has several records (an old marker, a newer failure), the newest one (``finished``
 time) is the run's state.
@@ -32,6 +34,9 @@ STUDY = "study.json"
 PACKS = "_packs"
 RUNS = "runs"
 TIMEOUT_MARK = "_timeout_kill"
+#: ``<study>/_started/<attempt id>.json``: written exclusively when an attempt starts executing,
+#: removed when it ends in the executor; one left behind means its worker died running it
+STARTED = "_started"
 
 #: characters of an attempt's message kept in the attempt history
 HISTORY_MESSAGE_CHARS = 500
@@ -289,6 +294,11 @@ class Ledger:
                 offer(doc.get("name", path.split("/")[-2]), doc.get("status", "failed"), doc)
         return records, dirty
 
+    @property
+    def study_path(self) -> str:
+        """Where the study record (``study.json``) is."""
+        return f"{self.root}/{STUDY}"
+
     def read_study(self) -> dict | None:
         """The study record (``study.json``), or None."""
         return self.store.read_json(f"{self.root}/{STUDY}")
@@ -298,6 +308,23 @@ class Ledger:
         return self.store.exists(f"{self.run_dir(name)}/{TIMEOUT_MARK}")
 
     # -- writing (worker) ----------------------------------------------------------------------
+    def started_path(self, attempt_id: str) -> str:
+        """The start marker of attempt ``attempt_id`` (see :data:`STARTED`)."""
+        return f"{self.root}/{STARTED}/{attempt_id}.json"
+
+    def mark_started(self, attempt_id: str, info: dict) -> bool:
+        """Record that attempt ``attempt_id`` starts executing; False when it had started before
+        (a scheduler re-ran it after its worker died: it must not run twice)."""
+        return self.store.create_exclusive(self.started_path(attempt_id), json.dumps(info).encode("utf-8"))
+
+    def attempt_started(self, attempt_id: str) -> bool:
+        """True when attempt ``attempt_id`` started and did not end in its executor (its worker died)."""
+        return self.store.exists(self.started_path(attempt_id))
+
+    def end_started(self, attempt_id: str) -> None:
+        """Remove the start marker of an attempt that ended in its executor."""
+        self.store.remove(self.started_path(attempt_id))
+
     def clear_run(self, name: str) -> None:
         """Remove everything an earlier attempt left in run ``name``'s directory."""
         self.store.remove_tree(self.run_dir(name))

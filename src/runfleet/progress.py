@@ -99,7 +99,9 @@ class Progress:
             self.stream.flush()
         self.last = now
 
-    def close(self, c: dict) -> None:
+    def close(self, c: dict, word: str = "finished") -> None:
+        """End the output with the counts ``c``; ``word`` starts the last line in log mode
+        (``stopped`` when the study did not run to its end)."""
         if self.mode == "none":
             return
         if self.mode == "bar":
@@ -107,5 +109,5 @@ class Progress:
             self.stream.write("\n")
             self._bar_open = False
         else:
-            self.stream.write(f"[{self.label}] finished: {self.line(c)}\n")
+            self.stream.write(f"[{self.label}] {word}: {self.line(c)}\n")
         self.stream.flush()

@@ -18,7 +18,7 @@ import jinja2
 from .errors import InputError
 from .ledger import Ledger
 from .status import study_status
-from .store import Store
+from .store import Store, store_errors
 
 COLORS = {"done": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e", "pending": "#f9a825"}
 MAX_TIMELINE_ROWS = 400
@@ -72,7 +72,8 @@ def read_study_records(study_url: str, storage_options: dict | None = None):
     store_url, name = study_url.rstrip("/").rsplit("/", 1)
     store = Store(store_url, storage_options)
     ledger = Ledger(store, name)
-    records, _ = ledger.load()
+    with store_errors(store_url):
+        records, _ = ledger.load()
     return rows, records, store, ledger.root
 
 

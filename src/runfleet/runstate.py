@@ -54,7 +54,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.NEW: frozenset({RunState.WAITING, RunState.READY, RunState.DONE, RunState.SKIPPED}),
     RunState.WAITING: frozenset({RunState.READY, RunState.SKIPPED}),
     RunState.READY: frozenset({RunState.RUNNING, RunState.SKIPPED}),
-    RunState.RUNNING: frozenset({RunState.DONE, RunState.BACKOFF, RunState.FAILED}),
+    RunState.RUNNING: frozenset({RunState.DONE, RunState.BACKOFF, RunState.FAILED,
+                                RunState.READY}),  # READY: scheduler lost, not charged
     RunState.BACKOFF: frozenset({RunState.READY, RunState.SKIPPED}),
     RunState.DONE: frozenset(),
     RunState.FAILED: frozenset(),
@@ -107,6 +108,7 @@ class RunEntry:
     after_groups: list | None = None
     tolerated: frozenset = frozenset()
     resumed: bool = False
+    attempt_id: str | None = None  #: the current attempt's id on clusters that track attempt starts
 
 
 class InvalidTransition(RuntimeError):

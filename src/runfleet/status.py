@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .errors import InputError
 from .ledger import Ledger, Record
-from .store import Store
+from .store import Store, store_errors
 
 
 def split_study_url(study_url: str) -> tuple[str, str]:
@@ -23,14 +23,18 @@ def load_study_records(study_url: str, storage_options: dict | None = None) -> t
     """The study record (``study.json``: its runs with name, fn, params, key) and every run's
     newest record (markers, pack files, errors), read once from the store.
 
-    Raises InputError when there is no study at ``study_url``.
+    Raises InputError when there is no study at ``study_url``, its record is corrupt or the store
+    refuses the credentials (exit 2); StoreUnavailable when the store does not answer (exit 4).
     """
     store_url, name = split_study_url(study_url)
     ledger = Ledger(Store(store_url, storage_options), name)
-    doc = ledger.read_study()
-    if doc is None:
-        raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
-    records, _ = ledger.load()
+    with store_errors(store_url):
+        doc = ledger.read_study()
+        if doc is None:
+            raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
+        if not isinstance(doc, dict) or not isinstance(doc.get("runs", []), list):
+            raise InputError(f"{ledger.root}/study.json: corrupt record (expected an object with a 'runs' list)")
+        records, _ = ledger.load()
     return doc, records
 
 

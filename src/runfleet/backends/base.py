@@ -114,5 +114,30 @@ class ExecutionBackend(abc.ABC):
         """One line for the progress output once started (None: say nothing)."""
         return None
 
+    #: True when tasks may be executed behind the engine's back (a scheduler's own retries, a
+    #: dead worker's queue): the engine then gives each attempt an id whose start the executor
+    #: records in the store (:meth:`runfleet.ledger.Ledger.mark_started`)
+    tracks_attempt_starts: bool = False
+
+    def lost(self) -> bool:
+        """True when the backend lost its scheduler: in-flight tasks are gone, none of them failed."""
+        return False
+
+    def lost_what(self) -> str:
+        """What was lost, for the one-line :class:`~runfleet.errors.SchedulerLost` message."""
+        return "the execution backend"
+
+    def reconnect(self, within_s: float) -> None:
+        """Connect again (or re-create) after :meth:`lost`, trying for ``within_s`` seconds.
+
+        Raises
+        ------
+        runfleet.errors.SchedulerLost
+            When it could not.
+        """
+        from ..errors import SchedulerLost
+
+        raise SchedulerLost(f"lost {self.lost_what()}")
+
 
 __all__ = ["ExecutionBackend", "Task"]

@@ -3,15 +3,23 @@
 The cluster is started (or connected) by :meth:`DaskBackend.start`, never as a side effect.
 Finished futures are reported through a done-callback queue, so waiting costs nothing per
 in-flight task; results of a loop turn are gathered in one round trip.
+
+Scheduler loss: when the client loses its scheduler, ``distributed`` cancels every future with
+reason ``scheduler-connection-lost`` (their done-callbacks wake the engine at once) and the
+client's status leaves ``running``. :meth:`DaskBackend.lost` says so; :meth:`DaskBackend.reconnect`
+opens the same cluster again (a new client of the same address or scheduler file, a new gateway
+join, a new embedded cluster) within ``reconnect_s`` seconds, or raises :class:`SchedulerLost`.
 """
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 import time
 import uuid
 from typing import Any, Iterable
 
-from ..errors import PreflightFailed
+from ..errors import ClusterUnavailable, PreflightFailed, SchedulerLost
 from ..executor import Specs, execute
 from ..failures import out_of_memory
 from .base import ExecutionBackend, Task
@@ -35,6 +43,8 @@ class DaskBackend(ExecutionBackend):
         The study's name.
     """
 
+    tracks_attempt_starts = True
+
     def __init__(self, cluster=None, *, workers: int | None = None, env: dict | None = None, store=None,
                  study: str = ""):
         self._cluster_arg = cluster
@@ -47,6 +57,9 @@ class DaskBackend(ExecutionBackend):
         self._live: set = set()
         self._slots = 0
         self._slots_checked = 0.0
+        self._fn_paths: set = set()
+        self._lost = False
+        self._where = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -69,8 +82,105 @@ class DaskBackend(ExecutionBackend):
         from ..clusters import open_cluster
         from ..warmup import warm_imports
 
+        self._fn_paths = set(fn_paths)
         self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
-        warm_imports(self.session.client, set(fn_paths))
+        warm_imports(self.session.client, self._fn_paths)
+        self._lost = False
+        self._where = _describe_scheduler(self.session)
+
+    # -- scheduler loss --------------------------------------------------------------------------
+    def lost(self) -> bool:
+        """True when the connection to the scheduler is gone (the client is reconnecting or closed)."""
+        if self.session is None:
+            return False
+        if self._lost:
+            return True
+        status = getattr(self.session.client, "status", "running")
+        if status in ("connecting", "closing", "closed", "failed"):
+            self._lost = True
+        return self._lost
+
+    def lost_what(self) -> str:
+        """What was lost, for the one-line message (``scheduler tcp://... of cluster 'x' (address)``)."""
+        return self._where or "the Dask scheduler"
+
+    def reconnect(self, within_s: float) -> None:
+        """Open the same cluster again after its scheduler was lost.
+
+        Connection profiles (``address``, ``scheduler_file``, gateway) get a new client of the same
+        scheduler (the scheduler file is read again); the embedded cluster and clusters runfleet
+        started are re-created. Tries until ``within_s`` seconds have passed.
+
+        Parameters
+        ----------
+        within_s : float
+            Seconds to keep trying (``runfleet.reconnect-s``).
+
+        Raises
+        ------
+        SchedulerLost
+            When no scheduler answered in time (the message ends with what was lost and how long
+            was waited; the caller adds the committed count and the command to resume).
+        """
+        from ..clusters import open_cluster
+        from ..warmup import warm_imports
+
+        import dask.config
+
+        old, self.session = self.session, None
+        owned_client = old is not None and old.owns_client
+        self._live.clear()
+        self._drop_session(old)
+        deadline = time.monotonic() + within_s
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if not owned_client and old is not None:
+                    # a client the caller gave us: it reconnects by itself or never
+                    if old.client.status == "running":
+                        self.session = old
+                    else:
+                        raise ClusterUnavailable("the given client is not connected")
+                else:
+                    with dask.config.set({"distributed.comm.timeouts.connect": f"{max(1.0, min(10.0, remaining)):.1f}s"}):
+                        self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
+                warm_imports(self.session.client, self._fn_paths)
+                self._lost = False
+                self._slots_checked = 0.0
+                return
+            except (ClusterUnavailable, OSError, TimeoutError) as e:  # not back yet
+                last = e
+                if self.session is not None and self.session is not old:
+                    self._drop_session(self.session)
+                self.session = None
+            if time.monotonic() >= deadline:
+                raise SchedulerLost(f"lost {self.lost_what()} and it did not come back within {within_s:g} s "
+                                    f"({type(last).__name__})")
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    @staticmethod
+    def _drop_session(session) -> None:
+        """Close a session whose scheduler is gone, in a daemon thread bounded to a few seconds."""
+        if session is None:
+            return
+
+        def close():
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - its scheduler is gone already
+                pass
+
+        # the client logs its interrupted reconnection attempt as an ERROR with a traceback
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            t = threading.Thread(target=close, daemon=True, name="runfleet-drop-session")
+            t.start()
+            t.join(10.0)
+            time.sleep(0.2)  # let the client's cancelled tasks finish logging
+        finally:
+            log.setLevel(level)
 
     def describe(self) -> str | None:
         s = self.session
@@ -94,6 +204,11 @@ class DaskBackend(ExecutionBackend):
             progress.message(f"preflight: {n} worker(s) ok (imports, versions, store, env)")
 
     def close(self) -> None:
+        if self.session is not None and self.lost():
+            self._live.clear()
+            self._drop_session(self.session)
+            self.session = None
+            return
         for fut in list(self._live):
             try:
                 fut.cancel()
@@ -143,7 +258,10 @@ class DaskBackend(ExecutionBackend):
                 except BaseException as e:  # noqa: BLE001 - result lost between done and fetch
                     out.append(e)
             else:
-                out.append(_future_exception(fut))
+                exc = _future_exception(fut)
+                if getattr(exc, "reason", None) == "scheduler-connection-lost":
+                    self._lost = True
+                out.append(exc)
             self._live.discard(fut)
             fut.release()
         return out
@@ -191,11 +309,27 @@ class DaskBackend(ExecutionBackend):
         return {"workers": workers, "allow_other_workers": False}
 
 
+def _describe_scheduler(session) -> str:
+    try:
+        address = session.client.scheduler.address
+    except Exception:  # noqa: BLE001 - only for the message
+        address = None
+    where = f"scheduler {address}" if address else "the scheduler"
+    return f"{where} of cluster {session.name!r} ({session.kind})"
+
+
 def _future_exception(fut) -> BaseException:
     try:
         exc = fut.exception(timeout=5)
     except BaseException as e:  # noqa: BLE001 - cancelled futures raise here
         return e
+    if exc is None and fut.status == "cancelled":
+        # cancelled by the scheduler, e.g. its input (the study's scattered env) was lost with a
+        # worker: a lost-worker case, and the run is taken back uncharged if it never started
+        import concurrent.futures
+
+        return concurrent.futures.CancelledError("the task was cancelled by the scheduler (an input of it "
+                                                 "was lost with a worker)")
     return exc if exc is not None else RuntimeError(f"task ended with status {fut.status}")
 
 

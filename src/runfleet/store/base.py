@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import fsspec
 from fsspec.core import split_protocol
 
-from ..errors import InputError
+from ..errors import InputError, RunfleetError, StoreUnavailable
 
 LOCAL_PROTOCOLS = (None, "file", "local")
 
@@ -144,7 +145,13 @@ class Store:
     def read_json(self, path: str) -> Any | None:
         """The parsed JSON document at ``path``, or None when it does not exist."""
         data = self.read_bytes(path)
-        return None if data is None else json.loads(data)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"{path}: corrupt record, not JSON ({getattr(e, 'msg', type(e).__name__)} "
+                             f"at byte {getattr(e, 'pos', getattr(e, 'start', '?'))})") from None
 
     def write_json_atomic(self, path: str, obj: Any) -> None:
         """Write ``obj`` as indented JSON, atomically."""
@@ -172,4 +179,74 @@ class Store:
             raise InputError(f"store {self.url}: cannot be written ({reason})") from None
 
 
-__all__ = ["LOCAL_PROTOCOLS", "Store", "normalize_url"]
+#: exception class names (anywhere in the MRO) that mean "no or refused credentials"
+_CREDENTIAL_ERRORS = {"NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError", "CredentialRetrievalError",
+                      "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "DefaultCredentialsError"}
+
+
+def store_error(exc: BaseException, url: str) -> RunfleetError | None:
+    """The one-line runfleet error for an exception raised while reading or writing store ``url``.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What fsspec / the object store client raised.
+    url : str
+        The store (never its storage options).
+
+    Returns
+    -------
+    RunfleetError
+        :class:`InputError` (exit 2) for missing or refused credentials and permissions, which
+        the user fixes in the input; :class:`StoreUnavailable` (exit 4) for a store that does not
+        answer (connection refused or reset, timeouts, server errors). None for anything else.
+    """
+    if isinstance(exc, RunfleetError):
+        return exc
+    names = {c.__name__ for c in type(exc).__mro__}
+    text = " ".join(str(exc).split())[:200]
+    if names & _CREDENTIAL_ERRORS or isinstance(exc, PermissionError) or "AccessDenied" in text:
+        return InputError(f"store {url}: not authorised ({type(exc).__name__}: {text or 'no credentials'}); "
+                          "check the store's credentials (--storage-option, AWS_* or aws_profile)")
+    if transient(exc):
+        return StoreUnavailable(f"store {url}: not reachable ({type(exc).__name__}: {text})")
+    return None
+
+
+#: exception class names (anywhere in the MRO) of a store that does not answer
+_TRANSIENT_ERRORS = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+                     "ClientConnectorError", "ServerDisconnectedError", "ClientOSError", "ServerTimeoutError",
+                     "HTTPClientError", "ResponseStreamingError"}
+
+
+def transient(exc: BaseException) -> bool:
+    """True when ``exc`` means the store did not answer (connection refused or reset, a timeout,
+    a 5xx server error) rather than a missing file, bad credentials or a bug."""
+    if isinstance(exc, (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return False
+    if isinstance(exc, (ConnectionError, TimeoutError)) or {c.__name__ for c in type(exc).__mro__} & _TRANSIENT_ERRORS:
+        return True
+    status = getattr(exc, "response", None)
+    code = status.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(status, dict) else None
+    if isinstance(code, int) and code >= 500:
+        return True
+    # s3fs wraps what it could not translate in OSError with the original as its cause
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, OSError) and cause is not None and cause is not exc and transient(cause)
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn any failure of the block to read the store at ``url`` into :func:`store_error`'s one line."""
+    try:
+        yield
+    except RunfleetError:
+        raise
+    except Exception as e:  # noqa: BLE001 - store failures become one line and an exit code
+        err = store_error(e, url)
+        if err is None:
+            raise
+        raise err from None
+
+
+__all__ = ["LOCAL_PROTOCOLS", "Store", "normalize_url", "store_error", "store_errors"]

@@ -10,10 +10,30 @@ S3 conditional writes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/con
 """
 from __future__ import annotations
 
-from .base import Store
+import time
+
+from ..errors import StoreUnavailable
+from .base import Store, transient
 
 #: protocols whose ``pipe_file(mode="create")`` is a conditional PUT
 CONDITIONAL_PUT = ("s3", "s3a")
+
+#: object stores with buckets and no directories: ``makedirs`` is a no-op there, because s3fs's
+#: ``mkdir`` of a path in a missing bucket creates the bucket (a study must never re-create its
+#: bucket after it vanished)
+BUCKETED = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
+
+#: botocore timeouts (s) and attempts runfleet sets on S3 unless the storage options set them
+#: (``config_kwargs``; s3fs's own retry loop is cut to 2 tries); botocore's and s3fs's defaults
+#: (60 s read timeout, 5 x several attempts) froze a driver for minutes
+S3_CONFIG = {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2, "mode": "standard"}}
+
+
+def retry_budget_s() -> float:
+    """Seconds a store write keeps retrying transient errors (``runfleet.store-retry-s``)."""
+    from ..config import setting
+
+    return float(setting("store-retry-s"))
 
 
 class ObjectStore(Store):
@@ -21,8 +41,56 @@ class ObjectStore(Store):
 
     is_local = False
 
+    def _fs_options(self) -> dict:
+        options = dict(self.storage_options)
+        if self.protocol in ("s3", "s3a"):
+            config = dict(options.get("config_kwargs") or {})
+            for k, v in S3_CONFIG.items():
+                config.setdefault(k, v)
+            options["config_kwargs"] = config
+        return options
+
+    @property
+    def fs(self):
+        """The fsspec filesystem; on S3 with s3fs's own retry loop reduced to 2 tries (runfleet's
+        :meth:`_retrying` bounds the total time instead)."""
+        fs = Store.fs.fget(self)
+        if self.protocol in ("s3", "s3a") and getattr(fs, "retries", 0) > 2:
+            fs.retries = 2
+        return fs
+
+    def _retrying(self, what: str, path: str, fn, *args, **kwargs):
+        """Call ``fn``; retry transient errors (connection refused/reset, timeouts, 5xx) with
+        exponential backoff (0.5 s doubling, at most 8 s) for up to ``runfleet.store-retry-s``.
+
+        Raises
+        ------
+        StoreUnavailable
+            When the store still does not answer after the budget (one line, exit 4).
+        """
+        budget = retry_budget_s()
+        deadline = time.monotonic() + budget
+        delay = 0.5
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - only transient errors are retried
+                if isinstance(e, FileNotFoundError) and what != "check" and self.protocol in BUCKETED:
+                    raise StoreUnavailable(f"store {self.url}: cannot write {path.rsplit('/', 1)[-1]}: the bucket "
+                                           "is gone (deleted or re-created empty while the study ran); not "
+                                           "re-created by runfleet") from None
+                if not transient(e):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise StoreUnavailable(
+                        f"store {self.url}: not reachable for {budget:g} s while writing {path.rsplit('/', 1)[-1]} "
+                        f"({type(e).__name__}); the study is resumable once the store is back") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                self.fs.invalidate_cache()
+
     def exists(self, path: str) -> bool:
-        return self.fs.exists(path)
+        return self._retrying("check", path, self.fs.exists, path)
 
     def read_bytes(self, path: str) -> bytes | None:
         try:
@@ -46,9 +114,12 @@ class ObjectStore(Store):
         return path if "://" in path else f"{self.protocol}://{path}"
 
     def write_bytes_atomic(self, path: str, data: bytes) -> None:
-        self.fs.pipe_file(path, data)
+        self._retrying("write", path, self.fs.pipe_file, path, data)
 
     def create_exclusive(self, path: str, data: bytes) -> bool:
+        return self._retrying("create", path, self._create_exclusive, path, data)
+
+    def _create_exclusive(self, path: str, data: bytes) -> bool:
         if self.fs.exists(path):
             return False
         if self.protocol in CONDITIONAL_PUT:
@@ -74,6 +145,8 @@ class ObjectStore(Store):
             pass
 
     def makedirs(self, path: str) -> None:
+        if self.protocol in BUCKETED:
+            return  # no directories; never create a bucket implicitly
         self.fs.makedirs(path, exist_ok=True)
 
     def open(self, path: str, mode: str = "rb", **kwargs):
