@@ -164,3 +164,16 @@ def survivors(ctx):
     for status in ctx.upstream_status.values():
         counts[status] = counts.get(status, 0) + 1
     return {"n": len(ctx.upstream), "total": sum(ctx.upstream.values()), "status": counts}
+
+
+class BadInputError(ValueError):
+    """An input error that would fail the same way on every attempt."""
+
+    retryable = False
+
+
+def bad_input(ctx, counter: str):
+    """Counts its executions in ``counter``, then raises a non-retryable error."""
+    with open(counter, "a") as f:
+        f.write(ctx.name + "\n")
+    raise BadInputError(f"{ctx.name}: input.csv: column 'kwh' is missing")

@@ -52,3 +52,20 @@ def test_values_on_dask_reach_dependents_as_floats(tmp_path, client):
     assert summary.outcomes["ll"].value["ll"] == -math.inf
     assert summary.outcomes["down"].value["nan"] == "nan"
     assert summary.outcomes["bad"].attempts == 1
+
+
+def test_an_error_marked_not_retryable_fails_once(tmp_path):
+    """An exception with ``retryable = False`` (ratedesign's input errors) is not retried: the same
+    input would fail the same way, and retrying it only hides the one-line message behind waits."""
+    counter = tmp_path / "executions.txt"
+    study = Study("noretry", store=str(tmp_path / "store"), defaults={"retries": 2, "backoff_s": 0.01})
+    study.add(Run("bad", "runfns:bad_input", params={"counter": str(counter)}))
+    study.add(Run("after-bad", "runfns:bad_input", params={"counter": str(counter)}, after=["bad"]))
+    summary = run_study(study, cluster="serial", progress=False)
+    assert summary.exit_code == 1
+    assert counter.read_text().splitlines() == ["bad"]  # executed once; its dependent never ran
+    bad = summary.outcomes["bad"]
+    assert (bad.status, bad.error_class, bad.attempts) == ("failed", "BadInputError", 1)
+    assert summary.outcomes["after-bad"].status == "skipped"
+    record = json.loads((tmp_path / "store" / "noretry" / "runs" / "bad" / "_error.json").read_text())
+    assert record["attempts"] == 1 and "column 'kwh' is missing" in record["message"]

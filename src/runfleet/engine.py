@@ -47,7 +47,7 @@ S = RunState
 class RunOutcome:
     """How a run ended in this invocation.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The run.
@@ -531,7 +531,8 @@ class Fleet:
             failure = self.backend.refine_failure(failure)
         entry.history.append(attempt_entry(entry.attempts, failure))
         entry.dirty = True
-        if entry.attempts <= entry.policy.retries and failure.get("kind") != "unstorable":
+        if (entry.attempts <= entry.policy.retries and failure.get("kind") != "unstorable"
+                and failure.get("retryable", True)):
             self.runs.move(name, S.BACKOFF)
             delay = entry.policy.backoff_s * (2 ** (entry.attempts - 1))
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
@@ -694,7 +695,7 @@ class Fleet:
 class StudySummary:
     """The end of ``run_study``: counts, exit code (0 all done, 1 some failed or skipped), where.
 
-    Attributes
+    Parameters
     ----------
     study_url : str
         ``<store>/<study name>``.

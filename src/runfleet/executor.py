@@ -162,6 +162,8 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         row.update(status="error", kind=kind, error_class=error_class, message=str(e)[:2000],
                    traceback=traceback.format_exc()[-20000:], duration_s=time.perf_counter() - t0,
                    finished=now_iso())
+        if getattr(e, "retryable", True) is False:  # a bad input fails the same way every time
+            row["retryable"] = False
         details = getattr(e, "details", None)  # e.g. CommandFailed: exit_code, stderr_tail
         if isinstance(details, dict):
             row["details"] = {str(k): v for k, v in details.items() if v is None or isinstance(v, (str, int, float))}

@@ -48,7 +48,27 @@ def study_status(study_url: str, storage_options: dict | None = None) -> list[di
     """One row per run of the study at ``study_url`` (``<store>/<name>``): name, status, attempts,
     duration_s, error_class, finished, key; ``error`` (first 500 characters of the message) for
     failed runs and ``reason`` for skipped ones. Status is ``done``, ``failed``, ``skipped`` or
-    ``pending`` (no record for the run's current key)."""
+    ``pending`` (no record for the run's current key).
+
+    Parameters
+    ----------
+    study_url : str
+        ``<store>/<study name>``, a directory or ``s3://bucket/prefix/<name>``.
+    storage_options : dict, optional
+        fsspec options of the store.
+
+    Returns
+    -------
+    list of dict
+        One row per run of the study record, in its order.
+
+    Raises
+    ------
+    InputError
+        No study at ``study_url``, a corrupt record, or refused credentials (exit 2).
+    StoreUnavailable
+        The store does not answer (exit 4).
+    """
     doc, records = load_study_records(study_url, storage_options)
     rows = []
     for run in doc.get("runs", []):

@@ -237,7 +237,20 @@ def transient(exc: BaseException) -> bool:
 
 @contextmanager
 def store_errors(url: str) -> Iterator[None]:
-    """Turn any failure of the block to read the store at ``url`` into :func:`store_error`'s one line."""
+    """Turn any failure of the block to read the store at ``url`` into :func:`store_error`'s one line.
+
+    Parameters
+    ----------
+    url : str
+        The store (or study) URL named in the message; credentials are never part of it.
+
+    Raises
+    ------
+    InputError
+        Corrupt record, missing or refused credentials (exit 2).
+    StoreUnavailable
+        The store does not answer (exit 4).
+    """
     try:
         yield
     except RunfleetError:
