@@ -166,7 +166,7 @@ def _wait_finished(study_url: str, timeout: float) -> None:
 
 def _status(study_url: str) -> str:
     proc = subprocess.run([RUNFLEET, "status", study_url], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 1), proc.stderr  # 1: some runs failed or were skipped (on purpose here)
     return proc.stdout
 
 

@@ -18,7 +18,7 @@ import traceback
 from typing import Any, Callable
 
 from .context import RunContext, seed_globals
-from .errors import RunTimeout, UnstorableResult
+from .errors import RunTimeout, StoreUnavailable, UnstorableResult
 from .failures import classify, timeout_failure
 from .keys import canonical_json
 from .ledger import ERROR, LOG, MARKER, TIMEOUT_MARK, Ledger, RunRecord, now_iso
@@ -259,6 +259,19 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
             return execute(specs, store, study, pack_id, serial)
     if isinstance(specs, Specs):
         specs = specs.items
+    try:
+        return _execute(specs, store, study, pack_id, serial)
+    except (StoreUnavailable, OSError) as e:  # runs' own errors are rows already (_attempt)
+        # the store is gone: a row per run (nothing of this task is committed), not a task that
+        # raises, whose traceback the worker would log on the user's terminal; the driver stops
+        # with one line when its own writes find the store gone
+        cls = "StoreUnavailable" if isinstance(e, StoreUnavailable) else type(e).__name__
+        return [{"name": spec["name"], "status": "error", "kind": "infrastructure", "error_class": cls,
+                 "message": f"the store could not be written: {' '.join(str(e).split())[:500]}",
+                 "traceback": "", "finished": now_iso()} for spec in specs]
+
+
+def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, serial: bool) -> list[dict]:
     ledger = Ledger(store, study)
     rows, records = [], []
     for spec in specs:

@@ -322,8 +322,15 @@ class Ledger:
         return self.store.exists(self.started_path(attempt_id))
 
     def end_started(self, attempt_id: str) -> None:
-        """Remove the start marker of an attempt that ended in its executor."""
-        self.store.remove(self.started_path(attempt_id))
+        """Remove the start marker of an attempt that ended in its executor.
+
+        Best effort: attempt ids are unique, so a marker left behind (the store went away just
+        then) refuses nothing later; it must not turn the run's own outcome into a store error.
+        """
+        try:
+            self.store.remove(self.started_path(attempt_id))
+        except Exception:  # noqa: BLE001 - see above
+            pass
 
     def clear_run(self, name: str) -> None:
         """Remove everything an earlier attempt left in run ``name``'s directory."""
