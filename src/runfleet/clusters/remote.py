@@ -88,8 +88,12 @@ def probe_environment(modules, store_url=None, storage_options=None, env_names=(
             fs, root = fsspec.core.url_to_fs(store_url, **(storage_options or {}))
             root = root.rstrip("/")
             step = "list"
-            if fs.exists(root):
+            try:
                 fs.ls(root, detail=False)
+            except FileNotFoundError:
+                # an object-store prefix exists only while it holds objects: another worker's
+                # probe may have just deleted the last one. Absence is not a failure to list.
+                pass
             step = "write"
             path = f"{root}/_preflight/{out['host']}-{out['pid']}-{token}.txt"
             payload = f"runfleet preflight {token} {time.time()}".encode()
