@@ -3,15 +3,17 @@
 Every byte still reaches the real server behind it (moto here): this is not a mock. Each request
 (a burst of client bytes after the server last answered, or the first bytes of a connection) is
 delayed by ``delay_s`` before it is forwarded, which is how a 20-50 ms round trip to S3 looks
-to a client. The proxy also counts requests by HTTP method, so a benchmark can report the
-object-store requests per run.
+to a client. The proxy also counts requests by kind (:func:`request_kind`: ``PUT``, ``GET``,
+``HEAD``, ``LIST``, ``DELETE``, ...) and keeps each request's kind and path (:attr:`LatencyProxy.log`),
+so a benchmark or a test can report and bound the object-store requests per run.
 
 Usage, in a benchmark::
 
     proxy = LatencyProxy("127.0.0.1", moto_port, delay_s=0.030)
     proxy.start()                     # background thread; proxy.port is the port to use
     ...
-    print(proxy.counts)               # {"GET": 120, "PUT": 41, "HEAD": 30, ...}
+    print(proxy.counts)               # {"GET": 120, "PUT": 41, "LIST": 2, ...}
+    print(proxy.log[:3])              # [("PUT", "/bucket/runs/s/_started/ab12-1.json"), ...]
     proxy.stop()
 
 Or standalone: ``python benchmarks/latency_proxy.py --target 127.0.0.1:5000 --port 5001 --delay-ms 30``.
@@ -24,7 +26,35 @@ import collections
 import re
 import threading
 
-_METHOD = re.compile(rb"^(GET|PUT|POST|HEAD|DELETE|PATCH|OPTIONS) ")
+_REQUEST_LINE = re.compile(rb"^(GET|PUT|POST|HEAD|DELETE|PATCH|OPTIONS) (\S+) HTTP/")
+
+
+def request_kind(method: str, target: str) -> str:
+    """The S3 request kind of an HTTP request: ``LIST`` for a GET of a bucket (ListObjects,
+    ``?list-type=2``), ``DELETE`` for a DeleteObjects batch (``POST /bucket?delete``), else the
+    method (``PUT``, ``GET``, ``HEAD``, ``DELETE``, ``POST``).
+
+    Parameters
+    ----------
+    method : str
+        The HTTP method.
+    target : str
+        The request target (``/bucket/key?query``, path-style addressing as moto and botocore with
+        an ``endpoint_url`` use).
+
+    Returns
+    -------
+    str
+        The kind.
+    """
+    path, _, query = target.partition("?")
+    params = {q.split("=", 1)[0] for q in query.split("&") if q}
+    key = path.strip("/")
+    if method == "GET" and ("list-type" in params or (key and "/" not in key)):
+        return "LIST"
+    if method == "POST" and "delete" in params:
+        return "DELETE"
+    return method
 
 
 class LatencyProxy:
@@ -44,6 +74,8 @@ class LatencyProxy:
         self.host, self.target_port, self.delay_s = host, target_port, delay_s
         self.port = port
         self.counts: collections.Counter = collections.Counter()
+        #: (kind, path) of every request, in arrival order (path without the query string)
+        self.log: list[tuple[str, str]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
         self._thread: threading.Thread | None = None
@@ -57,8 +89,7 @@ class LatencyProxy:
                     break
                 if state["turn"] != "client":  # a new request (or a body after 100-continue): one round trip
                     if state["turn"] != "continue":
-                        m = _METHOD.match(data)
-                        self.counts[m.group(1).decode() if m else "other"] += 1
+                        self._count(data)
                     state["turn"] = "client"
                     if self.delay_s > 0:
                         await asyncio.sleep(self.delay_s)
@@ -68,6 +99,24 @@ class LatencyProxy:
             pass
         finally:
             writer.close()
+
+    def _count(self, data: bytes) -> None:
+        m = _REQUEST_LINE.match(data)
+        if m is None:
+            self.counts["other"] += 1
+            return
+        target = m.group(2).decode("latin-1")
+        kind = request_kind(m.group(1).decode(), target)
+        self.counts[kind] += 1
+        self.log.append((kind, target.partition("?")[0]))
+
+    def mark(self) -> int:
+        """The position in :attr:`log` now: pass it to :meth:`since` to get the requests after it."""
+        return len(self.log)
+
+    def since(self, mark: int) -> collections.Counter:
+        """Requests by kind since :meth:`mark` returned ``mark``."""
+        return collections.Counter(kind for kind, _ in self.log[mark:])
 
     async def _pipe_server(self, reader, writer, state):
         try:

@@ -5,6 +5,12 @@ A run's attempt: clear what an earlier attempt may have left in its directory, c
 with a timeout, then write the log and, last, the commit marker. User
 exceptions do not escape: they come back to the driver as a small status row with the class and
 the traceback. A pack commits all its successful markers in one file, with one write.
+
+Store requests are a budget (docs/requests.md): no request whose answer is known (no clearing of
+a directory that never had files, no removal of a failure record that cannot exist), and the
+requests that do not depend on each other overlap (:func:`runfleet.store.in_background`): logs
+are uploaded while the next run executes and start markers are removed while the commit marker
+is written; the commit marker is still written after everything else of its run(s) is stored.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from .errors import RunTimeout, StoreUnavailable, UnstorableResult
 from .failures import classify, timeout_failure
 from .keys import canonical_json
 from .ledger import ERROR, LOG, MARKER, TIMEOUT_MARK, Ledger, RunRecord, now_iso
-from .store import Store
+from .store import Store, in_background
 from .values import encode_value
 
 MAX_VALUE_BYTES = 1_000_000  # a returned value is a small status, not a result
@@ -116,8 +122,10 @@ class _Deadline:
             timer.cancel()
 
 
-def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> tuple[dict, RunRecord | None]:
-    """Run one attempt; return (status row for the driver, record to commit or None)."""
+def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
+             pending: list | None = None) -> tuple[dict, RunRecord | None]:
+    """Run one attempt; return (status row for the driver, record to commit or None). The log's
+    upload is appended to ``pending`` (a future) when given, else written before returning."""
     name = spec["name"]
     run_dir = ledger.run_dir(name)
     if spec.get("clear"):
@@ -153,7 +161,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         row.update(timeout_failure(spec.get("timeout_s"), ended_worker=False),
                    duration_s=time.perf_counter() - t0, finished=now_iso())
         row["status"] = "error"
-        _write_log(ctx, ledger)
+        _write_log(ctx, ledger, pending)
         return row, None
     except (KeyboardInterrupt, SystemExit) as e:
         raise e
@@ -167,10 +175,10 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False) -> 
         details = getattr(e, "details", None)  # e.g. CommandFailed: exit_code, stderr_tail
         if isinstance(details, dict):
             row["details"] = {str(k): v for k, v in details.items() if v is None or isinstance(v, (str, int, float))}
-        _write_log(ctx, ledger)
+        _write_log(ctx, ledger, pending)
         return row, None
     duration = time.perf_counter() - t0
-    _write_log(ctx, ledger)
+    _write_log(ctx, ledger, pending)
     finished = now_iso()
     record = RunRecord.done(spec["identity"], value=stored, attempt=spec["attempt"], started=started,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
@@ -194,11 +202,29 @@ def _refused(spec: dict) -> dict:
                         "task, which runfleet refused (each attempt runs once; retries are the run's policy)")}
 
 
-def _write_log(ctx: RunContext, ledger: Ledger) -> None:
+def _write_log(ctx: RunContext, ledger: Ledger, pending: list | None = None) -> None:
+    """Save the run's log (one PUT, none when it logged nothing); in the background when
+    ``pending`` is given (the caller waits for it before the commit marker)."""
     text = ctx._log_text()
     ctx._close()
     if text:
-        ledger.write_log(ctx.name, text)
+        if pending is None:
+            ledger.write_log(ctx.name, text)
+        else:
+            pending.append(in_background(ledger.write_log, ctx.name, text))
+
+
+def _wait(pending: list) -> None:
+    """Wait for background writes; raise the first failure (after all of them ended)."""
+    error = None
+    for future in pending:
+        try:
+            future.result()
+        except BaseException as e:  # noqa: BLE001 - re-raised below, once every write ended
+            error = error or e
+    pending.clear()
+    if error is not None:
+        raise error
 
 
 class Specs:
@@ -272,32 +298,70 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
 
 
 def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, serial: bool) -> list[dict]:
+    if pack_id is not None:
+        return _execute_pack(specs, store, study, pack_id, serial)
     ledger = Ledger(store, study)
-    rows, records = [], []
+    rows = []
     for spec in specs:
         attempt_id = spec.get("attempt_id")
-        if attempt_id is not None and not ledger.mark_started(
-                attempt_id, {"name": spec["name"], "attempt": spec["attempt"], "started": now_iso(),
-                             "host": socket.gethostname(), "pid": os.getpid()}):
+        if attempt_id is not None and not ledger.mark_started(attempt_id, _start_info(spec)):
             rows.append(_refused(spec))
             continue
+        pending: list = []
+        ended = None
         try:
-            row, record = _attempt(spec, ledger, store, serial)
+            row, record = _attempt(spec, ledger, store, serial, pending)
+            _wait(pending)  # the log, before the marker
         finally:
-            if attempt_id is not None:
-                ledger.end_started(attempt_id)
-        if record is not None:
-            if pack_id is None:
-                if not ledger.commit(record):
-                    row["already_committed"] = True
-            else:
-                records.append(record)
-        if row["status"] == "done" and pack_id is not None:
-            row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
+            if attempt_id is not None:  # overlaps the commit below; best effort
+                ended = in_background(ledger.end_started, attempt_id)
+        try:
+            # the directory was cleared (spec["clear"]) or never had files: no failure record to remove
+            if record is not None and not ledger.commit(record, remove_error=False):
+                row["already_committed"] = True
+        finally:
+            if ended is not None:
+                ended.result()
         rows.append(row)
-    if pack_id is not None and records:
-        ledger.commit_pack(pack_id, records)
     return rows
+
+
+def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, serial: bool) -> list[dict]:
+    """A pack: one start marker for all its runs (when the backend tracks attempt starts), the
+    runs in order with their logs uploaded in the background, then one write of all their
+    commit markers while the start marker is removed."""
+    ledger = Ledger(store, study)
+    tracked = {spec["attempt_id"]: spec["name"] for spec in specs if spec.get("attempt_id") is not None}
+    if tracked and not ledger.mark_pack_started(pack_id, tracked, _start_info(None)):
+        return [_refused(spec) for spec in specs]
+    rows, records, pending = [], [], []
+    ended = None
+    try:
+        for spec in specs:
+            row, record = _attempt(spec, ledger, store, serial, pending)
+            if record is not None:
+                records.append(record)
+            if row["status"] == "done":
+                row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
+            rows.append(row)
+        _wait(pending)  # logs, before the pack's markers
+    finally:
+        if tracked:
+            ended = in_background(ledger.end_pack_started, pack_id)
+    try:
+        if records:
+            ledger.commit_pack(pack_id, records)
+    finally:
+        if ended is not None:
+            ended.result()
+    return rows
+
+
+def _start_info(spec: dict | None) -> dict:
+    info = {"started": now_iso(), "host": socket.gethostname(), "pid": os.getpid()}
+    if spec is not None:
+        info = {"name": spec["name"], "attempt": spec["attempt"], **info}
+    return info
 
 
 # The filenames are part of the store contract; re-exported for tests and tools.

@@ -9,6 +9,7 @@ Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
     _packs/<id>.json            commit markers of packed short runs: {"markers": {name: marker}}
     _started/<attempt id>.json  an attempt executing on a Dask cluster (removed when it ends; one
                                 left behind: its worker died running it; never read by resume)
+    _started/pack-<id>.json     the same for a pack: one marker naming its runs' attempt ids
 
 When a run has several records (an old marker, a newer failure), the newest one (``finished``
 time) is the run's state.
@@ -35,8 +36,10 @@ PACKS = "_packs"
 RUNS = "runs"
 TIMEOUT_MARK = "_timeout_kill"
 #: ``<study>/_started/<attempt id>.json``: written exclusively when an attempt starts executing,
-#: removed when it ends in the executor; one left behind means its worker died running it
+#: removed when it ends in the executor; one left behind means its worker died running it.
+#: A pack has one, ``_started/pack-<pack id>.json``, naming its runs' attempt ids.
 STARTED = "_started"
+PACK_STARTED_PREFIX = "pack-"
 
 #: characters of an attempt's message kept in the attempt history
 HISTORY_MESSAGE_CHARS = 500
@@ -317,9 +320,46 @@ class Ledger:
         (a scheduler re-ran it after its worker died: it must not run twice)."""
         return self.store.create_exclusive(self.started_path(attempt_id), json.dumps(info).encode("utf-8"))
 
+    def mark_pack_started(self, pack_id: str, attempt_ids: dict[str, str], info: dict) -> bool:
+        """Record that a pack starts executing: one start marker for all its runs' attempts.
+
+        Parameters
+        ----------
+        pack_id : str
+            The pack's id (unique per task).
+        attempt_ids : dict
+            ``{attempt id: run name}`` of the pack's runs.
+        info : dict
+            ``started``, ``host``, ``pid``.
+
+        Returns
+        -------
+        bool
+            False when the pack had started before (a scheduler re-ran it after its worker died:
+            none of its runs may run twice).
+        """
+        doc = {**info, "pack": pack_id, "attempts": attempt_ids}
+        return self.store.create_exclusive(self.started_path(PACK_STARTED_PREFIX + pack_id),
+                                           json.dumps(doc, separators=(",", ":")).encode("utf-8"))
+
     def attempt_started(self, attempt_id: str) -> bool:
-        """True when attempt ``attempt_id`` started and did not end in its executor (its worker died)."""
-        return self.store.exists(self.started_path(attempt_id))
+        """True when attempt ``attempt_id`` started and did not end in its executor (its worker died).
+
+        Its own start marker, else a pack's start marker naming it (one listing of ``_started/``
+        and a read of the pack markers there: only packs in flight or lost; asked only when a
+        task was lost with its worker).
+        """
+        if self.store.exists(self.started_path(attempt_id)):
+            return True
+        prefix = f"{self.root}/{STARTED}/{PACK_STARTED_PREFIX}"
+        packs = [p for p in self.store.find(f"{self.root}/{STARTED}") if p.startswith(prefix)]
+        for blob in self.store.read_many(packs).values():
+            try:
+                if attempt_id in json.loads(blob).get("attempts", {}):
+                    return True
+            except (ValueError, AttributeError):
+                continue
+        return False
 
     def end_started(self, attempt_id: str) -> None:
         """Remove the start marker of an attempt that ended in its executor.
@@ -331,6 +371,11 @@ class Ledger:
             self.store.remove(self.started_path(attempt_id))
         except Exception:  # noqa: BLE001 - see above
             pass
+
+    def end_pack_started(self, pack_id: str) -> None:
+        """Remove the start marker of a pack that ended in its executor (best effort, as
+        :meth:`end_started`)."""
+        self.end_started(PACK_STARTED_PREFIX + pack_id)
 
     def clear_run(self, name: str) -> None:
         """Remove everything an earlier attempt left in run ``name``'s directory."""
@@ -344,12 +389,16 @@ class Ledger:
         """Leave the mark that says the worker is ending itself over run ``name``'s timeout."""
         self.store.write_bytes_atomic(f"{self.run_dir(name)}/{TIMEOUT_MARK}", b"timeout")
 
-    def commit(self, record: RunRecord) -> bool:
+    def commit(self, record: RunRecord, remove_error: bool = True) -> bool:
         """Commit a done record as ``runs/<name>/_result.json``, exclusively; remove an older
-        failure record. Returns False when another attempt had committed it first."""
+        failure record unless ``remove_error`` is False (the executor knows there is none: the
+        run's directory was cleared or never had files; a failure record left there would be
+        older than the marker anyway, and the newest record is the run's state). Returns False
+        when another attempt had committed it first."""
         blob = json.dumps(record.data, indent=1, default=str).encode("utf-8")
         created = self.store.create_exclusive(self.marker_path(record.name), blob)
-        self.store.remove(self.error_path(record.name))
+        if remove_error:
+            self.store.remove(self.error_path(record.name))
         return created
 
     def commit_pack(self, pack_id: str, records: list[RunRecord]) -> None:

@@ -6,10 +6,10 @@ pairs into typed options.
 """
 from __future__ import annotations
 
-from .base import Store, normalize_url, store_error, store_errors
+from .base import Store, in_background, normalize_url, store_error, store_errors
 from .local import LocalStore
 from .objectstore import ObjectStore
 from ..storage_options import parse_storage_options  # noqa: F401 - the one parser, re-exported
 
 
-__all__ = ["LocalStore", "ObjectStore", "Store", "normalize_url", "parse_storage_options", "store_error", "store_errors"]
+__all__ = ["LocalStore", "ObjectStore", "Store", "in_background", "normalize_url", "parse_storage_options", "store_error", "store_errors"]

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -262,4 +264,38 @@ def store_errors(url: str) -> Iterator[None]:
         raise err from None
 
 
-__all__ = ["LOCAL_PROTOCOLS", "Store", "normalize_url", "store_error", "store_errors"]
+#: threads that overlap a worker's independent store requests (a run's log, a start marker's removal)
+BACKGROUND_THREADS = 8
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def in_background(fn, *args, **kwargs) -> Future:
+    """Call ``fn(*args, **kwargs)`` in a small shared thread pool; the caller waits on the future.
+
+    Used to overlap store requests that do not depend on each other (on an object store each is a
+    round trip of 20-50 ms): a run's log is uploaded while the next packed run executes, a start
+    marker is removed while the commit marker is written. A failure is raised by
+    ``future.result()``, so the caller decides, as for a direct call.
+
+    Parameters
+    ----------
+    fn : callable
+        Usually a :class:`Store` or :class:`~runfleet.ledger.Ledger` method.
+    *args, **kwargs
+        Its arguments.
+
+    Returns
+    -------
+    concurrent.futures.Future
+        The call's future.
+    """
+    global _background
+    if _background is None:
+        with _background_lock:
+            if _background is None:
+                _background = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="runfleet-store")
+    return _background.submit(fn, *args, **kwargs)
+
+
+__all__ = ["LOCAL_PROTOCOLS", "Store", "in_background", "normalize_url", "store_error", "store_errors"]

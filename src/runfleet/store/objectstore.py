@@ -1,8 +1,9 @@
 """A store on an object store or any other fsspec filesystem (``s3://``, ``gs://``, ``memory://``).
 
-A single PUT is atomic, so atomic writes are one ``pipe_file``. Exclusive creation is an
-existence check, then on S3 a conditional PUT (``If-None-Match: *``), so of two racing writers
-only one creates the object; other stores check, then PUT.
+A single PUT is atomic, so atomic writes are one ``pipe_file``. Exclusive creation on S3 is one
+conditional PUT (``If-None-Match: *``, no existence check first: the server refuses the second
+writer with 412), so of two racing writers only one creates the object; other stores check
+(HEAD), then PUT. Every write is one request: no HEAD or listing before it.
 
 References
 ----------
@@ -120,14 +121,14 @@ class ObjectStore(Store):
         return self._retrying("create", path, self._create_exclusive, path, data)
 
     def _create_exclusive(self, path: str, data: bytes) -> bool:
-        if self.fs.exists(path):
-            return False
-        if self.protocol in CONDITIONAL_PUT:
+        if self.protocol in CONDITIONAL_PUT:  # one request: the server decides
             try:
                 self.fs.pipe_file(path, data, mode="create")
             except FileExistsError:
                 return False
             return True
+        if self.fs.exists(path):
+            return False
         self.fs.pipe_file(path, data)
         return True
 
