@@ -1,0 +1,122 @@
+"""Object-store requests are a budget (docs/requests.md): counted, not estimated.
+
+Every request of the study goes through a real TCP proxy in front of a real moto server
+(``benchmarks/latency_proxy.py`` with no added delay); the proxy records each request's kind
+(PUT, GET, HEAD, LIST, DELETE) and path. These tests assert the documented budget, so they fail
+when someone adds a request to a run's path.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runfleet import Run, Study, run_study
+from runfleet.executor import execute
+from runfleet.ledger import Ledger
+from runfleet.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from latency_proxy import LatencyProxy  # noqa: E402 - a benchmark helper, a real proxy
+
+
+def parquet_run(ctx, i: int):
+    """A run that writes one parquet output (as a typical simulation does)."""
+    import pandas as pd
+
+    ctx.write_parquet(pd.DataFrame({"i": [i] * 10, "x": [float(i)] * 10}), "out.parquet")
+    return i
+
+
+def trivial_run(ctx, i: int):
+    return i
+
+
+@pytest.fixture
+def proxied(moto_s3):
+    """moto behind a counting proxy: ``(proxy, storage_options, bucket)``."""
+    host_port = moto_s3["endpoint_url"].rsplit("/", 1)[-1]
+    host, port = host_port.rsplit(":", 1)
+    proxy = LatencyProxy(host, int(port), delay_s=0.0).start()
+    so = {**moto_s3["storage_options"], "client_kwargs": {"endpoint_url": proxy.url}}
+    yield proxy, so, moto_s3["bucket"]
+    proxy.stop()
+
+
+def _by(log, *, contains: str = "", excludes: tuple[str, ...] = ()) -> collections.Counter:
+    return collections.Counter(k for k, p in log if contains in p and not any(x in p for x in excludes))
+
+
+def test_a_single_parquet_run_costs_three_puts_and_one_delete(proxied, client):
+    proxy, so, bucket = proxied
+    study = Study("one", store=f"s3://{bucket}/runs", seed=0, storage_options=so)
+    study.add(Run("r", "test_store_requests:parquet_run", params={"i": 7}, pack=False))
+    mark = proxy.mark()
+    summary = run_study(study, cluster=client, progress=False)
+    assert summary.exit_code == 0 and summary.outcomes["r"].value == 7
+    log = proxy.log[mark:]
+    run_dir = f"/{bucket}/runs/one/runs/r/"
+    # the worker's requests: start marker PUT, the output's PUT, the commit marker's PUT, the start
+    # marker's DELETE; no HEAD, no listing, no clearing of a directory that never existed
+    worker = [(k, p) for k, p in log if p.startswith(run_dir) or "/_started/" in p]
+    worker = [(k, p) for k, p in worker if not (k == "GET" and p.endswith("_result.json"))]  # driver's check
+    assert collections.Counter(k for k, _ in worker) == {"PUT": 3, "DELETE": 1}, worker
+    assert sorted(p.rsplit("/", 1)[-1] for k, p in worker if k == "PUT" and p.startswith(run_dir)) == [
+        "_result.json", "out.parquet"]
+    # and the whole invocation (driver included) within the documented budget
+    total = collections.Counter(k for k, _ in log)
+    assert total["HEAD"] <= 2 and total["LIST"] <= 3 and total["GET"] <= 1, total
+    assert total["PUT"] <= 5 and total["DELETE"] <= 2, total
+
+
+def test_a_pack_of_fifty_runs_writes_one_marker_file(proxied):
+    """Executed as a worker executes a pack (``execute`` with a pack id and attempt ids)."""
+    proxy, so, bucket = proxied
+    store = Store(f"s3://{bucket}/runs", so)
+    specs = [{"name": f"t-{i}", "fn": "test_store_requests:trivial_run", "params": {"i": i},
+              "identity": {"name": f"t-{i}", "key": f"k{i}", "fn": "test_store_requests:trivial_run",
+                           "params_hash": "h", "upstream": {}, "code": "c"},
+              "upstream": {}, "study_seed": 0, "attempt": 1, "timeout_s": None, "clear": False,
+              "attempt_id": f"{uuid.uuid4().hex}-1"} for i in range(50)]
+    mark = proxy.mark()
+    rows = execute(specs, store, "packed", uuid.uuid4().hex)
+    assert [r["value"] for r in rows] == list(range(50))
+    assert proxy.since(mark) == {"PUT": 2, "DELETE": 1}, proxy.log[mark:]  # start marker, pack file; its removal
+    puts = [p for k, p in proxy.log[mark:] if k == "PUT"]
+    assert sum("/_packs/" in p for p in puts) == 1 and sum("/_started/pack-" in p for p in puts) == 1
+    records, _ = Ledger(store, "packed").load()
+    assert {n: r.value for n, r in records.items()} == {f"t-{i}": i for i in range(50)}
+
+
+def test_packed_study_and_its_resume(proxied, client):
+    proxy, so, bucket = proxied
+    n = 600
+    study = Study("many", store=f"s3://{bucket}/runs", seed=0, storage_options=so)
+    study.add_many([Run(f"t-{i}", "test_store_requests:trivial_run", params={"i": i}) for i in range(n)])
+    mark = proxy.mark()
+    summary = run_study(study, cluster=client, progress=False, keep_outcomes=False)
+    assert summary.counts["done"] == n
+    log = proxy.log[mark:]
+    records = _by(log, contains="/runs/many/", excludes=("/study.json",))
+    # probes run alone (a few single runs), the rest in packs: far under one request per run
+    assert records["PUT"] <= 0.2 * n and records["HEAD"] == 0 and records["LIST"] <= 2, records
+    objects = len(Store(f"s3://{bucket}/runs", so).find(f"s3://{bucket}/runs/many"))
+
+    mark = proxy.mark()
+    again = run_study(study, cluster=client, progress=False, keep_outcomes=False)
+    assert again.counts["resumed"] == n
+    log = proxy.log[mark:]
+    # nothing of a run is written again: no start marker, output, log, marker or pack file
+    written = [p for k, p in log if k in ("PUT", "DELETE") and ("/_started/" in p or "/_packs/" in p
+                                                                   or "/runs/many/runs/" in p)]
+    assert written == [], written
+    kinds = collections.Counter(k for k, _ in log)
+    # the driver's own fixed cost: the writability probe (PUT+DELETE) and the study record
+    assert kinds["PUT"] <= 2 and kinds["DELETE"] <= 1, kinds
+    # one listing per 1,000 objects (+1), and one read per record file
+    assert kinds["LIST"] <= 1 + objects // 1000 and kinds["HEAD"] <= 2, kinds
+    assert kinds["GET"] <= objects, (kinds, objects)
