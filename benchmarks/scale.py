@@ -11,8 +11,10 @@ Cases (``--cases``, comma-separated; default: all but ``1m``):
 - ``1m``: the same at 1,000,000 runs, without the raw peer (it is known to choke there).
 - ``s3``: on a moto S3 server behind :mod:`latency_proxy` (every request reaches moto), with
   and without ``--delay-ms`` (default 30) of latency per request: 2,000 trivial packed runs, and
-  200 runs of 50 ms that each write one parquet output. Prints wall times, the ratio with/without
-  latency and the object-store requests per run (by HTTP method).
+  200 runs of 50 ms that each write one parquet output, then (with latency) the resume of each
+  finished study. Prints wall times, the ratio with/without latency and the object-store requests
+  per run by kind (PUT, GET, HEAD, LIST, DELETE; counted by the proxy: every request, not an
+  estimate), and the requests of each resume (the budget: docs/requests.md).
 
 Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30]
 """
@@ -157,14 +159,20 @@ def case_s3(delay_ms: float, workers: int) -> dict:
                                          ("parquet200", "scale:parquet_run", 200, {"sleep_s": [0.05]})):
                 study = Study(f"{label}-{int(delay)}ms", store="s3://bench/runs", seed=0, storage_options=so)
                 study.add_many(grid("r-{i}", fn, {"i": list(range(n)), **params}))
-                before = dict(proxy.counts)
+                mark = proxy.mark()
                 t0 = time.perf_counter()
                 summary = run_study(study, cluster=session.client, progress=False, keep_outcomes=False)
                 wall = time.perf_counter() - t0
-                reqs = {k: v - before.get(k, 0) for k, v in proxy.counts.items() if v - before.get(k, 0)}
+                reqs = dict(proxy.since(mark))
                 out[f"{label}_{int(delay)}ms"] = {"wall_s": wall, "done": summary.counts["done"],
                                                   "requests": reqs,
                                                   "requests_per_run": round(sum(reqs.values()) / n, 2)}
+                if delay:
+                    mark = proxy.mark()
+                    t0 = time.perf_counter()
+                    again = run_study(study, cluster=session.client, progress=False, keep_outcomes=False)
+                    out[f"{label}_resume"] = {"wall_s": time.perf_counter() - t0, "resumed": again.counts["resumed"],
+                                              "requests": dict(proxy.since(mark))}
             proxy.stop()
     finally:
         session.close()
@@ -198,8 +206,13 @@ def _print_s3(r: dict, delay_ms: float) -> None:
     print(f"S3 store (moto behind a latency proxy, +{delay_ms:g} ms per request), {r['workers']} workers")
     for label in ("trivial2000", "parquet200"):
         a, b = r[f"{label}_0ms"], r[f"{label}_{int(delay_ms)}ms"]
+        n = 2000 if label == "trivial2000" else 200
+        per_run = {k: round(v / n, 3) for k, v in sorted(b["requests"].items())}
         print(f"  {label}: {a['wall_s']:.2f} s without latency, {b['wall_s']:.2f} s with "
-              f"({b['wall_s'] / a['wall_s']:.2f}x); requests per run {b['requests_per_run']} {b['requests']}")
+              f"({b['wall_s'] / a['wall_s']:.2f}x); requests per run {b['requests_per_run']} {per_run}")
+        res = r.get(f"{label}_resume")
+        if res:
+            print(f"    resume ({res['resumed']} resumed): {res['wall_s']:.2f} s, requests {res['requests']}")
 
 
 def main() -> None:

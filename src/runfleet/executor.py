@@ -310,12 +310,12 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
         pending: list = []
         ended = None
         try:
-            row, record = _attempt(spec, ledger, store, serial, pending)
+            try:
+                row, record = _attempt(spec, ledger, store, serial, pending)
+            finally:
+                if attempt_id is not None:  # overlaps the log and the commit below; best effort
+                    ended = in_background(ledger.end_started, attempt_id)
             _wait(pending)  # the log, before the marker
-        finally:
-            if attempt_id is not None:  # overlaps the commit below; best effort
-                ended = in_background(ledger.end_started, attempt_id)
-        try:
             # the directory was cleared (spec["clear"]) or never had files: no failure record to remove
             if record is not None and not ledger.commit(record, remove_error=False):
                 row["already_committed"] = True
