@@ -167,6 +167,13 @@ def case_s3(delay_ms: float, workers: int) -> dict:
                 out[f"{label}_{int(delay)}ms"] = {"wall_s": wall, "done": summary.counts["done"],
                                                   "requests": reqs,
                                                   "requests_per_run": round(sum(reqs.values()) / n, 2)}
+                if delay and label == "parquet200":  # the same runs one per task: a single run's budget
+                    single = Study(f"single-{int(delay)}ms", store="s3://bench/runs", seed=0, storage_options=so)
+                    single.add_many(grid("r-{i}", fn, {"i": list(range(50)), "sleep_s": [0.0]}, pack=False))
+                    mark = proxy.mark()
+                    run_study(single, cluster=session.client, progress=False, keep_outcomes=False)
+                    reqs = dict(proxy.since(mark))
+                    out["single50"] = {"requests": reqs, "requests_per_run": round(sum(reqs.values()) / 50, 2)}
                 if delay:
                     mark = proxy.mark()
                     t0 = time.perf_counter()
@@ -215,6 +222,14 @@ def _print_s3(r: dict, delay_ms: float) -> None:
             print(f"    resume ({res['resumed']} resumed): {res['wall_s']:.2f} s, requests {res['requests']}")
 
 
+def _print_single(r: dict) -> None:
+    s = r.get("single50")
+    if s:
+        per_run = {k: round(v / 50, 3) for k, v in sorted(s["requests"].items())}
+        print(f"  single runs (pack: false), one parquet output each: requests per run {s['requests_per_run']} "
+              f"{per_run} (driver's per-invocation requests included)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default="trivial,s3")
@@ -237,7 +252,9 @@ def main() -> None:
         elif case == "1m":
             _print_trivial(_in_subprocess(["trivial", "1000000", "noraw", "--workers", str(args.workers)]))
         elif case == "s3":
-            _print_s3(_in_subprocess(["s3", str(args.delay_ms), "--workers", str(args.workers)]), args.delay_ms)
+            res = _in_subprocess(["s3", str(args.delay_ms), "--workers", str(args.workers)])
+            _print_s3(res, args.delay_ms)
+            _print_single(res)
         else:
             raise SystemExit(f"--cases: unknown case {case!r} (trivial, 1m, s3)")
 
