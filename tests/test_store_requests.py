@@ -67,10 +67,12 @@ def test_a_single_parquet_run_costs_three_puts_and_one_delete(proxied, client):
     assert collections.Counter(k for k, _ in worker) == {"PUT": 3, "DELETE": 1}, worker
     assert sorted(p.rsplit("/", 1)[-1] for k, p in worker if k == "PUT" and p.startswith(run_dir)) == [
         "_result.json", "out.parquet"]
-    # and the whole invocation (driver included) within the documented budget
+    # and the whole invocation (driver included) within the documented budget; the driver's HEAD
+    # heartbeat of study.json (every 5 s while nothing needs writing) depends on time, not on runs
     total = collections.Counter(k for k, _ in log)
-    assert total["HEAD"] <= 2 and total["LIST"] <= 3 and total["GET"] <= 1, total
-    assert total["PUT"] <= 5 and total["DELETE"] <= 2, total
+    assert total["LIST"] <= 3 and total["GET"] <= 1, total
+    # (the driver: probe PUT + refused conditional PUT + DELETE, study.json PUT)
+    assert total["PUT"] <= 6 and total["DELETE"] <= 2, total
 
 
 def test_a_pack_of_fifty_runs_writes_one_marker_file(proxied):
@@ -115,8 +117,9 @@ def test_packed_study_and_its_resume(proxied, client):
                                                                    or "/runs/many/runs/" in p)]
     assert written == [], written
     kinds = collections.Counter(k for k, _ in log)
-    # the driver's own fixed cost: the writability probe (PUT+DELETE) and the study record
-    assert kinds["PUT"] <= 2 and kinds["DELETE"] <= 1, kinds
+    # the driver's own fixed cost: the writability probe (PUT, a refused conditional PUT, DELETE)
+    # and the study record
+    assert kinds["PUT"] <= 3 and kinds["DELETE"] <= 1, kinds
     # one listing per 1,000 objects (+1), and one read per record file
     assert kinds["LIST"] <= 1 + objects // 1000 and kinds["HEAD"] <= 2, kinds
     assert kinds["GET"] <= objects, (kinds, objects)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import StoreUnavailable
+from ..errors import InputError, StoreUnavailable
 from .base import Store, transient
 
 #: protocols whose ``pipe_file(mode="create")`` is a conditional PUT
@@ -154,8 +154,22 @@ class ObjectStore(Store):
         return self.fs.open(path, mode, **kwargs)
 
     def _probe_write(self, probe: str) -> None:
-        self.fs.pipe_file(probe, b"probe")
-        self.fs.rm_file(probe)
+        """Write the probe; on S3 with a conditional PUT, then check that a second conditional PUT
+        is refused: exclusive commits rely on it (an S3-compatible server that ignores
+        ``If-None-Match`` would let two attempts both commit)."""
+        if self.protocol not in CONDITIONAL_PUT:
+            self.fs.pipe_file(probe, b"probe")
+            self.fs.rm_file(probe)
+            return
+        self.fs.pipe_file(probe, b"probe", mode="create")
+        try:
+            self.fs.pipe_file(probe, b"again", mode="create")
+        except FileExistsError:
+            return
+        finally:
+            self.fs.rm_file(probe)
+        raise InputError(f"store {self.url}: the server does not refuse a conditional PUT (If-None-Match: *); "
+                         "runfleet's exclusive commits need S3 conditional writes")
 
 
 __all__ = ["ObjectStore"]
