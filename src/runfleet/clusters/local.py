@@ -217,7 +217,7 @@ def open_local(profile, *, workers: int | None = None, env: dict[str, str] | Non
     )
     session.profile = profile
     if adaptive:
-        session.adapt(profile.adapt.minimum, profile.adapt.maximum)
+        session.adapt(profile.adapt.minimum, profile.adapt.maximum)  # with the profile's knobs
     return session
 
 
