@@ -125,6 +125,7 @@ class WorkerAccounting:
         self._peak = 0
         self._clients: list = []
         self._stream_start: dict[int, int] = {}
+        self._previous: dict[int, object] = {}  # a handler of the "all" topic that was there before
         self.started: float | None = None
 
     # ------------------------------------------------------------------ collecting
@@ -150,7 +151,11 @@ class WorkerAccounting:
                 self._threads[addr] = int(w.get("nthreads") or 1)
             self._peak = max(self._peak, len(self._live))
         try:
-            client.subscribe_topic("all", self._on_event)
+            # one handler per topic and client: chain to one already there (a user's, or another
+            # accounting on the same client) and restore it in detach()
+            previous = getattr(client, "_event_handlers", {}).get("all")
+            self._previous[id(client)] = previous
+            client.subscribe_topic("all", self._on_event if previous is None else _Chained(self._on_event, previous))
             self._stream_start[id(client)] = client.sync(client.scheduler.get_task_stream_index)
             self._clients.append(client)
         except Exception:  # noqa: BLE001 - a scheduler without the task stream: paid only
@@ -204,7 +209,11 @@ class WorkerAccounting:
         except Exception:  # noqa: BLE001
             pass
         try:
-            client.unsubscribe_topic("all")
+            previous = self._previous.pop(id(client), None)
+            if previous is not None:
+                client.subscribe_topic("all", previous)
+            else:
+                client.unsubscribe_topic("all")
         except Exception:  # noqa: BLE001
             pass
         if client in self._clients:
@@ -245,6 +254,17 @@ class WorkerAccounting:
         return CostSummary(paid_s=paid, busy_s=busy, idle_s=paid - busy, workers=len({a for a, _, _ in spans}),
                            peak_workers=peak, adaptive=self.adaptive, started=self.started or now, ended=now,
                            last_task_end=last_end, to_zero_s=to_zero, workers_at_end=at_end, tasks=n)
+
+
+class _Chained:
+    """An event handler calling ours, then the one that was subscribed before (maybe async)."""
+
+    def __init__(self, ours, previous):
+        self.ours, self.previous = ours, previous
+
+    def __call__(self, event):
+        self.ours(event)
+        return self.previous(event)
 
 
 def _busy_seconds(records, spans, threads, default_threads) -> tuple[float, float | None, int]:
