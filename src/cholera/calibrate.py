@@ -43,6 +43,10 @@ from cholera.weights import normalized_weights
 __all__ = ["calibrate", "sim_name", "prepare"]
 
 SIM_FN = "cholera.sim:simulate"
+#: simulations shorter than this (s, observed) are packed several to a Dask task: a short
+#: simulation (10 days, one location: ~0.2-0.5 s) run one per task leaves its worker idle for a
+#: scheduler round trip after each, and writes one marker object each instead of one per pack
+PACK_TARGET_S = 2.0
 PPC_FN = "cholera.sim:predict"
 
 
@@ -311,6 +315,7 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         cluster=cluster,
         workers=cfg.workers,
         progress=progress,
+        pack_target_s=PACK_TARGET_S,
     ) as fleet:
         for _ in range(1 + cfg.lookahead):
             driver.submit_next(fleet)
