@@ -107,3 +107,18 @@ def test_bad_adapt_knob_is_one_line_naming_the_field(tmp_path):
     path.write_text("clusters:\n  x:\n    kind: gateway\n    adapt: {maximum: 2, interval: 1s}\n")
     with pytest.raises(ConfigError, match=r"clusters\.x\.adapt\.interval: kind 'gateway' adapts on its server"):
         load_profiles(path)
+
+
+def test_busy_counts_at_most_one_task_per_thread_inside_the_paid_window():
+    """Hand-computed: a run waiting for its chunks (seceded) overlaps them on a 1-thread worker."""
+    from runfleet.accounting import _busy_seconds
+
+    def rec(worker, start, stop):
+        return {"worker": worker, "startstops": [{"action": "transfer", "start": start - 1, "stop": start},
+                                                 {"action": "compute", "start": start, "stop": stop}]}
+
+    records = [rec("a", 0, 2), rec("a", 1, 3),                   # a: 1 thread, busy 0..3 clipped to 0.5..10
+               rec("b", 0, 1), rec("b", 0, 1), rec("b", 0, 1)]   # b: 2 threads, three tasks at once
+    spans = [("a", 0.5, 10.0), ("b", 0.0, 4.0)]
+    busy, last_end, n = _busy_seconds(records, spans, {"a": 1, "b": 2}, 1)
+    assert busy == pytest.approx(2.5 + 2.0) and last_end == 3 and n == 5

@@ -124,7 +124,7 @@ class WorkerAccounting:
         self._zero_at: float | None = None
         self._peak = 0
         self._clients: list = []
-        self._stream_start: dict[int, int] = {}
+        self._stream_start: dict[int, tuple[str, float]] = {}
         self._previous: dict[int, object] = {}  # a handler of the "all" topic that was there before
         self.started: float | None = None
 
@@ -156,10 +156,17 @@ class WorkerAccounting:
             previous = getattr(client, "_event_handlers", {}).get("all")
             self._previous[id(client)] = previous
             client.subscribe_topic("all", self._on_event if previous is None else _Chained(self._on_event, previous))
-            self._stream_start[id(client)] = client.sync(client.scheduler.get_task_stream_index)
             self._clients.append(client)
-        except Exception:  # noqa: BLE001 - a scheduler without the task stream: paid only
+        except Exception:  # noqa: BLE001 - a client that cannot subscribe: workers present now only
             pass
+        try:  # an index cursor into the task stream (it also registers Dask's task stream plugin)
+            self._stream_start[id(client)] = ("index", client.sync(client.scheduler.get_task_stream_index))
+        except Exception:  # noqa: BLE001 - an older scheduler: records by time instead
+            try:
+                client.get_task_stream(start=now)
+                self._stream_start[id(client)] = ("time", now)
+            except Exception:  # noqa: BLE001 - no task stream at all: busy stays 0
+                pass
 
     def _on_event(self, event) -> None:
         ts, msg = event
@@ -196,7 +203,9 @@ class WorkerAccounting:
         if start is None:
             return []
         try:
-            return list(client.sync(client.scheduler.get_task_stream, start_index=start))
+            if start[0] == "index":
+                return list(client.sync(client.scheduler.get_task_stream, start_index=start[1]))
+            return list(client.get_task_stream(start=start[1]))
         except Exception:  # noqa: BLE001 - no busy time rather than a failed study
             return []
 
