@@ -369,7 +369,7 @@ def read_costs(store, root: str) -> list[dict]:
     return out
 
 
-def finish_accounting(backend, store, root: str) -> CostSummary | None:
+def finish_accounting(backend, store, root: str, write: bool = True) -> CostSummary | None:
     """The engine's hook at the end of an invocation: compute and write the cost record.
 
     Parameters
@@ -380,6 +380,8 @@ def finish_accounting(backend, store, root: str) -> CostSummary | None:
         The study's store.
     root : str
         The study's directory in the store.
+    write : bool
+        Write the record (``False`` when the store was lost: do not wait on it again).
 
     Returns
     -------
@@ -388,8 +390,8 @@ def finish_accounting(backend, store, root: str) -> CostSummary | None:
     """
     finish = getattr(backend, "finish_accounting", None)
     summary = finish() if finish is not None else None
-    if summary is None:
-        return None
+    if summary is None or not write:
+        return summary
     try:
         write_cost(store, root, summary)
     except Exception:  # noqa: BLE001 - the study's own records matter, the cost record is extra

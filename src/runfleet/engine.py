@@ -680,7 +680,7 @@ class Fleet:
             except Exception:  # noqa: BLE001 - closing must not hide the outcome
                 pass
         self.in_flight.clear()
-        self.cost = finish_accounting(self.backend, self.store, self.ledger.root) if self._may_write else None
+        self.cost = finish_accounting(self.backend, self.store, self.ledger.root, write=flush) if self._may_write else None
         self.backend.close()
         if self.progress is not None and not quiet:
             cost = self.cost.line() if self.cost is not None and self.cost.adaptive else ""
