@@ -65,7 +65,7 @@ def test_simulate_writes_one_row_and_returns_small_dict(tmp_path):
     priors = load_priors().to_dict()
     ctx = RunContext.local(tmp_path / "sim-000004", name="sim-000004", seed=9)
     value = simulate(ctx, ["ETH", "MOZ"], priors, n_iter=2, days=20, sim_index=4, study_seed=9)
-    assert set(value) == {"ll", "log_prior", "params"}
+    assert set(value) == {"ll", "log_prior"}  # the draw stays in sim.parquet, off the driver
     df = pd.read_parquet(tmp_path / "sim-000004" / SIM_FILE)
     assert len(df) == 1
     row = df.iloc[0]
@@ -73,8 +73,8 @@ def test_simulate_writes_one_row_and_returns_small_dict(tmp_path):
     assert row["ll"] == pytest.approx(value["ll"]) and len(row["ll_iter"]) == 2
     assert row["ll"] <= max(row["ll_iter"]) and row["ll"] >= min(row["ll_iter"])
     assert row["locations"] == "ETH,MOZ" and row["days"] == 20 and row["n_iter"] == 2
-    for column, v in value["params"].items():
-        assert row[column] == pytest.approx(v)
+    columns = load_priors().columns(["ETH", "MOZ"])
+    assert columns and all(np.isfinite(row[c]) for c in columns)
     # same run name and study seed: the same draw and result
     ctx2 = RunContext.local(tmp_path / "again", name="sim-000004", seed=9)
     assert simulate(ctx2, ["ETH", "MOZ"], priors, n_iter=2, days=20, sim_index=4) == value

@@ -31,17 +31,22 @@ from runfleet import Progress, Run, Store, open_fleet
 from cholera.config import CalibrationConfig
 from cholera.errors import CholeraError
 from cholera.model import available_locations, build_inputs, check_overrides, default_parameters
+from cholera.collect import COLLECT_FN, TABLE_RUN
 from cholera.outputs import CalibrationFiles, read_parquet_rows
-from cholera.posterior import ESS_MIN, posterior_table, weights_summary
+from cholera.posterior import ESS_MIN, weights_summary
 from cholera.ppc import choose_draws, plot_ppc, ppc_summary
 from cholera.priors import Priors, resolve_priors
-from cholera.sim import RESERVED_COLUMNS, SERIES_FILE, SIM_FILE
+from cholera.sim import RESERVED_COLUMNS, SERIES_FILE
 from cholera.stopping import BatchCheck, check_batch
 from cholera.weights import normalized_weights
 
 __all__ = ["calibrate", "sim_name", "prepare"]
 
 SIM_FN = "cholera.sim:simulate"
+#: simulations shorter than this (s, observed) are packed several to a Dask task: a short
+#: simulation (10 days, one location: ~0.2-0.5 s) run one per task leaves its worker idle for a
+#: scheduler round trip after each, and writes one marker object each instead of one per pack
+PACK_TARGET_S = 2.0
 PPC_FN = "cholera.sim:predict"
 
 
@@ -236,6 +241,31 @@ def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, pr
     return out, info
 
 
+def _collect_tables(fleet, cfg, priors, done_sims: list[str], progress) -> dict | None:
+    """Run ``sims-table`` (:func:`cholera.collect.collect`) on a worker: it writes
+    ``results/sims.parquet`` and the posterior table. Returns its value, or ``None`` when it failed."""
+    run = Run(TABLE_RUN, COLLECT_FN, params={"sims": list(done_sims), "locations": list(cfg.locations),
+                                             "priors": priors.to_dict(), "temperature": cfg.temperature},
+              retries=1, backoff_s=0.2, pack=False)
+    fleet.submit([run])
+    result = None
+    for outcome in fleet.as_completed():
+        if outcome.name == TABLE_RUN:
+            if outcome.status == "done":
+                result = outcome.value
+            else:
+                progress.message(f"{TABLE_RUN} failed ({outcome.error_class}): {(outcome.error or '')[-300:]}")
+    return result
+
+
+def _read_sims_columns(files: CalibrationFiles, columns: list[str]) -> pd.DataFrame:
+    """Only ``columns`` of ``results/sims.parquet`` (what the predictive check needs)."""
+    import pyarrow.parquet as pq
+
+    with files.store.open(files.path("sims.parquet"), "rb") as f:
+        return pq.read_table(f, columns=columns).to_pandas()
+
+
 def calibrate(cfg: CalibrationConfig, client=None) -> dict:
     """Run (or resume) a calibration; return a plain summary dict.
 
@@ -252,6 +282,8 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         ``study_url``, ``results_url`` (the ``results/`` directory), ``stop_reason``,
         ``sims_submitted``, ``done``, ``failed``, ``resumed``, ``executed``, ``ess``
         (effective sample size), ``best_ll`` (natural log), ``posterior`` (list of row dicts),
+        ``cost`` (worker-seconds ``paid_s``, ``busy_s``, ``idle_s``...: runfleet's
+        ``CostSummary.to_dict``; ``None`` when nothing ran on a cluster),
         ``failures`` (error class -> count and one example), ``ppc_sims`` (distinct simulations
         the predictive check used), ``files`` (name -> URL), ``trace`` and ``elapsed_s`` (s).
 
@@ -283,6 +315,7 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         cluster=cluster,
         workers=cfg.workers,
         progress=progress,
+        pack_target_s=PACK_TARGET_S,
     ) as fleet:
         for _ in range(1 + cfg.lookahead):
             driver.submit_next(fleet)
@@ -306,18 +339,19 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
             "trace": [c.to_dict() for c in driver.history],
         }
         files_out["calibration"] = files.write_json("calibration.json", meta)
-        sims = read_parquet_rows(store, [files.run_file(s, SIM_FILE) for s in done_sims])
-        if not sims.empty:
-            sims = sims.sort_values("sim_index", kind="stable").reset_index(drop=True)
-            files_out["sims"] = files.write_frame("sims.parquet", sims)
-            table = posterior_table(sims, priors, cfg.locations, cfg.temperature)
-            files_out["posterior"] = files.write_frame("posterior.csv", table)
-            files.write_frame("posterior.parquet", table)
+        tables = _collect_tables(fleet, cfg, priors, done_sims, progress) if done_sims else None
+        if tables is not None and tables["rows"]:
+            files_out.update(tables["files"])
+            sims = _read_sims_columns(files, ["sim", "ll", *priors.columns(cfg.locations)])
+            table = files.read_frame("posterior.parquet")
             ppc_files, meta["ppc"] = _run_ppc(fleet, cfg, priors, sims, files, progress)
             files_out.update(ppc_files)
         else:
+            sims = pd.DataFrame()
             table = pd.DataFrame()
-            progress.message("no simulation succeeded: no posterior")
+            progress.message("no simulation succeeded: no posterior" if tables is None or not done_sims
+                             else "no simulation row could be read: no posterior")
+    meta["cost"] = fleet.cost.to_dict() if fleet.cost is not None else None
     ws = weights_summary(sims["ll"] if not sims.empty else [], cfg.temperature)
     meta["files"] = {k: v for k, v in files_out.items() if k != "calibration"}
     meta["ess"] = ws["ess"]
@@ -342,4 +376,5 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         "ppc_sims": (meta.get("ppc") or {}).get("sims", []),
         "trace": meta["trace"],
         "elapsed_s": meta["elapsed_s"],
+        "cost": meta["cost"],
     }

@@ -69,7 +69,7 @@ def show_profile(p) -> str:
         options[key] = _redact(value, key)
     origins = dict(p.origins)
     doc = {"name": p.name, "kind": p.kind, "from": p.source,
-           "adapt": {"minimum": p.adapt.minimum, "maximum": p.adapt.maximum} if p.adapt else None,
+           "adapt": {"minimum": p.adapt.minimum, "maximum": p.adapt.maximum, **p.adapt.knobs()} if p.adapt else None,
            "options": options,
            "origin": {k: origins.get(k, "default") for k in [*p.options, "adapt"]},
            "env": {"forward": list(p.env.forward), "set": sorted(p.env.set),

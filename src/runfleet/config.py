@@ -111,10 +111,24 @@ def setting(key: str) -> Any:
 # --------------------------------------------------------------------------- data classes
 @dataclass(frozen=True)
 class Adapt:
-    """Elastic range: the backend keeps between ``minimum`` and ``maximum`` workers (or jobs)."""
+    """Elastic range: the backend keeps between ``minimum`` and ``maximum`` workers (or jobs).
+
+    ``interval`` (s), ``wait_count`` and ``target_duration`` (s) are Dask's adaptive knobs
+    (``distributed.deploy.Adaptive``): ``None`` leaves Dask's configuration
+    (``distributed.adaptive.interval``, ``wait-count``, ``target-duration``) in charge. An idle
+    worker is retired after about ``interval x wait_count`` seconds.
+    """
 
     minimum: int
     maximum: int
+    interval: float | None = None
+    wait_count: int | None = None
+    target_duration: float | None = None
+
+    def knobs(self) -> dict:
+        """The adaptive knobs the profile sets, as ``cluster.adapt`` keyword arguments."""
+        return {k: v for k, v in (("interval", self.interval), ("wait_count", self.wait_count),
+                                  ("target_duration", self.target_duration)) if v is not None}
 
 
 @dataclass(frozen=True)
@@ -695,9 +709,14 @@ def _validate_adapt(where: str, raw: Any, default: Any, kind: str) -> Adapt | No
         raw = default or {"minimum": 0, "maximum": 10}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping {{minimum, maximum}} or false, got {_type_name(raw)}")
-    unknown = set(raw) - {"minimum", "maximum"}
+    unknown = set(raw) - {"minimum", "maximum", *ADAPT_KNOBS}
     if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key; expected minimum and maximum")
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key; expected minimum, maximum, "
+                          + ", ".join(ADAPT_KNOBS))
+    knobs = {k: _adapt_knob(f"{where}.{k}", k, raw[k]) for k in ADAPT_KNOBS if raw.get(k) is not None}
+    if knobs and kind in ("gateway", "kubernetes"):
+        raise ConfigError(f"{where}.{sorted(knobs)[0]}: kind {kind!r} adapts on its server; set it there "
+                          "(remove it here)")
     lo = raw.get("minimum", (default or {}).get("minimum", 0))
     hi = raw.get("maximum", (default or {}).get("maximum", 10))
     for key, v in (("minimum", lo), ("maximum", hi)):
@@ -706,7 +725,28 @@ def _validate_adapt(where: str, raw: Any, default: Any, kind: str) -> Adapt | No
                               + (f" {v}" if isinstance(v, int) and not isinstance(v, bool) else ""))
     if hi < max(lo, 1):
         raise ConfigError(f"{where}.maximum: expected an integer >= max(minimum, 1), got {hi}")
-    return Adapt(lo, hi)
+    return Adapt(lo, hi, **knobs)
+
+
+#: Dask's adaptive knobs a profile's ``adapt:`` may set (distributed.adaptive.<name with ->)
+ADAPT_KNOBS = ("interval", "wait_count", "target_duration")
+
+
+def _adapt_knob(where: str, key: str, value: Any) -> float | int:
+    if key == "wait_count":
+        if not (isinstance(value, int) and not isinstance(value, bool)) or value < 1:
+            raise ConfigError(f"{where}: expected an integer >= 1, got {_type_name(value)}")
+        return value
+    from dask.utils import parse_timedelta
+
+    try:
+        seconds = parse_timedelta(value, default="seconds") if not isinstance(value, bool) else None
+    except (ValueError, TypeError, KeyError):
+        seconds = None
+    if seconds is None or seconds <= 0:
+        raise ConfigError(f"{where}: expected a duration > 0 (seconds, or e.g. \"500ms\", \"5s\"), "
+                          f"got {_type_name(value)}" + (f" {value}" if isinstance(value, (int, float)) else ""))
+    return float(seconds)
 
 
 def _validate_env(where: str, raw: Any, base_dir: Path | None) -> EnvSpec:

@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from .accounting import finish_accounting
 from .backends import ExecutionBackend, Task, make_backend
 from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
 from .failures import task_failure, timeout_failure
@@ -133,6 +134,7 @@ class Fleet:
         self._study_written = False
         self._study_flushed = 0.0
         self._flush_interval_s = 5.0
+        self.cost = None  # runfleet.accounting.CostSummary of this invocation, after close()
         self._seed_durations()
 
     # -- compatibility views -----------------------------------------------------------------------
@@ -678,9 +680,11 @@ class Fleet:
             except Exception:  # noqa: BLE001 - closing must not hide the outcome
                 pass
         self.in_flight.clear()
+        self.cost = finish_accounting(self.backend, self.store, self.ledger.root, write=flush) if self._may_write else None
         self.backend.close()
         if self.progress is not None and not quiet:
-            self.progress.close(self.snapshot(), "stopped" if stopped else "finished")
+            cost = self.cost.line() if self.cost is not None and self.cost.adaptive else ""
+            self.progress.close(self.snapshot(), "stopped" if stopped else "finished", cost=cost)
 
     def __enter__(self) -> "Fleet":
         return self
@@ -703,11 +707,14 @@ class StudySummary:
         ``total``, ``done``, ``failed``, ``skipped``, ``running``, ``resumed``, ``pending``.
     outcomes : dict
         ``{run name: RunOutcome}`` (empty with ``keep_outcomes=False``).
+    cost : runfleet.accounting.CostSummary or None
+        Worker-seconds paid, busy and idle on a Dask cluster (``None``: serial, or nothing ran).
     """
 
     study_url: str
     counts: dict
     outcomes: dict[str, RunOutcome]
+    cost: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -856,7 +863,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
             if keep_outcomes:
                 outcomes[o.name] = o
         counts = fleet.snapshot()
-    return StudySummary(study_url=fleet.ledger.root, counts=counts, outcomes=outcomes)
+    return StudySummary(study_url=fleet.ledger.root, counts=counts, outcomes=outcomes, cost=fleet.cost)
 
 
 def _worker_env(study: Study) -> dict:

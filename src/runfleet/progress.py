@@ -99,15 +99,17 @@ class Progress:
             self.stream.flush()
         self.last = now
 
-    def close(self, c: dict, word: str = "finished") -> None:
+    def close(self, c: dict, word: str = "finished", cost: str = "") -> None:
         """End the output with the counts ``c``; ``word`` starts the last line in log mode
-        (``stopped`` when the study did not run to its end)."""
+        (``stopped`` when the study did not run to its end); ``cost`` (worker-seconds paid, busy,
+        idle: :meth:`runfleet.accounting.CostSummary.line`) ends it."""
         if self.mode == "none":
             return
+        tail = f" | {cost}" if cost else ""
         if self.mode == "bar":
             self.update(c, force=True)
-            self.stream.write("\n")
+            self.stream.write(f"{tail}\n")
             self._bar_open = False
         else:
-            self.stream.write(f"[{self.label}] {word}: {self.line(c)}\n")
+            self.stream.write(f"[{self.label}] {word}: {self.line(c)}{tail}\n")
         self.stream.flush()

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import jinja2
 
+from .accounting import read_costs
 from .errors import InputError
 from .ledger import Ledger
 from .status import study_status
@@ -124,8 +125,9 @@ def collect(study_url: str, storage_options: dict | None = None) -> dict:
     Returns
     -------
     dict
-        ``name``, ``url``, ``rows`` (one dict per run), ``root``, ``store`` and ``plots``
-        (``(study paths, {run: paths})``).
+        ``name``, ``url``, ``rows`` (one dict per run), ``root``, ``store``, ``plots``
+        (``(study paths, {run: paths})``) and ``costs`` (the invocations' worker-seconds paid,
+        busy and idle: :func:`runfleet.accounting.read_costs`).
     """
     rows, records, store, root = read_study_records(study_url, storage_options)
     for row in rows:
@@ -140,8 +142,10 @@ def collect(study_url: str, storage_options: dict | None = None) -> dict:
         row["message"] = data.get("message") or data.get("reason") or ""
         row["host"] = data.get("host")
     name = study_url.rstrip("/").rsplit("/", 1)[1]
+    with store_errors(store.url):
+        costs = read_costs(store, root)
     return {"name": name, "url": study_url, "rows": rows, "root": root, "store": store,
-            "plots": find_plots(store, root, [r["name"] for r in rows])}
+            "plots": find_plots(store, root, [r["name"] for r in rows]), "costs": costs}
 
 
 class _Images:
@@ -223,7 +227,26 @@ def render(report: dict, out_dir: str | None = None, max_inline_bytes: int = MAX
         by_fn=[{"fn": fn, "n": len(ds), "mean": sum(ds) / len(ds), "max": max(ds), "total": sum(ds)}
                for fn, ds in sorted(by_fn.items())],
         bad=[r for r in rows if r["status"] in ("failed", "skipped")],
-        study_images=study_images, run_images=run_images, images_linked=images.linked)
+        study_images=study_images, run_images=run_images, images_linked=images.linked,
+        cost=_cost(report.get("costs") or []))
+
+
+def _cost(costs: list[dict]) -> dict | None:
+    """Rows of the adaptive clusters' invocations and their total (``None``: none adaptive)."""
+    rows = []
+    for c in costs:
+        if not c.get("adaptive"):
+            continue
+        paid, busy = float(c.get("paid_s") or 0.0), float(c.get("busy_s") or 0.0)
+        rows.append({"started": datetime.fromtimestamp(c.get("started") or 0).isoformat(timespec="seconds"),
+                     "paid": paid, "busy": busy, "idle": paid - busy, "fraction": busy / paid if paid > 0 else None,
+                     "workers": c.get("workers"), "peak": c.get("peak_workers"), "to_zero": c.get("to_zero_s"),
+                     "at_end": c.get("workers_at_end") or 0})
+    if not rows:
+        return None
+    paid, busy = sum(r["paid"] for r in rows), sum(r["busy"] for r in rows)
+    return {"rows": rows, "paid": paid, "busy": busy, "idle": paid - busy,
+            "fraction": busy / paid if paid > 0 else None}
 
 
 def write_report(study_url: str, out_path: str, storage_options: dict | None = None,

@@ -60,6 +60,7 @@ class DaskBackend(ExecutionBackend):
         self._fn_paths: set = set()
         self._lost = False
         self._where = ""
+        self._accounting = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -84,6 +85,7 @@ class DaskBackend(ExecutionBackend):
 
         self._fn_paths = set(fn_paths)
         self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
+        self._attach_accounting()
         warm_imports(self.session.client, self._fn_paths)
         self._lost = False
         self._where = _describe_scheduler(self.session)
@@ -129,6 +131,8 @@ class DaskBackend(ExecutionBackend):
 
         old, self.session = self.session, None
         owned_client = old is not None and old.owns_client
+        if self._accounting is not None:
+            self._accounting.workers_lost()
         self._live.clear()
         self._drop_session(old)
         deadline = time.monotonic() + within_s
@@ -144,6 +148,7 @@ class DaskBackend(ExecutionBackend):
                 else:
                     with dask.config.set({"distributed.comm.timeouts.connect": f"{max(1.0, min(10.0, remaining)):.1f}s"}):
                         self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
+                self._attach_accounting()
                 warm_imports(self.session.client, self._fn_paths)
                 self._lost = False
                 self._slots_checked = 0.0
@@ -273,10 +278,39 @@ class DaskBackend(ExecutionBackend):
             try:
                 info = self.client.scheduler_info(n_workers=-1)
                 self._slots = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+                if self._accounting is not None:
+                    self._accounting.note_threads(info.get("workers", {}))
             except Exception:  # noqa: BLE001 - keep the last known value
                 pass
             self._slots_checked = now
         return self._slots if self.session is not None else 0
+
+    # -- cost accounting -------------------------------------------------------------------------
+    def _attach_accounting(self) -> None:
+        from ..accounting import WorkerAccounting
+
+        if self._accounting is None:
+            self._accounting = WorkerAccounting(adaptive=self.session.adapt_range is not None)
+        self._accounting.attach(self.session.client)
+
+    def finish_accounting(self):
+        """Worker-seconds paid, busy and idle of this invocation (see :mod:`runfleet.accounting`).
+
+        Called once, before :meth:`close` (the task stream is read from the live scheduler).
+
+        Returns
+        -------
+        runfleet.accounting.CostSummary or None
+            ``None`` when the backend never started.
+        """
+        acct, self._accounting = self._accounting, None
+        if acct is None:
+            return None
+        live = self.session is not None and not self.lost()
+        try:
+            return acct.finish(self.session.client if live else None)
+        except Exception:  # noqa: BLE001 - accounting never fails a study
+            return None
 
     # -- hooks -----------------------------------------------------------------------------------
     def refine_failure(self, failure: dict) -> dict:

@@ -102,10 +102,17 @@ class ClusterSession:
         self.adapt_range = None
 
     def adapt(self, minimum: int, maximum: int) -> None:
+        """Let the cluster keep between ``minimum`` and ``maximum`` workers (jobs), with the
+        profile's adaptive knobs (``adapt: {interval, wait_count, target_duration}``; unset ones
+        come from Dask's ``distributed.adaptive`` configuration)."""
         if self.cluster is None:
             raise RuntimeError(f"cluster profile {self.name!r} ({self.kind}) cannot adapt from here")
-        self.cluster.adapt(minimum=minimum, maximum=maximum)
+        self.cluster.adapt(minimum=minimum, maximum=maximum, **self._adapt_knobs())
         self.adapt_range = (minimum, maximum)
+
+    def _adapt_knobs(self) -> dict:
+        adapt = getattr(self.profile, "adapt", None)
+        return adapt.knobs() if adapt is not None else {}
 
     def apply_scaling(self, profile, workers: int | None, fixed_default: int | None = None) -> None:
         """The one sizing rule of every backend that starts workers.
@@ -137,11 +144,11 @@ class ClusterSession:
         if have < n and self.cluster is not None:
             if self.adapt_range is not None:  # raise adapt's floor until the workers arrived
                 lo, hi = self.adapt_range
-                self.cluster.adapt(minimum=max(lo, n), maximum=max(hi, n))
+                self.cluster.adapt(minimum=max(lo, n), maximum=max(hi, n), **self._adapt_knobs())
                 try:
                     self.client.wait_for_workers(n, timeout=timeout)
                 finally:
-                    self.cluster.adapt(minimum=lo, maximum=hi)
+                    self.cluster.adapt(minimum=lo, maximum=hi, **self._adapt_knobs())
                 return
             self.cluster.scale(n)
         self.client.wait_for_workers(n, timeout=timeout)

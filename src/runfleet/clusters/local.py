@@ -37,7 +37,11 @@ _NANNY_CODE = "import runpy, sys; runpy.run_path(sys.argv[1])['main'](sys.argv[2
 _NANNY_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_nanny_process.py")
 #: Nanny options LocalCluster hands to its worker class that can cross a process boundary as JSON
 _NANNY_OPTIONS = ("host", "nthreads", "memory_limit", "env", "silence_logs", "dashboard", "dashboard_address",
-                  "resources", "lifetime", "lifetime_stagger", "lifetime_restart", "local_directory")
+                  "resources", "lifetime", "lifetime_stagger", "lifetime_restart", "local_directory", "preload")
+#: imported by each worker before it registers with the scheduler (Dask's worker ``preload``):
+#: the module every task runs in, so a worker that joins can start its first task at once
+#: instead of spending its first seconds of paid time importing runfleet (and pandas, pyarrow)
+WORKER_PRELOAD = "runfleet.executor"
 
 
 class NannyProcess(ProcessInterface):
@@ -213,11 +217,13 @@ def open_local(profile, *, workers: int | None = None, env: dict[str, str] | Non
     )
     session.profile = profile
     if adaptive:
-        session.adapt(profile.adapt.minimum, profile.adapt.maximum)
+        session.adapt(profile.adapt.minimum, profile.adapt.maximum)  # with the profile's knobs
     return session
 
 
 def _local_cluster(n, threads_per_worker, dashboard_address, memory_limit, env, cluster_kwargs):
+    preload = list(dask.config.get("distributed.worker.preload", None) or [])
+    cluster_kwargs = {"preload": preload + [m for m in (WORKER_PRELOAD,) if m not in preload], **cluster_kwargs}
     return LocalCluster(
         n_workers=n,
         threads_per_worker=threads_per_worker,
