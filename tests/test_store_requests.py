@@ -8,7 +8,7 @@ when someone adds a request to a run's path.
 from __future__ import annotations
 
 import collections
-import os
+import importlib.util
 import sys
 import uuid
 from pathlib import Path
@@ -20,8 +20,18 @@ from runfleet.executor import execute
 from runfleet.ledger import Ledger
 from runfleet.store import Store
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from latency_proxy import LatencyProxy  # noqa: E402 - a benchmark helper, a real proxy
+def _load_proxy():
+    """The benchmark helper ``benchmarks/latency_proxy.py``, loaded from its file (benchmarks/ is not
+    put on sys.path: its ``ratedesign.py`` would shadow the package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "latency_proxy.py"
+    spec = importlib.util.spec_from_file_location("runfleet_bench_latency_proxy", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.LatencyProxy
+
+
+LatencyProxy = _load_proxy()  # a real proxy: every request reaches moto
 
 
 def parquet_run(ctx, i: int):
@@ -123,3 +133,31 @@ def test_packed_study_and_its_resume(proxied, client):
     # one listing per 1,000 objects (+1), and one read per record file
     assert kinds["LIST"] <= 1 + objects // 1000 and kinds["HEAD"] <= 2, kinds
     assert kinds["GET"] <= objects, (kinds, objects)
+
+
+def _pack_specs(n: int, fn: str = "test_store_requests:trivial_run") -> list[dict]:
+    return [{"name": f"t-{i}", "fn": fn, "params": {"i": i},
+             "identity": {"name": f"t-{i}", "key": f"k{i}", "fn": fn, "params_hash": "h", "upstream": {}, "code": "c"},
+             "upstream": {}, "study_seed": 0, "attempt": 1, "timeout_s": None, "clear": False,
+             "attempt_id": f"{uuid.uuid4().hex}-1"} for i in range(n)]
+
+
+def test_a_pack_start_marker_names_its_attempts_and_refuses_a_second_execution(tmp_path):
+    """One start marker per pack keeps what per-run markers gave: a run of a pack whose worker died
+    counts as started, and a scheduler's re-execution of the same pack runs nothing."""
+    store = Store(str(tmp_path / "store"))
+    ledger = Ledger(store, "p")
+    specs = _pack_specs(3)
+    ids = {s["attempt_id"]: s["name"] for s in specs}
+    assert ledger.mark_pack_started("pk1", ids, {"started": "now"})
+    assert all(ledger.attempt_started(a) for a in ids)  # the worker died here: each counts as started
+    assert not ledger.attempt_started(f"{uuid.uuid4().hex}-1")  # queued elsewhere: never started
+    rows = execute(specs, store, "p", "pk1")  # the scheduler re-runs the pack behind the driver
+    assert [(r["status"], r["error_class"]) for r in rows] == [("error", "LostWorker")] * 3
+    assert Ledger(store, "p").load()[0] == {}  # nothing executed, nothing committed
+    ledger.end_pack_started("pk1")
+    assert not any(ledger.attempt_started(a) for a in ids)
+    rows = execute(_pack_specs(3), store, "p", "pk2")  # a pack that ends removes its start marker
+    assert [r["value"] for r in rows] == [0, 1, 2]
+    started = tmp_path / "store" / "p" / "_started"
+    assert not started.exists() or not any(started.iterdir())
