@@ -230,7 +230,7 @@ class WorkerAccounting:
         return records
 
     # ------------------------------------------------------------------ result
-    def finish(self, client=None, records: list[dict] | None = None) -> CostSummary:
+    def finish(self, client=None, records: list[dict] | None = None, closing: bool = False) -> CostSummary:
         """Close the window now and compute the summary.
 
         Parameters
@@ -239,6 +239,9 @@ class WorkerAccounting:
             The live client: its task stream is read and its events unsubscribed.
         records : list of dict, optional
             Task-stream records collected earlier (e.g. from a client lost mid-study).
+        closing : bool
+            The caller closes the cluster's workers now (runfleet started the cluster): the
+            workers still connected reach zero now.
 
         Returns
         -------
@@ -250,8 +253,8 @@ class WorkerAccounting:
         now = time.time()
         with self._lock:
             spans = list(self._spans) + [(a, t, now) for a, t in self._live.items()]
-            at_end = len(self._live)
-            zero_at = self._zero_at if not self._live else None
+            at_end = 0 if closing else len(self._live)
+            zero_at = self._zero_at if not self._live else (now if closing else None)
             threads = dict(self._threads)
             peak = self._peak
         default_threads = max(set(threads.values()), key=list(threads.values()).count) if threads else 1

@@ -308,7 +308,9 @@ class DaskBackend(ExecutionBackend):
             return None
         live = self.session is not None and not self.lost()
         try:
-            return acct.finish(self.session.client if live else None)
+            # the embedded cluster is closed right after: its workers end now
+            return acct.finish(self.session.client if live else None,
+                               closing=live and self.session.kind == "local" and self.session.owns_client)
         except Exception:  # noqa: BLE001 - accounting never fails a study
             return None
 
