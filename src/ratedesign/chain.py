@@ -692,4 +692,7 @@ def build_study(chains: list[Chain], name: str, store: str, seed: int = 0, stora
         for s in ch.steps:
             study.add(Run(s.name, s.fn, params=s.params, after=list(s.after),
                           pack=False if s.kind == "scenario" else None))
+        for sk in ch.skipped:  # recorded by runfleet as skipped, with the plan's reason; never executed
+            study.add(Run(sk.name, SCENARIO_FN, params={"utility": ch.utility, "file": ch.source, "entry": sk.key,
+                                                        "index": sk.index}, skip_reason=sk.reason))
     return study

@@ -6,7 +6,6 @@ Errors in inputs print one line ``ratedesign: error: <message>`` and exit with s
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -156,17 +155,6 @@ def plan_chains(chains, so=None, check_loads: str = "all") -> None:
         raise PlanProblems(problems)
 
 
-def record_skipped(chains, study_url: str, so=None) -> int:
-    """Write ``ratedesign_skipped.json`` (run name, entry, reason) into the study's directory; returns the count."""
-    from ratedesign.fsio import join, write_bytes
-
-    rows = [{"name": sk.name, "file": ch.source, "entry": sk.key, "index": sk.index, "status": "skipped",
-             "reason": sk.reason} for ch in chains for sk in ch.skipped]
-    if rows:
-        write_bytes(join(study_url, "ratedesign_skipped.json"), (json.dumps(rows, indent=2) + "\n").encode(), so)
-    return len(rows)
-
-
 def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=None, progress=True):
     """Run the chains as one runfleet study; returns the StudySummary."""
     from runfleet import run_study
@@ -223,12 +211,12 @@ def cmd_study(args) -> int:
                          progress=not args.no_progress)
     print_results(chains, summary, args, so, show_table=args.table)
     c = summary.counts
-    n_skip = record_skipped(chains, summary.study_url, so)
-    more = f" (+{n_skip} entries skipped at plan time, see ratedesign_skipped.json)" if n_skip else ""
+    n_plan = sum(len(ch.skipped) for ch in chains)
+    more = f" ({n_plan} at plan time)" if n_plan else ""
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped{more}; "
           f"runfleet status {summary.study_url}; runfleet report {summary.study_url} --out {name}-report.html",
           file=sys.stderr)
-    return summary.exit_code or (1 if n_skip else 0)
+    return summary.exit_code
 
 
 def cmd_demo(args) -> int:
@@ -300,11 +288,11 @@ def _demo_platform(args, data_dir: str, store: str, t0: float) -> int:
     summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers)
     print_results(chains, summary, args)
     c = summary.counts
-    n_skip = record_skipped(chains, summary.study_url)
+    n_plan = sum(len(ch.skipped) for ch in chains)
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped"
-          f"{f' (+{n_skip} entries skipped at plan time)' if n_skip else ''} in {time.perf_counter() - t1:.0f} s; "
+          f"{f' ({n_plan} at plan time)' if n_plan else ''} in {time.perf_counter() - t1:.0f} s; "
           f"runfleet status {summary.study_url}")
-    return summary.exit_code or (1 if n_skip else 0)
+    return summary.exit_code
 
 
 def _self_command() -> str:
