@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ runfleet = pytest.importorskip("runfleet")
 from ratedesign import examples  # noqa: E402
 from ratedesign.chain import build_study, expand_file, expand_files, study_name  # noqa: E402
 from ratedesign.cli import main, run_chains  # noqa: E402
+from waiting import wait_until
 
 needs_shared = pytest.mark.skipif(not (RI_CONFIG / "tariff_maps" / "electric" / "rie_default.csv").exists(),
                                   reason="../shared (real RI config) is absent")
@@ -260,11 +260,8 @@ def test_kill_driver_mid_study_then_resume_gives_identical_outputs(ri, tmp_path)
     assert out.splitlines()[0] == "study: rd-rie"
     proc = _cli(*common, "--store", str(tmp_path / "b"), start_new_session=True)
     runs = tmp_path / "b" / "rd-rie" / "runs"
-    t0 = time.time()
-    while time.time() - t0 < 120:
-        if runs.exists() and len(list(runs.glob("rie.run*/_result.json"))) >= 5:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: runs.exists() and len(list(runs.glob("rie.run*/_result.json"))) >= 5, 120,
+               "5 scenario runs committed", interval=0.05)
     done_before = len(list(runs.glob("rie.run*/_result.json")))
     assert proc.poll() is None, "the study finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
