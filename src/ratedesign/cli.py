@@ -17,6 +17,10 @@ from ratedesign.errors import InputError
 log = logging.getLogger("ratedesign")
 
 
+__all__ = ["build_parser", "cmd_demo", "cmd_run", "cmd_study", "cmd_synth", "demo_next_steps", "main",
+           "plan_chains", "print_results", "run_chains"]
+
+
 def _runfleet_available() -> bool:
     try:
         from runfleet import Run, Study, run_study  # noqa: F401
@@ -69,6 +73,21 @@ def _run_with_client(cfg, out: str, args, so) -> dict:
 
 
 def cmd_run(args) -> int:
+    """``ratedesign run``: one scenario entry, its CAIRO-layout outputs written to ``--out``.
+
+    Through runfleet (resumable, store ``OUT/.runfleet``) unless ``--cluster serial``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.scenario import load_scenario
 
     so = storage_options_from(args) or None
@@ -92,6 +111,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_synth(args) -> int:
+    """``ratedesign synth``: synthetic ResStock-format loads, metadata and maps for a utility.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.synth import bldg_ids_from_map, synth_dataset
 
     so = storage_options_from(args) or None
@@ -142,7 +174,19 @@ def _expand(args, so):
 def plan_chains(chains, so=None, check_loads: str = "all") -> None:
     """Plan phase: report skipped entries (stderr, one line each) and check every input.
 
-    Raises PlanProblems (exit 2, one line per problem, nothing written) when an input is unusable.
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The expanded chains.
+    so : dict, optional
+        fsspec storage options of the inputs.
+    check_loads : {"all", "sample", "none"}
+        Which load files' parquet footers are read (every one, at most 200 per directory, none).
+
+    Raises
+    ------
+    PlanProblems
+        When an input is unusable: exit 2, one line per problem naming file and field, nothing written.
     """
     from ratedesign.errors import PlanProblems
     from ratedesign.plan import check_chains
@@ -156,7 +200,29 @@ def plan_chains(chains, so=None, check_loads: str = "all") -> None:
 
 
 def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=None, progress=True):
-    """Run the chains as one runfleet study; returns the StudySummary."""
+    """Run the chains as one runfleet study (plan-time skips recorded as skipped runs).
+
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The expanded (and planned) chains.
+    name : str
+        The study name.
+    store : str
+        runfleet store (directory or URL).
+    cluster : str or None
+        ``--cluster`` value (None or ``local``: the embedded cluster).
+    workers : int, optional
+        Workers of the embedded cluster.
+    so : dict, optional
+        fsspec storage options (never recorded).
+    progress : bool, default True
+        Show runfleet's progress line.
+
+    Returns
+    -------
+    runfleet.StudySummary
+    """
     from runfleet import run_study
 
     from ratedesign.chain import build_study
@@ -166,8 +232,25 @@ def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=
 
 
 def print_results(chains, summary, args, so=None, show_table=True) -> None:
-    """The per-run table (terminal width, never cut), ``--table-out`` CSV/JSON, the study plot of
-    rates across the chain (``<study>/plots/rate_levels.png``)."""
+    """Print the per-run table and write ``--table-out`` and the study's rate plot.
+
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The chains that ran.
+    summary : runfleet.StudySummary
+        Their outcome.
+    args : argparse.Namespace
+        The command line (``table_out``).
+    so : dict, optional
+        fsspec storage options of the store.
+    show_table : bool, default True
+        Print the table (terminal width, never cut).
+
+    Notes
+    -----
+    The plot of rates across the chain is ``<study>/plots/rate_levels.png`` ($/kWh by run).
+    """
     from ratedesign.plots import plot_rate_levels
     from ratedesign.tables import format_table, table_rows, write_table
 
@@ -183,6 +266,22 @@ def print_results(chains, summary, args, so=None, show_table=True) -> None:
 
 
 def cmd_study(args) -> int:
+    """``ratedesign study``: every entry of one or more scenario files as one runfleet study.
+
+    Expansion and the plan phase (every input checked) come first; entries that cannot run are
+    reported and recorded as skipped runs with their reason; ``--dry-run`` prints the plan only.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.chain import build_study, study_name
     from ratedesign.tables import check_table_out
 
@@ -220,6 +319,19 @@ def cmd_study(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    """``ratedesign demo``: RI's chain (or ``--utilities``: the platform's scenario files) on synthetic loads.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     import time
 
     from ratedesign import examples
@@ -310,9 +422,27 @@ def _self_command() -> str:
 
 
 def demo_next_steps(prep, args, name: str, store: str, study_url: str) -> str:
-    """Where the outputs, plots and report are, and the exact ``ratedesign study`` command that reruns
-    the demo's scenario file (resumes from the same store: nothing re-runs unless an input changed).
-    Writes the HTML report (``runfleet report``) beside a local store."""
+    """What the demo leaves, and how to run it again; writes the HTML report beside a local store.
+
+    Parameters
+    ----------
+    prep : ratedesign.examples.Prepared
+        The demo's generated inputs.
+    args : argparse.Namespace
+        The demo's command line.
+    name : str
+        The study name.
+    store : str
+        The runfleet store.
+    study_url : str
+        ``<store>/<name>``.
+
+    Returns
+    -------
+    str
+        Where the outputs, plots and report are, and the exact ``ratedesign study`` command that
+        reruns the demo's scenario file (it resumes: nothing re-runs unless an input changed).
+    """
     import shlex
 
     from runfleet import write_report
@@ -342,6 +472,12 @@ def demo_next_steps(prep, args, name: str, store: str, study_url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ratedesign`` (subcommands ``run``, ``study``, ``synth``, ``demo``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     p = argparse.ArgumentParser(prog="ratedesign", description="CAIRO-style rate design runs and the Bill Alignment Test")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = p.add_subparsers(dest="command", required=True)
@@ -423,6 +559,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The ``ratedesign`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done; 1 a run failed or was skipped; 2 bad input (one line
+        ``ratedesign: error: ...`` per problem, nothing written); 3 no cluster; 4 infrastructure lost.
+
+    References
+    ----------
+    .. [1] README, "Exit codes"; ``docs/ratedesign.md``.
+    """
     args = build_parser().parse_args(argv)
     if not args.verbose:  # before dask is imported: keep the terminal for progress and results
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
