@@ -320,6 +320,30 @@ def test_input_neither_present_nor_produced_is_skipped_up_front(tmp_path, capsys
     assert "no scenario file has 40 entries" in capsys.readouterr().err
 
 
+def test_entry_skipped_at_plan_time_is_a_skipped_run_in_the_ledger(tmp_path, capsys):
+    """Issue 14: a plan-time skip is a runfleet run declared skipped: recorded with its reason,
+    shown by ``runfleet status``, counted in the summary line; never executed, nothing else written."""
+    from runfleet import study_status
+
+    u = examples.prepare_synthetic_utility(str(tmp_path), "gamma", 30, first_id=300001, hp_share=0.1)
+    doc = yaml.safe_load(Path(u.scenario).read_text())
+    doc["runs"][9]["path_tariffs_electric"]["hp"] = "/nowhere/gamma_hp_superTOU.json"
+    Path(u.scenario).write_text(yaml.safe_dump(doc))
+    store = tmp_path / "store"
+    rc = main(["study", u.scenario, "--store", str(store), "--runs", "9", "--name", "g", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "g: 0 done, 0 failed, 1 skipped (1 at plan time)" in err
+    rows = {r["name"]: r for r in study_status(str(store / "g"))}
+    assert set(rows) == {"gamma.run09"} and rows["gamma.run09"]["status"] == "skipped"
+    assert "no run of the chain produces it: /nowhere/gamma_hp_superTOU.json" in rows["gamma.run09"]["reason"]
+    assert not (store / "g" / "ratedesign_skipped.json").exists()
+    assert not list((store / "g" / "runs" / "gamma.run09").glob("*.parquet"))  # never executed
+    from runfleet.cli import main as runfleet_main
+    assert runfleet_main(["status", str(store / "g")]) == 1
+    assert "/nowhere/gamma_hp_superTOU.json" in capsys.readouterr().out
+
+
 @needs_shared
 def test_real_ri_file_with_its_pipeline(ri, rd_client, tmp_path):  # noqa: F811
     """The real 8-entry scenarios_rie.yaml: entries 5-8 name files nobody committed; the pipeline file

@@ -894,8 +894,10 @@ def build_study(chains: list[Chain], name: str, store: str, seed: int = 0, stora
             study.add(Run(s.name, s.fn, params=s.params, after=list(s.after),
                           pack=False if s.kind == "scenario" else None))
         for sk in ch.skipped:  # recorded by runfleet as skipped, with the plan's reason; never executed
-            study.add(Run(sk.name, SCENARIO_FN, params={"utility": ch.utility, "file": ch.source, "entry": sk.key,
-                                                        "index": sk.index}, skip_reason=sk.reason))
+            # params bind to scenario_run's signature (checked by Study.validate) and name the entry
+            study.add(Run(sk.name, SCENARIO_FN, params={"scenario": {"file": ch.source, "entry": sk.key},
+                                                        "utility": ch.utility, "key": sk.key, "index": sk.index},
+                          skip_reason=sk.reason))
     return study
 
 
