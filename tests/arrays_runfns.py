@@ -27,7 +27,7 @@ def prep(ctx, n: int = 64):
 def sim(ctx, i: int, steps: int = 20, sleep_s: float = 0.0, counter: str | None = None):
     _count(counter, ctx.name)
     if sleep_s:
-        time.sleep(sleep_s)
+        time.sleep(sleep_s)  # the run's duration: elements are in flight when a job is cancelled
     path = f"{_sibling(ctx, 'prep')}/shocks.parquet"
     options = ctx.storage_options if "://" in path else None
     shocks = pd.read_parquet(path, storage_options=options)["shock"].to_numpy()

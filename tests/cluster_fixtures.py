@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from waiting import answers, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -37,32 +38,27 @@ def free_port() -> int:
 
 
 def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
+    def listening() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+        return answers(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close())()
+
+    wait_until(listening, timeout, f"something listening on 127.0.0.1:{port}")
 
 
 def _wait_http_ok(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
     import urllib.request
 
-    end = time.time() + timeout
-    while time.time() < end:
+    def ok() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except Exception:  # noqa: BLE001
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+                return r.status == 200
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    wait_until(ok, timeout, f"{url} answering 200", interval=0.2)
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
@@ -79,7 +75,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
 # --------------------------------------------------------------------------- run functions
 def square_run(ctx, i: int, sleep_s: float = 0.3, env_names=()):
     """A study run: sleeps, writes i*i to out.txt, returns where it ran and selected env values."""
-    time.sleep(sleep_s)
+    time.sleep(sleep_s)  # the run's duration is what is tested (runs in flight when a job is cancelled)
     with ctx.open("out.txt", "w") as f:
         f.write(f"{i * i}\n")
     return {"i": i, "sq": i * i, "pid": os.getpid(), "job": os.environ.get("SLURM_JOB_ID"),
@@ -98,13 +94,12 @@ def kill_when(predicate, action, timeout: float = 120.0):
     fired = threading.Event()
 
     def loop():
-        end = time.time() + timeout
-        while time.time() < end:
-            if predicate():
-                action()
-                fired.set()
-                return
-            time.sleep(0.1)
+        try:
+            wait_until(predicate, timeout, "kill condition")
+        except TimeoutError:
+            return  # the test sees ``fired`` unset
+        action()
+        fired.set()
 
     threading.Thread(target=loop, daemon=True).start()
     return fired
@@ -298,7 +293,7 @@ def run_with_secret_env(secret_env, name: str, sleep_s: float = 0.0, started: st
     with applied(secret_env):
         if started:
             Path(started).write_text("started")
-        time.sleep(sleep_s)
+        time.sleep(sleep_s)  # the run is in flight for this long: the secret must stay applied meanwhile
         value = os.environ.get(name)
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 

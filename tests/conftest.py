@@ -9,11 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from waiting import answers, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -48,16 +48,15 @@ def moto_server():
     proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-            break
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto_server did not start")
-            time.sleep(0.1)
+    def up() -> bool:
+        assert proc.poll() is None, f"moto_server exited with {proc.returncode}"
+        return answers(lambda: urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read())()
+
+    try:
+        wait_until(up, 30, "moto_server answering")
+    except BaseException:
+        proc.kill()
+        raise
     yield url
     os.kill(proc.pid, signal.SIGTERM)
     try:

@@ -7,12 +7,12 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from waiting import answers, wait_until
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RI_CONFIG = SHARED / "data" / "rate-design-platform" / "rate_design" / "hp_rates" / "ri" / "config"
@@ -168,14 +168,7 @@ def rd_moto_s3():
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("moto_server did not start")
+        wait_until(answers(lambda: urllib.request.urlopen(url + "/moto-api/", timeout=1)), 10, "moto_server answering")
         so = {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": url}}
         import s3fs
         s3fs.S3FileSystem(**so).mkdir("test-bucket")

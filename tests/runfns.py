@@ -56,7 +56,7 @@ def sleepy(ctx, seconds: float = 1.0, counter: str | None = None, **_):
         with open(counter, "a") as f:
             f.write(ctx.name + "\n")
     deadline = time.time() + seconds
-    while time.time() < deadline:
+    while time.time() < deadline:  # the run's duration is what is tested (short steps: interruptible)
         time.sleep(0.01)
     with ctx.open("done.txt", "w") as f:
         f.write(ctx.name)
@@ -77,7 +77,7 @@ def fan_out(ctx, n: int = 20, **_):
 
 
 def _chunk_sum(chunk):
-    time.sleep(0.05)
+    time.sleep(0.05)  # each chunk takes time, so chunks run in parallel
     return int(np.sum(np.square(chunk)))
 
 
@@ -95,14 +95,14 @@ def write_s3(ctx, n: int = 10, **_):
 
 def blocked(ctx, seconds: float = 60.0, **_):
     """Blocks in C (one long sleep): the timeout exception cannot interrupt it."""
-    time.sleep(seconds)
+    time.sleep(seconds)  # the blocking call is what is tested
     return {"slept": seconds}
 
 
 def hog(ctx, mb: int = 800, hold_s: float = 30.0):
     """Touch ``mb`` MB of memory and hold it (the nanny should restart the worker first)."""
     block = np.ones(mb * 131072)  # 8 bytes each
-    time.sleep(hold_s)
+    time.sleep(hold_s)  # holds the memory while the nanny notices
     return {"sum": float(block[:10].sum())}
 
 

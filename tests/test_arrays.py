@@ -28,6 +28,7 @@ from runfleet.cli import main
 from runfleet.ledger import Ledger
 from runfleet.store import Store
 from runfleet.studyfile import load_study
+from waiting import wait_until
 
 RUNFLEET = str(Path(sys.executable).parent / "runfleet")
 TESTS = str(REPO / "tests")
@@ -151,14 +152,15 @@ def test_elements_and_final_job_in_process_commit_skip_and_finish(tmp_path):
 # --------------------------------------------------------------------------- real SLURM
 def _wait_finished(study_url: str, timeout: float) -> None:
     root = Path(study_url)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+
+    def finished() -> bool:
         cur = root / "_arrays" / "current.json"
-        if cur.exists():
-            sub = json.loads(cur.read_text())["submission"]
-            if (root / "_arrays" / sub / "finished.json").exists():
-                return
-        time.sleep(1)
+        return cur.exists() and (root / "_arrays" / json.loads(cur.read_text())["submission"] / "finished.json").exists()
+
+    try:
+        return wait_until(finished, timeout, "array submission finished", interval=1)
+    except TimeoutError:
+        pass
     queue = subprocess.run(["squeue"], capture_output=True, text=True)
     raise AssertionError(f"{study_url}: array submission not finished within {timeout} s\n{_status(study_url)}\n"
                          f"{queue.stdout}{queue.stderr}")
@@ -303,18 +305,17 @@ def test_scancel_of_an_element_mid_run_resubmits_and_commits_nothing_twice(slurm
     sub = json.loads((root / "_arrays" / "current.json").read_text())["submission"]
 
     # cancel one element of the sims' wave while it is in the middle of a run
-    victim, end = None, time.monotonic() + 300
-    while victim is None and time.monotonic() < end:
+    def element_mid_run():
         for job in _element_jobs("rf-scan-w1"):
             attempts = [json.loads(p.read_text()) for p in (root / "_arrays" / sub / "attempts").glob("*.json")]
             running = [a for a in attempts if a.get("state") == "running" and a.get("job") == job]
             done_in_job = [n for n in counter.read_text().split()] if counter.exists() else []
             if running and len(done_in_job) >= 2:
-                victim = (job, running[0]["name"])
-                subprocess.run(["scancel", job], check=True)
-                break
-        time.sleep(0.2)
-    assert victim is not None, "no sim element was caught mid-run"
+                return job, running[0]["name"]
+        return None
+
+    victim = wait_until(element_mid_run, 300, "a sim element caught mid-run", interval=0.2)
+    subprocess.run(["scancel", victim[0]], check=True)
     committed_before = {p.parent.name for p in (root / "runs").glob("sim-*/_result.json")}
 
     _wait_finished(str(root), timeout=400)
@@ -343,10 +344,7 @@ def test_cancel_stops_the_jobs_and_a_rerun_resumes(slurm, tmp_path, profiles_fil
     assert main(["run", str(study), "--cluster", "arr", "--detach"]) == 0
     capsys.readouterr()
     root = store / "canc"
-    end = time.monotonic() + 300
-    while not list((root / "runs").glob("sim-*/_result.json")):
-        assert time.monotonic() < end, "no sim committed"
-        time.sleep(0.3)
+    wait_until(lambda: list((root / "runs").glob("sim-*/_result.json")), 300, "a sim committed", interval=0.3)
 
     # a second submission while the first is queued is refused, nothing submitted
     assert main(["run", str(study), "--cluster", "arr", "--detach"]) == 2
@@ -355,10 +353,9 @@ def test_cancel_stops_the_jobs_and_a_rerun_resumes(slurm, tmp_path, profiles_fil
     assert main(["cancel", str(root)]) == 0
     ids = capsys.readouterr().out.split("SLURM job(s) ")[1].split()
     assert len(ids) == 3 * 2                                  # 3 waves: an array and a final job each
-    end = time.monotonic() + 60
-    while subprocess.run(["squeue", "-h", "-j", ",".join(ids)], capture_output=True, text=True).stdout.strip():
-        assert time.monotonic() < end, "cancelled jobs still queued"
-        time.sleep(0.5)
+    wait_until(lambda: not subprocess.run(["squeue", "-h", "-j", ",".join(ids)], capture_output=True,
+                                          text=True).stdout.strip(), 60, "cancelled jobs gone from the queue",
+               interval=0.5)
     assert not list((tmp_path / "secrets").glob("*.env"))
     assert "cancelled" in _status(str(root))
     done_before = len(list((root / "runs").glob("*/_result.json")))

@@ -26,7 +26,7 @@ WORKER_PATH = os.pathsep.join([str(REPO / "tests"), str(REPO / "src")])
 
 def innocent(ctx, i: int):
     """A well-behaved 1-s run."""
-    time.sleep(1.0)
+    time.sleep(1.0)  # the run's duration: it shares workers with the poison run
     return i
 
 
@@ -34,7 +34,7 @@ def poison(ctx, log: str):
     """Kills its worker process; each execution leaves a line in ``log`` first."""
     with open(log, "a") as f:
         f.write(f"{os.getpid()}\n")
-    time.sleep(0.3)
+    time.sleep(0.3)  # a moment in flight before the worker dies (the crash being tested)
     os._exit(1)
 
 

@@ -5,12 +5,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import BIN, REPO, run_cli, worker_env
+from waiting import alive_in_session, wait_until
 
 
 def write(path: Path, text: str) -> Path:
@@ -169,14 +169,14 @@ def test_sigkill_driver_then_resume_completes_without_recommitting(tmp_path):
     proc = subprocess.Popen([str(BIN / "runfleet"), "run", str(study), "--workers", "2"], cwd=tmp_path,
                             env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    deadline = time.time() + 120
-    while len(_markers(store / "crash")) < 4 and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(_markers(store / "crash")) >= 4, 120, "4 runs committed", interval=0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _markers(store / "crash")
     assert 4 <= len(before) < 13
-    time.sleep(2.0)  # orphaned workers exit with their driver: nothing commits after the kill
+    # orphaned workers exit with their driver: once every process of its session is gone, nothing
+    # committed after the kill
+    wait_until(lambda: not alive_in_session(proc.pid), 30, "the killed driver's workers gone")
     assert _markers(store / "crash") == before
     executed_before = counter.read_text().split()
     done = run_cli("run", study, "--workers", "2", cwd=tmp_path)

@@ -69,3 +69,18 @@ def test_status_report_summary_on_an_unreachable_store(tmp_path):
         line = _one_line(r, 4)
         assert "not reachable" in line and "s3://b/x" in line, line
         assert "secret=s" not in line and os.environ.get("AWS_SECRET_ACCESS_KEY", "\0") not in line
+
+
+def test_run_on_an_unreachable_store_is_exit_4(tmp_path):
+    """A store that does not answer when ``runfleet run`` starts is an infrastructure failure (exit 4,
+    as status and report give), not bad input; the secret never appears."""
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    study = tmp_path / "s.yaml"
+    study.write_text("name: st\nstore: s3://b/x\nruns:\n  - {name: a, fn: 'runfns:add', params: {x: 1.0}}\n")
+    opt = ["--storage-option", "key=k", "--storage-option", "secret=s3cr3t-value",
+           "--storage-option", f"client_kwargs.endpoint_url={endpoint}",
+           "--storage-option", "config_kwargs.retries.max_attempts=1"]
+    r = run_cli("run", study, "--cluster", "serial", *opt, cwd=tmp_path, timeout=180)
+    line = _one_line(r, 4)
+    assert "not reachable" in line and "s3://b/x" in line, line
+    assert "s3cr3t-value" not in r.stderr + r.stdout

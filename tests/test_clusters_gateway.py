@@ -1,7 +1,6 @@
 """kind: gateway — a real dask-gateway-server (UnsafeLocalBackend) on loopback."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from cluster_fixtures import REPO
 from runfleet import Run, Study, run_study
 from runfleet.clusters import open_cluster
 from runfleet.clusters.gateway import close_quietly
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -41,11 +41,8 @@ def test_gateway_new_cluster_adapt_study_shutdown(gateway_server, tmp_path, prof
                for o in summary.outcomes.values())
     gw = _gateway(gateway_server)
     try:
-        for _ in range(50):  # shutdown is asynchronous on the server side
-            if not gw.list_clusters():
-                break
-            time.sleep(0.2)
-        assert gw.list_clusters() == []
+        # shutdown is asynchronous on the server side
+        wait_until(lambda: gw.list_clusters() == [], 10, "the gateway lists no cluster", interval=0.2)
     finally:
         close_quietly(gw)
 

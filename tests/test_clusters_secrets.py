@@ -24,18 +24,14 @@ from cluster_fixtures import DASK, REPO, run_with_secret_env, scheduler_holds, w
 
 from runfleet.clusters import open_cluster
 from runfleet.clusters.secrets import applied, seal, unseal
+from waiting import wait_until
 
 WORKER_PATH = os.pathsep.join([str(REPO / "tests"), str(REPO / "src")])
 NAME = "RF_SENTINEL_TOKEN"
 
 
 def _wait(pred, timeout=20.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+    return wait_until(pred, timeout, what)
 
 
 def _plain_env() -> dict:
@@ -111,7 +107,7 @@ from runfleet.clusters import open_cluster
 session = open_cluster("shared")
 fut = session.client.submit(run_with_secret_env, session.task_env(), {name!r}, {sleep}, {started!r}, pure=False)
 print("submitted", flush=True)
-time.sleep(600)
+time.sleep(600)  # a driver that holds its cluster until the test SIGKILLs it
 """
 
 

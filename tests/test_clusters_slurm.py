@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from cluster_fixtures import REPO, committed, kill_when
 
 from runfleet import Run, Study, run_study
 from runfleet.clusters import open_cluster
+from waiting import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -77,10 +77,8 @@ def test_slurm_profile_adapt_study_survives_scancel(slurm, tmp_path, profiles_fi
 
         # adapt replaces the cancelled job: two workers again, neither from the cancelled job
         session.client.wait_for_workers(2, timeout=120)
-        deadline = time.monotonic() + 60
-        while cancelled[0] in _jobs():
-            assert time.monotonic() < deadline, f"cancelled job {cancelled[0]} still listed"
-            time.sleep(0.5)
+        wait_until(lambda: cancelled[0] not in _jobs(), 60, f"cancelled job {cancelled[0]} gone from the queue",
+                   interval=0.5)
         assert len(_jobs()) == 2 and cancelled[0] not in _jobs()
 
         # walltime-aware scheduling helpers

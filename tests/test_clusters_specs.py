@@ -71,13 +71,28 @@ def test_fargate_task_definitions_have_env_and_fixed_commands(moto_aws, monkeypa
         return None
 
     monkeypatch.setattr(SpecCluster, "_start", _no_connect)
+    # ECSCluster registers weakref.finalize(self, self.sync, self._delete_<resource>) for each AWS
+    # resource it creates; left to interpreter exit they run on the closed event loop ("RuntimeError:
+    # IOLoop is closed" tracebacks). Collect them and delete the resources here, on the running loop.
+    import types
+    import weakref
+
+    import dask_cloudprovider.aws.ecs as ecs_module
+
+    cleanups = []
+    monkeypatch.setattr(ecs_module, "weakref", types.SimpleNamespace(
+        **{**vars(weakref), "finalize": lambda obj, fn, *args: cleanups.append((fn, args))}))
 
     async def launch():
         cl = fargate_class()(asynchronous=True, **kw)
-        await cl._start()
-        worker_spec = next(iter(cl.new_worker_spec().values()))
-        return (cl.scheduler_task_definition_arn, cl.worker_task_definition_arn,
-                cl.scheduler_spec["options"]["environment"], worker_spec["options"]["environment"])
+        try:
+            await cl._start()
+            worker_spec = next(iter(cl.new_worker_spec().values()))
+            return (cl.scheduler_task_definition_arn, cl.worker_task_definition_arn,
+                    cl.scheduler_spec["options"]["environment"], worker_spec["options"]["environment"])
+        finally:
+            for fn, args in reversed(cleanups):  # cl.sync of an asynchronous cluster returns the coroutine
+                await fn(*args)
 
     sched_arn, worker_arn, sched_env, worker_env = asyncio.run(launch())
     # the env reaches the tasks as run_task container overrides (the same calls whose commands we fix)

@@ -14,6 +14,7 @@ import pytest
 
 from runfleet import Run, Study, run_study
 from runfleet.keys import run_seed
+from waiting import wait_until
 
 CMD = "runfleet.command:run_command"
 
@@ -78,12 +79,14 @@ def test_timeout_ends_the_whole_process_group(client, tmp_path):
     assert time.monotonic() - t0 < 25  # ended at once, not after the worker's grace period
     run_dir = tmp_path / "store/slow/runs/sleeper"
     pids = [int((run_dir / f).read_text()) for f in ("child.pid", "shell.pid")]
-    deadline = time.monotonic() + 5
-    alive = pids
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-        time.sleep(0.1)
-    assert not alive, f"left running after the timeout: {alive}"
+
+    def alive() -> list:
+        return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+    try:
+        wait_until(lambda: not alive(), 5, "the command's processes ended")
+    except TimeoutError:
+        raise AssertionError(f"left running after the timeout: {alive()}") from None
 
 
 def test_resume_skips_done_commands(client, tmp_path):

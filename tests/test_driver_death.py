@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from conftest import worker_env
+from waiting import alive_in_session, wait_until
 
 DRIVER = textwrap.dedent("""
     import os, sys, time
@@ -26,7 +27,7 @@ DRIVER = textwrap.dedent("""
     def slow_commit(i, out=str(out)):
         import time
         from pathlib import Path
-        time.sleep(0.4)
+        time.sleep(0.4)  # the task's duration: tasks are in flight when the driver is killed
         Path(out, f"commit-{i}").write_text("x")
         return i
 
@@ -54,19 +55,19 @@ def test_embedded_workers_exit_when_the_driver_is_sigkilled(tmp_path):
     script.write_text(DRIVER)
     proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=worker_env(), cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while len(list(tmp_path.glob("commit-*"))) < 4 and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(list(tmp_path.glob("commit-*"))) >= 4, 120, "4 tasks committed", interval=0.05)
     workers = [int(p) for p in (tmp_path / "workers.txt").read_text().split()]
     assert len(workers) == 2 and all(_alive(p) for p in workers)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = time.monotonic()
-    while any(_alive(p) for p in workers) and time.monotonic() - killed_at < 10:
-        time.sleep(0.02)
-    gone_after = time.monotonic() - killed_at
-    assert not any(_alive(p) for p in workers), "worker processes outlived their SIGKILLed driver"
+    try:
+        wait_until(lambda: not any(_alive(p) for p in workers), 10, "workers gone", interval=0.02)
+    except TimeoutError:
+        raise AssertionError("worker processes outlived their SIGKILLed driver") from None
+    gone_after = time.monotonic() - killed_at  # how fast they go is what is measured here
     assert gone_after < 5, gone_after
     commits = set(tmp_path.glob("commit-*"))
-    time.sleep(2.0)
-    assert set(tmp_path.glob("commit-*")) == commits  # nothing commits behind the next invocation's back
+    # nothing commits behind the next invocation's back: every process of the session has ended
+    wait_until(lambda: not alive_in_session(proc.pid), 10, "every process of the driver's session gone")
+    assert set(tmp_path.glob("commit-*")) == commits

@@ -8,6 +8,7 @@ import pytest
 
 from runfleet import Run, Study, grid, open_fleet, plan_study, run_study
 from runfleet.keys import run_seed
+from waiting import wait_until
 
 
 def study(tmp_path, name="s", **kw):
@@ -226,10 +227,7 @@ def test_workers_warm_import_run_modules(client):
     assert not any(client.run(imported).values())
     warm_imports(client, ["colorsys:rgb_to_hls", "no_such_module_runfleet:f", "not a path"])
     assert WarmImports(["a", "__main__", "a", ""]).modules == ("a",)
-    deadline = time.monotonic() + 20
-    while not all(client.run(imported).values()):
-        assert time.monotonic() < deadline, "colorsys was not imported on every worker"
-        time.sleep(0.1)
+    wait_until(lambda: all(client.run(imported).values()), 20, "colorsys imported on every worker")
     assert len(client.run(imported)) == 2
 
 

@@ -18,6 +18,7 @@ from conftest import worker_env
 from mapfns import draws, fragile, square
 from runfleet.errors import InputError, ItemsFailed
 from runfleet.mapping import ItemFailure
+from waiting import alive_in_session, wait_until
 
 
 def test_map_returns_squares_in_order_and_results_reads_them_back(client, tmp_path):
@@ -101,7 +102,7 @@ SCRIPT = textwrap.dedent("""
     def slow_square(x):  # defined in the script: sent to the workers by value
         with open(EXEC_LOG, "a") as f:
             f.write(f"{TAG} {x}\\n")
-        time.sleep(0.01)
+        time.sleep(0.01)  # each item takes time: the driver is killed mid-map
         return x * x
 
     values = runfleet.map(slow_square, range(1000), store=sys.argv[1], workers=2)
@@ -116,20 +117,20 @@ def test_kill_driver_mid_map_then_call_again_runs_no_committed_item_twice(tmp_pa
     store, log = tmp_path / "store", tmp_path / "executions.txt"
     env = worker_env()
     proc = subprocess.Popen([sys.executable, str(script), str(store), str(log), "first"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    committed = 0
-    while committed < 150:
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def committed() -> int:
         assert proc.poll() is None, proc.stderr.read()[-3000:]
-        assert time.monotonic() < deadline, "no progress"
-        time.sleep(0.2)
         try:
-            committed = int((runfleet.results(f"{store}/slow_square")["status"] == "done").sum())
+            return int((runfleet.results(f"{store}/slow_square")["status"] == "done").sum())
         except InputError:
-            committed = 0
+            return 0
+
+    wait_until(lambda: committed() >= 150, 240, "150 items committed", interval=0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    time.sleep(2)  # the workers notice the driver is gone and end
+    # the workers notice the driver is gone and end: nothing can commit once the session is empty
+    wait_until(lambda: not alive_in_session(proc.pid), 30, "the killed driver's workers gone")
     before = runfleet.results(f"{store}/slow_square")
     done_before = set(before.loc[before["status"] == "done", "params"].map(lambda p: p["item"]))
     assert 150 <= len(done_before) < 1000

@@ -197,6 +197,41 @@ def test_scenario_errors(synth_case, tmp_path):
         "summer": -0.18, "winter": -0.16}
 
 
+def test_scenario_entry_model_rejects_unknown_fields_and_never_echoes_values(synth_case, tmp_path):
+    """The scenario entry is a pydantic model: a typo is an unknown field; a bad value is named by
+    file, entry and field with what was expected, never the value (it may be a credential)."""
+    def entry(**extra):
+        return load_scenario(str(synth_case["yaml"]), 1, map_prefix=synth_case["map_prefix"], extra=extra)
+
+    with pytest.raises(InputError, match=r"\(run [^)]+\): unknown field 'sample_sise' \(known fields: "):
+        entry(sample_sise=30)
+    secret = "AKIA-not-a-year-SECRET"
+    for field, expected in (("year_run", "expected an integer"), ("run_includes_supply", "expected true or false"),
+                            ("customer_count", "expected a number"), ("storage_options", "expected a mapping"),
+                            ("subclass_config", "expected a mapping")):
+        with pytest.raises(InputError) as e:
+            entry(**{field: secret})
+        line = str(e.value)
+        assert f"): field '{field}': {expected}" in line and str(synth_case["yaml"]) in line, line
+        assert secret not in line and "\n" not in line
+    assert entry(year_run="2024", run_includes_supply="yes").year_run == 2024
+
+
+def test_cli_unknown_scenario_field_is_one_line_exit_2_nothing_written(synth_case, tmp_path):
+    bad = tmp_path / "s.yaml"
+    bad.write_text(Path(synth_case["yaml"]).read_text().replace("run_type:", "run_tipe:", 1))
+    cmd = [sys.executable, "-m", "ratedesign.cli", "run", str(bad), "--run", "1", "--out", str(tmp_path / "out"),
+           "--cluster", "serial"]
+    for mp in synth_case["map_prefix"]:
+        cmd += ["--map-prefix", mp]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert f"ratedesign: error: scenario {bad} (run " in lines[0] and "unknown field 'run_tipe'" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
 def test_revenue_requirement_errors():
     with pytest.raises(InputError, match=r"rr\.yaml: needs field 'total_delivery_revenue_requirement'"):
         parse_revenue_requirement({"utility": "x"}, "rr.yaml")

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ runfleet = pytest.importorskip("runfleet")
 from ratedesign import examples  # noqa: E402
 from ratedesign.chain import build_study, expand_file, expand_files, study_name  # noqa: E402
 from ratedesign.cli import main, run_chains  # noqa: E402
+from waiting import wait_until
 
 needs_shared = pytest.mark.skipif(not (RI_CONFIG / "tariff_maps" / "electric" / "rie_default.csv").exists(),
                                   reason="../shared (real RI config) is absent")
@@ -260,11 +260,8 @@ def test_kill_driver_mid_study_then_resume_gives_identical_outputs(ri, tmp_path)
     assert out.splitlines()[0] == "study: rd-rie"
     proc = _cli(*common, "--store", str(tmp_path / "b"), start_new_session=True)
     runs = tmp_path / "b" / "rd-rie" / "runs"
-    t0 = time.time()
-    while time.time() - t0 < 120:
-        if runs.exists() and len(list(runs.glob("rie.run*/_result.json"))) >= 5:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: runs.exists() and len(list(runs.glob("rie.run*/_result.json"))) >= 5, 120,
+               "5 scenario runs committed", interval=0.05)
     done_before = len(list(runs.glob("rie.run*/_result.json")))
     assert proc.poll() is None, "the study finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -321,6 +318,30 @@ def test_input_neither_present_nor_produced_is_skipped_up_front(tmp_path, capsys
     assert not store.exists()
     assert main(["study", u.scenario, "--store", str(store), "--runs", "3-40"]) == 2
     assert "no scenario file has 40 entries" in capsys.readouterr().err
+
+
+def test_entry_skipped_at_plan_time_is_a_skipped_run_in_the_ledger(tmp_path, capsys):
+    """Issue 14: a plan-time skip is a runfleet run declared skipped: recorded with its reason,
+    shown by ``runfleet status``, counted in the summary line; never executed, nothing else written."""
+    from runfleet import study_status
+
+    u = examples.prepare_synthetic_utility(str(tmp_path), "gamma", 30, first_id=300001, hp_share=0.1)
+    doc = yaml.safe_load(Path(u.scenario).read_text())
+    doc["runs"][9]["path_tariffs_electric"]["hp"] = "/nowhere/gamma_hp_superTOU.json"
+    Path(u.scenario).write_text(yaml.safe_dump(doc))
+    store = tmp_path / "store"
+    rc = main(["study", u.scenario, "--store", str(store), "--runs", "9", "--name", "g", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "g: 0 done, 0 failed, 1 skipped (1 at plan time)" in err
+    rows = {r["name"]: r for r in study_status(str(store / "g"))}
+    assert set(rows) == {"gamma.run09"} and rows["gamma.run09"]["status"] == "skipped"
+    assert "no run of the chain produces it: /nowhere/gamma_hp_superTOU.json" in rows["gamma.run09"]["reason"]
+    assert not (store / "g" / "ratedesign_skipped.json").exists()
+    assert not list((store / "g" / "runs" / "gamma.run09").glob("*.parquet"))  # never executed
+    from runfleet.cli import main as runfleet_main
+    assert runfleet_main(["status", str(store / "g")]) == 1
+    assert "/nowhere/gamma_hp_superTOU.json" in capsys.readouterr().out
 
 
 @needs_shared

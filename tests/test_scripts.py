@@ -13,11 +13,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from conftest import worker_env
+from waiting import wait_until
 
 #: a script as a user writes it: run function defined in the script itself, no main guard
 NO_GUARD = textwrap.dedent("""
@@ -87,7 +87,7 @@ def test_workers_and_nannies_exit_when_the_driver_is_killed(tmp_path):
         pids = list(session.client.run(os.getpid).values())
         pids += [p.pid for p in psutil.Process().children()]
         print(json.dumps(pids), flush=True)
-        time.sleep(600)
+        time.sleep(600)  # a driver that holds its cluster until the test SIGKILLs it
     """))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env=worker_env(), cwd=tmp_path)
@@ -99,12 +99,14 @@ def test_workers_and_nannies_exit_when_the_driver_is_killed(tmp_path):
         assert all(psutil.pid_exists(p) for p in pids)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        deadline = time.monotonic() + 10
-        alive = pids
-        while alive and time.monotonic() < deadline:
-            time.sleep(0.2)
-            alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-        assert not alive, f"processes left after the driver died: {alive}"
+
+        def alive() -> list:
+            return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+        try:
+            wait_until(lambda: not alive(), 10, "the driver's workers and nannies gone", interval=0.2)
+        except TimeoutError:
+            raise AssertionError(f"processes left after the driver died: {alive()}") from None
     finally:
         if proc.poll() is None:
             proc.kill()

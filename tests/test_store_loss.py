@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, REPO, free_port, worker_env
+from waiting import answers, wait_until
 
 N = 30
 
@@ -24,16 +25,16 @@ N = 30
 def _moto(port: int) -> subprocess.Popen:
     proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-            return proc
-        except Exception:  # noqa: BLE001 - not up yet
-            if time.time() > end or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto_server did not start")
-            time.sleep(0.1)
+    def up() -> bool:
+        assert proc.poll() is None, f"moto_server exited with {proc.returncode}"
+        return answers(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read())()
+
+    try:
+        wait_until(up, 30, "moto_server answering")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -77,7 +78,7 @@ def _setup(tmp_path: Path, port: int):
 
 def slow_add(ctx, x: float):
     """A run that takes 0.4 s and writes a small output to the store."""
-    time.sleep(0.4)
+    time.sleep(0.4)  # the run's duration: runs are in flight when the store goes away
     with ctx.open("out.txt", "w") as f:
         f.write(f"{x + 1}\n")
     return x + 1
@@ -101,11 +102,11 @@ def _start_run(study: Path, opts: list[str], tmp_path: Path) -> subprocess.Popen
 
 
 def _wait_commits(so: dict, n: int, proc: subprocess.Popen) -> None:
-    end = time.time() + 180
-    while _committed(so) < n:
+    def enough() -> bool:
         assert proc.poll() is None, proc.communicate()
-        assert time.time() < end, "the study did not commit in time"
-        time.sleep(0.3)
+        return _committed(so) >= n
+
+    wait_until(enough, 180, f"{n} runs committed", interval=0.3)
 
 
 def _one_line_exit_4(proc: subprocess.Popen, bound_s: float) -> str:

@@ -58,7 +58,27 @@ STATIC_FIELDS = ("path_tariff_maps_gas", "path_dist_and_sub_tx_mc", "path_bulk_t
 
 @dataclass
 class Step:
-    """One run of the study: a scenario entry or a derivation step."""
+    """One run of the study: a scenario entry or a derivation step.
+
+    Parameters
+    ----------
+    name : str
+        The runfleet run name (``<utility>.runNN`` for a scenario entry).
+    fn : str
+        ``module:function`` of the run (:data:`SCENARIO_FN` or :data:`DERIVE_FN`).
+    params : dict
+        The run's JSON-able params (the scenario fields, derived inputs, ``input:<path>`` hashes).
+    after : list of str
+        Names of the runs whose outputs it reads.
+    kind : str
+        ``scenario``, ``promote``, ``copy``, ``subclass-rr``, ``seasonal`` or ``map``.
+    utility : str
+        The utility of its scenario file.
+    index : int, optional
+        1-based position of a scenario entry in its file.
+    label : str, default ""
+        The scenario entry's key, or the file a derivation writes.
+    """
 
     name: str
     fn: str
@@ -74,7 +94,11 @@ class Step:
 class Skipped:
     """A scenario entry that will not run, and why (reported before the study starts).
 
-    Attributes
+    :func:`build_study` adds it to the study as a run declared skipped
+    (``runfleet.Run(..., skip_reason=reason)``): the ledger records it, ``runfleet status`` and the
+    report show the reason.
+
+    Parameters
     ----------
     name : str
         The run name it would have had (``<utility>.runNN``).
@@ -94,7 +118,19 @@ class Skipped:
 
 @dataclass
 class Chain:
-    """The runs of one scenario file (one utility), in expansion order, and its skipped entries."""
+    """The runs of one scenario file (one utility), in expansion order, and its skipped entries.
+
+    Parameters
+    ----------
+    utility : str
+        The utility of the file (``rie``, ``coned``).
+    source : str
+        The scenario file's path or URL.
+    steps : list of Step
+        Scenario runs and derivation steps, in expansion order.
+    skipped : list of Skipped
+        Entries skipped at plan time, with their reasons.
+    """
 
     utility: str
     source: str
@@ -103,6 +139,7 @@ class Chain:
 
     @property
     def scenario_steps(self) -> list:
+        """The steps that are scenario entries (not derivations), in file order."""
         return [s for s in self.steps if s.kind == "scenario"]
 
 
@@ -111,7 +148,18 @@ class Unresolved(InputError):
 
 
 def sanitize(text: str) -> str:
-    """A runfleet-safe name part (letters, digits, ``.=+,@-``)."""
+    """A runfleet-safe name part.
+
+    Parameters
+    ----------
+    text : str
+        Any text (a utility, a file stem).
+
+    Returns
+    -------
+    str
+        Runs of other characters replaced by ``-`` (letters, digits and ``.=+,@-`` kept), never empty.
+    """
     out = re.sub(r"[^A-Za-z0-9.=+,@-]+", "-", str(text)).strip("-.")
     return out or "x"
 
@@ -203,7 +251,27 @@ def select_runs(spec: str | None, files: list) -> dict:
 
 
 def parse_runs(spec: str | None, n: int, source: str) -> list[int] | None:
-    """``"1-16"`` / ``"1,3,5-8"`` / entry names for one file -> sorted 1-based positions (None = all)."""
+    """The entries of one file that ``--runs`` selects.
+
+    Parameters
+    ----------
+    spec : str or None
+        ``"1-16"``, ``"1,3,5-8"`` or entry names (see :func:`select_runs`).
+    n : int
+        Number of entries in the file.
+    source : str
+        The file, for messages.
+
+    Returns
+    -------
+    list of int or None
+        Sorted 1-based positions; None for every entry.
+
+    Raises
+    ------
+    InputError
+        A bad range, an unknown name, or a position past the file's last entry.
+    """
     sel = select_runs(spec, [((source,), n, {}, source)])[0]
     if sel is not None:
         bad = sorted(x for x in sel if x > n)
@@ -239,11 +307,25 @@ INPUT_PREFIX = "input:"
 
 
 def input_params(paths, hasher, base: str) -> dict:
-    """``{"input:<path>": content hash}`` for each static input file a run reads: one top-level
-    param per file, so a changed file changes the run's key and a plan can name the file.
+    """One top-level param per static input file a run reads, holding the file's content hash.
 
-    ``<path>`` is relative to the scenario file's base directory (the platform's ``config/``) when
-    the file is under it (``input:tariffs/electric/rie_hp_seasonal.json``), else the path or URL.
+    A changed file changes the run's key (the run and its dependents run again) and a dry run can
+    name the file.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        The files (or directories of JSON/CSV/YAML files) the run reads; duplicates are ignored.
+    hasher : callable
+        ``path -> str`` content hash (sha256 prefix, cached per path).
+    base : str
+        The scenario file's base directory (the platform's ``config/``).
+
+    Returns
+    -------
+    dict
+        ``{"input:<path>": hash}``; ``<path>`` is relative to ``base`` when the file is under it
+        (``input:tariffs/electric/rie_hp_seasonal.json``), else the path or URL.
     """
     out = {}
     for p in dict.fromkeys(paths):
@@ -267,14 +349,48 @@ def _load_doc(path: str, so) -> dict:
 
 
 def periods_file(tariff_path: str, utility: str, so=None) -> str | None:
-    """``<config>/periods/<utility>.yaml`` for a tariff under ``<config>/tariffs/electric/``, if present."""
+    """The utility's periods file (seasons of demand flex) next to a tariff's config directory.
+
+    Parameters
+    ----------
+    tariff_path : str
+        A tariff under ``<config>/tariffs/electric/``.
+    utility : str
+        The utility key.
+    so : dict, optional
+        fsspec storage options.
+
+    Returns
+    -------
+    str or None
+        ``<config>/periods/<utility>.yaml`` when it exists, else None.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/<state>/config/periods/``.
+    """
     config = posixpath.dirname(posixpath.dirname(posixpath.dirname(str(tariff_path))))
     cand = posixpath.join(config, "periods", f"{utility}.yaml")
     return cand if exists(cand, so) else None
 
 
 def find_pipeline(scenario_path: str, utility: str, so=None) -> str | None:
-    """``pipeline_<utility>.yaml`` beside the scenario file, if present."""
+    """The platform's pipeline file beside a scenario file.
+
+    Parameters
+    ----------
+    scenario_path : str
+        The scenario file (path or URL).
+    utility : str
+        The utility key.
+    so : dict, optional
+        fsspec storage options.
+
+    Returns
+    -------
+    str or None
+        ``pipeline_<utility>.yaml`` in the same directory when it exists, else None.
+    """
     if "://" in str(scenario_path):
         cand = posixpath.join(posixpath.dirname(str(scenario_path)), f"pipeline_{utility}.yaml")
     else:
@@ -325,7 +441,41 @@ def _pipeline_refs(pipeline_path: str, cfgs: list, keys: list, so) -> dict:
 def expand_file(path: str, *, runs: str | None = None, sample: int | None = None, sets=(), map_prefix=(),
                 pipeline: str | None | bool = None, prefix: str | None = None,
                 storage_options: dict | None = None) -> Chain:
-    """The chain of one scenario file (see module docstring). Raises InputError before anything runs."""
+    """The chain of one scenario file: its runs, derivation steps and plan-time skips.
+
+    See the module docstring for who produces which input.
+
+    Parameters
+    ----------
+    path : str
+        The scenario file (path or URL).
+    runs : str or collection of int, optional
+        ``--runs`` text for this file, or 1-based positions; None for every entry. Runs that a
+        selected run's inputs derive from are added.
+    sample : int, optional
+        ``sample_size`` of every entry (buildings per utility).
+    sets : iterable of str
+        ``field=value`` overrides of every entry.
+    map_prefix : iterable of str
+        ``OLD=NEW`` path prefix rewrites.
+    pipeline : str, bool or None
+        A pipeline file; None looks for ``pipeline_<utility>.yaml`` beside the file; False uses none.
+    prefix : str, optional
+        Run name prefix (default: the utility).
+    storage_options : dict, optional
+        fsspec options for the inputs.
+
+    Returns
+    -------
+    Chain
+
+    Raises
+    ------
+    InputError
+        A bad entry that is selected (one line: file, entry, field), before anything runs. An input
+        nobody produces and a subclass with no building in the sample are not errors: the entry is
+        in ``Chain.skipped`` with the reason.
+    """
     so = storage_options
     doc = _load_doc(path, so)
     keys = [str(k) for k in doc["runs"]]
@@ -647,9 +797,27 @@ def _file_ids(path: str, so) -> tuple:
 
 
 def expand_files(paths, runs: str | None = None, **kwargs) -> list[Chain]:
-    """Chains of several scenario files; name prefixes are made unique (``rie``, ``rie-2``).
+    """Chains of several scenario files, one per file; name prefixes are made unique (``rie``, ``rie-2``).
 
-    ``runs`` is the ``--runs`` text (see :func:`select_runs`: per file by position or entry name).
+    Parameters
+    ----------
+    paths : iterable of str
+        Scenario files.
+    runs : str, optional
+        The ``--runs`` text (see :func:`select_runs`: per file by position or entry name).
+    **kwargs
+        Passed to :func:`expand_file` (``sample``, ``sets``, ``map_prefix``, ``pipeline``,
+        ``storage_options``; ``prefix`` as the base of every file's prefix).
+
+    Returns
+    -------
+    list of Chain
+        Files that ``runs`` selects nothing of are left out.
+
+    Raises
+    ------
+    InputError
+        As :func:`expand_file`, or when ``runs`` selects no entry of any file.
     """
     so = kwargs.get("storage_options")
     info, prefixes, seen = [], [], {}
@@ -674,7 +842,18 @@ def expand_files(paths, runs: str | None = None, **kwargs) -> list[Chain]:
 
 
 def study_name(chains: list[Chain]) -> str:
-    """``rd-<utility>[-<utility>...]``; ``rd-<first>-and-<n-1>-more`` beyond four utilities."""
+    """The default study name of some chains.
+
+    Parameters
+    ----------
+    chains : list of Chain
+        The chains of the study.
+
+    Returns
+    -------
+    str
+        ``rd-<utility>[-<utility>...]``; ``rd-<first>-and-<n-1>-more`` beyond four utilities.
+    """
     us = [sanitize(c.steps[0].name.split(".")[0]) if c.steps else sanitize(c.utility) for c in chains]
     if len(us) > 4:
         return f"rd-{us[0]}-and-{len(us) - 1}-more"
@@ -683,7 +862,29 @@ def study_name(chains: list[Chain]) -> str:
 
 def build_study(chains: list[Chain], name: str, store: str, seed: int = 0, storage_options: dict | None = None,
                 retries: int = 1):
-    """A runfleet Study with every step of every chain."""
+    """A runfleet Study with every step of every chain, and its plan-time skips as declared skips.
+
+    Parameters
+    ----------
+    chains : list of Chain
+        The expanded chains.
+    name : str
+        The study name.
+    store : str
+        runfleet store (directory or URL).
+    seed : int, default 0
+        The study seed.
+    storage_options : dict, optional
+        fsspec options of the store and inputs (never recorded).
+    retries : int, default 1
+        Retries of a run after a transient failure (input errors are never retried).
+
+    Returns
+    -------
+    runfleet.Study
+        Scenario runs unpacked (one task each); each ``Chain.skipped`` entry a run with
+        ``skip_reason`` (never executed, recorded as skipped with the reason).
+    """
     from runfleet import Run, Study
 
     study = Study(name=name, store=store, seed=seed, defaults={"retries": retries, "backoff_s": 0.5},
@@ -692,4 +893,14 @@ def build_study(chains: list[Chain], name: str, store: str, seed: int = 0, stora
         for s in ch.steps:
             study.add(Run(s.name, s.fn, params=s.params, after=list(s.after),
                           pack=False if s.kind == "scenario" else None))
+        for sk in ch.skipped:  # recorded by runfleet as skipped, with the plan's reason; never executed
+            # params bind to scenario_run's signature (checked by Study.validate) and name the entry
+            study.add(Run(sk.name, SCENARIO_FN, params={"scenario": {"file": ch.source, "entry": sk.key},
+                                                        "utility": ch.utility, "key": sk.key, "index": sk.index},
+                          skip_reason=sk.reason))
     return study
+
+
+__all__ = ["DERIVE_FN", "INPUT_PREFIX", "SCENARIO_FN", "STATIC_FIELDS", "Chain", "Skipped", "Step", "Unresolved",
+           "build_study", "expand_file", "expand_files", "find_pipeline", "input_params", "parse_runs",
+           "periods_file", "sanitize", "select_runs", "study_name"]

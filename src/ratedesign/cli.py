@@ -6,7 +6,6 @@ Errors in inputs print one line ``ratedesign: error: <message>`` and exit with s
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -16,6 +15,10 @@ from runfleet import RunfleetError, add_cluster_argument, add_storage_option_arg
 from ratedesign.errors import InputError
 
 log = logging.getLogger("ratedesign")
+
+
+__all__ = ["build_parser", "cmd_demo", "cmd_run", "cmd_study", "cmd_synth", "demo_next_steps", "main",
+           "plan_chains", "print_results", "run_chains"]
 
 
 def _runfleet_available() -> bool:
@@ -70,6 +73,21 @@ def _run_with_client(cfg, out: str, args, so) -> dict:
 
 
 def cmd_run(args) -> int:
+    """``ratedesign run``: one scenario entry, its CAIRO-layout outputs written to ``--out``.
+
+    Through runfleet (resumable, store ``OUT/.runfleet``) unless ``--cluster serial``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.scenario import load_scenario
 
     so = storage_options_from(args) or None
@@ -93,6 +111,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_synth(args) -> int:
+    """``ratedesign synth``: synthetic ResStock-format loads, metadata and maps for a utility.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.synth import bldg_ids_from_map, synth_dataset
 
     so = storage_options_from(args) or None
@@ -143,7 +174,19 @@ def _expand(args, so):
 def plan_chains(chains, so=None, check_loads: str = "all") -> None:
     """Plan phase: report skipped entries (stderr, one line each) and check every input.
 
-    Raises PlanProblems (exit 2, one line per problem, nothing written) when an input is unusable.
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The expanded chains.
+    so : dict, optional
+        fsspec storage options of the inputs.
+    check_loads : {"all", "sample", "none"}
+        Which load files' parquet footers are read (every one, at most 200 per directory, none).
+
+    Raises
+    ------
+    PlanProblems
+        When an input is unusable: exit 2, one line per problem naming file and field, nothing written.
     """
     from ratedesign.errors import PlanProblems
     from ratedesign.plan import check_chains
@@ -156,19 +199,30 @@ def plan_chains(chains, so=None, check_loads: str = "all") -> None:
         raise PlanProblems(problems)
 
 
-def record_skipped(chains, study_url: str, so=None) -> int:
-    """Write ``ratedesign_skipped.json`` (run name, entry, reason) into the study's directory; returns the count."""
-    from ratedesign.fsio import join, write_bytes
-
-    rows = [{"name": sk.name, "file": ch.source, "entry": sk.key, "index": sk.index, "status": "skipped",
-             "reason": sk.reason} for ch in chains for sk in ch.skipped]
-    if rows:
-        write_bytes(join(study_url, "ratedesign_skipped.json"), (json.dumps(rows, indent=2) + "\n").encode(), so)
-    return len(rows)
-
-
 def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=None, progress=True):
-    """Run the chains as one runfleet study; returns the StudySummary."""
+    """Run the chains as one runfleet study (plan-time skips recorded as skipped runs).
+
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The expanded (and planned) chains.
+    name : str
+        The study name.
+    store : str
+        runfleet store (directory or URL).
+    cluster : str or None
+        ``--cluster`` value (None or ``local``: the embedded cluster).
+    workers : int, optional
+        Workers of the embedded cluster.
+    so : dict, optional
+        fsspec storage options (never recorded).
+    progress : bool, default True
+        Show runfleet's progress line.
+
+    Returns
+    -------
+    runfleet.StudySummary
+    """
     from runfleet import run_study
 
     from ratedesign.chain import build_study
@@ -178,8 +232,25 @@ def run_chains(chains, name: str, store: str, *, cluster=None, workers=None, so=
 
 
 def print_results(chains, summary, args, so=None, show_table=True) -> None:
-    """The per-run table (terminal width, never cut), ``--table-out`` CSV/JSON, the study plot of
-    rates across the chain (``<study>/plots/rate_levels.png``)."""
+    """Print the per-run table and write ``--table-out`` and the study's rate plot.
+
+    Parameters
+    ----------
+    chains : list of ratedesign.chain.Chain
+        The chains that ran.
+    summary : runfleet.StudySummary
+        Their outcome.
+    args : argparse.Namespace
+        The command line (``table_out``).
+    so : dict, optional
+        fsspec storage options of the store.
+    show_table : bool, default True
+        Print the table (terminal width, never cut).
+
+    Notes
+    -----
+    The plot of rates across the chain is ``<study>/plots/rate_levels.png`` ($/kWh by run).
+    """
     from ratedesign.plots import plot_rate_levels
     from ratedesign.tables import format_table, table_rows, write_table
 
@@ -195,6 +266,22 @@ def print_results(chains, summary, args, so=None, show_table=True) -> None:
 
 
 def cmd_study(args) -> int:
+    """``ratedesign study``: every entry of one or more scenario files as one runfleet study.
+
+    Expansion and the plan phase (every input checked) come first; entries that cannot run are
+    reported and recorded as skipped runs with their reason; ``--dry-run`` prints the plan only.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     from ratedesign.chain import build_study, study_name
     from ratedesign.tables import check_table_out
 
@@ -223,15 +310,28 @@ def cmd_study(args) -> int:
                          progress=not args.no_progress)
     print_results(chains, summary, args, so, show_table=args.table)
     c = summary.counts
-    n_skip = record_skipped(chains, summary.study_url, so)
-    more = f" (+{n_skip} entries skipped at plan time, see ratedesign_skipped.json)" if n_skip else ""
+    n_plan = sum(len(ch.skipped) for ch in chains)
+    more = f" ({n_plan} at plan time)" if n_plan else ""
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped{more}; "
           f"runfleet status {summary.study_url}; runfleet report {summary.study_url} --out {name}-report.html",
           file=sys.stderr)
-    return summary.exit_code or (1 if n_skip else 0)
+    return summary.exit_code
 
 
 def cmd_demo(args) -> int:
+    """``ratedesign demo``: RI's chain (or ``--utilities``: the platform's scenario files) on synthetic loads.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`build_parser`).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done, 1 some run failed or was skipped (2, 3, 4 are raised as errors and
+        mapped by :func:`main`).
+    """
     import time
 
     from ratedesign import examples
@@ -300,11 +400,11 @@ def _demo_platform(args, data_dir: str, store: str, t0: float) -> int:
     summary = run_chains(chains, name, store, cluster=args.cluster, workers=args.workers)
     print_results(chains, summary, args)
     c = summary.counts
-    n_skip = record_skipped(chains, summary.study_url)
+    n_plan = sum(len(ch.skipped) for ch in chains)
     print(f"{name}: {c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped"
-          f"{f' (+{n_skip} entries skipped at plan time)' if n_skip else ''} in {time.perf_counter() - t1:.0f} s; "
+          f"{f' ({n_plan} at plan time)' if n_plan else ''} in {time.perf_counter() - t1:.0f} s; "
           f"runfleet status {summary.study_url}")
-    return summary.exit_code or (1 if n_skip else 0)
+    return summary.exit_code
 
 
 def _self_command() -> str:
@@ -322,9 +422,27 @@ def _self_command() -> str:
 
 
 def demo_next_steps(prep, args, name: str, store: str, study_url: str) -> str:
-    """Where the outputs, plots and report are, and the exact ``ratedesign study`` command that reruns
-    the demo's scenario file (resumes from the same store: nothing re-runs unless an input changed).
-    Writes the HTML report (``runfleet report``) beside a local store."""
+    """What the demo leaves, and how to run it again; writes the HTML report beside a local store.
+
+    Parameters
+    ----------
+    prep : ratedesign.examples.Prepared
+        The demo's generated inputs.
+    args : argparse.Namespace
+        The demo's command line.
+    name : str
+        The study name.
+    store : str
+        The runfleet store.
+    study_url : str
+        ``<store>/<name>``.
+
+    Returns
+    -------
+    str
+        Where the outputs, plots and report are, and the exact ``ratedesign study`` command that
+        reruns the demo's scenario file (it resumes: nothing re-runs unless an input changed).
+    """
     import shlex
 
     from runfleet import write_report
@@ -354,6 +472,12 @@ def demo_next_steps(prep, args, name: str, store: str, study_url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ratedesign`` (subcommands ``run``, ``study``, ``synth``, ``demo``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     p = argparse.ArgumentParser(prog="ratedesign", description="CAIRO-style rate design runs and the Bill Alignment Test")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = p.add_subparsers(dest="command", required=True)
@@ -435,6 +559,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The ``ratedesign`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 all done; 1 a run failed or was skipped; 2 bad input (one line
+        ``ratedesign: error: ...`` per problem, nothing written); 3 no cluster; 4 infrastructure lost.
+
+    References
+    ----------
+    .. [1] README, "Exit codes"; ``docs/ratedesign.md``.
+    """
     args = build_parser().parse_args(argv)
     if not args.verbose:  # before dask is imported: keep the terminal for progress and results
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")

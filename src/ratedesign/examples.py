@@ -44,13 +44,45 @@ CUSTOMERS = {"rie": 451381.0, "coned": 3050000.0, "nimo": 1480000.0, "psegli": 1
 
 
 def shared_dir(shared: str | None = None) -> str:
-    """The shared material directory (``--shared``, ``$RATEDESIGN_SHARED`` or ``../shared``)."""
+    """The shared material directory.
+
+    Parameters
+    ----------
+    shared : str, optional
+        ``--shared``; else ``$RATEDESIGN_SHARED``; else ``../shared`` beside the repository.
+
+    Returns
+    -------
+    str
+    """
     return os.path.normpath(shared or os.environ.get("RATEDESIGN_SHARED") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
 
 
 def platform_config_dir(utility: str, shared: str | None = None) -> str:
-    """``.../rate_design/hp_rates/<state>/config`` of one of the platform's utilities."""
+    """The config directory of one of the platform's utilities.
+
+    Parameters
+    ----------
+    utility : str
+        A key of :data:`PLATFORM_UTILITIES` (``rie``, ``coned``, ...).
+    shared : str, optional
+        The shared material directory (default ``$RATEDESIGN_SHARED`` or ``../shared``).
+
+    Returns
+    -------
+    str
+        ``.../rate_design/hp_rates/<state>/config``.
+
+    Raises
+    ------
+    InputError
+        An unknown utility.
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/``.
+    """
     if utility not in PLATFORM_UTILITIES:
         from ratedesign.errors import InputError
         raise InputError(f"--utilities: unknown utility {utility!r} (the platform's: {', '.join(PLATFORM_UTILITIES)})")
@@ -59,7 +91,20 @@ def platform_config_dir(utility: str, shared: str | None = None) -> str:
 
 
 def platform_scenario(utility: str, shared: str | None = None) -> str:
-    """The utility's real scenario file ``scenarios/scenarios_<utility>.yaml``."""
+    """The utility's real scenario file.
+
+    Parameters
+    ----------
+    utility : str
+        A key of :data:`PLATFORM_UTILITIES`.
+    shared : str, optional
+        The shared material directory (default ``$RATEDESIGN_SHARED`` or ``../shared``).
+
+    Returns
+    -------
+    str
+        ``<config>/scenarios/scenarios_<utility>.yaml``.
+    """
     return os.path.join(platform_config_dir(utility, shared), "scenarios", f"scenarios_{utility}.yaml")
 
 
@@ -130,7 +175,17 @@ def prepare_platform(data_dir: str, utilities, shared: str | None = None, sample
 
 
 def ri_config_dir(shared: str | None = None) -> str:
-    """The real RI config directory under ``../shared`` (may not exist)."""
+    """The real RI config directory under the shared material (may not exist).
+
+    Parameters
+    ----------
+    shared : str, optional
+        The shared material directory (default ``$RATEDESIGN_SHARED`` or ``../shared``).
+
+    Returns
+    -------
+    str
+    """
     shared = shared or os.environ.get("RATEDESIGN_SHARED") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
     return os.path.normpath(os.path.join(shared, "data", "rate-design-platform", "rate_design", "hp_rates", "ri",
@@ -140,9 +195,40 @@ def ri_config_dir(shared: str | None = None) -> str:
 def chain16_entries(*, utility: str, state: str, config: str, rr_delivery: str, rr_subclass: str, rr_default: str,
                     resstock: str, mc_base: str, eia: str, gas_map_00: str, gas_map_02: str, gas_dir: str,
                     elasticity=None, map_suffix: str = ".csv") -> dict:
-    """The 16 scenario entries (``runs:`` mapping keyed 1..16) of the platform's chain for one utility.
+    """The 16 scenario entries of the platform's chain for one utility (all paths absolute).
 
-    ``config`` holds ``tariffs/electric`` and ``tariff_maps/electric``; all paths are written absolute.
+    Parameters
+    ----------
+    utility, state : str
+        Utility key and two-letter state.
+    config : str
+        Directory holding ``tariffs/electric`` and ``tariff_maps/electric``.
+    rr_delivery, rr_subclass, rr_default : str
+        Revenue requirement YAMLs ($/year): delivery, subclass (derived by runs 1/2), default runs.
+    resstock : str
+        ResStock root (``metadata``, ``load_curve_hourly`` per upgrade).
+    mc_base : str
+        Directory of the marginal-cost CSVs ($/kWh, 8760 rows).
+    eia : str
+        Utility statistics file (customer count).
+    gas_map_00, gas_map_02 : str
+        Gas tariff maps of upgrades 00 and 02.
+    gas_dir : str
+        Gas tariff directory (rates in $/kWh).
+    elasticity : float or dict, optional
+        Demand-flex elasticity of runs 13-16 (default ``{summer: -0.18, winter: -0.16}``).
+    map_suffix : str, default ".csv"
+        Suffix of the tariff map files.
+
+    Returns
+    -------
+    dict
+        ``runs:`` mapping keyed 1..16 (names and structure of the platform's
+        ``scenarios_coned.yaml`` runs 1-16).
+
+    References
+    ----------
+    .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/ny/config/scenarios/scenarios_coned.yaml``.
     """
     el = elasticity or ELASTICITY
     u, st = utility, state.upper()
@@ -203,6 +289,20 @@ def chain16_entries(*, utility: str, state: str, config: str, rr_delivery: str, 
 
 
 def write_chain16(path: str, runs: dict) -> str:
+    """Write a platform-format scenario YAML.
+
+    Parameters
+    ----------
+    path : str
+        The file to write (directories are created).
+    runs : dict
+        The ``runs:`` mapping (e.g. :func:`chain16_entries`).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         # (the comment is part of the file's content hash, hence of run keys: kept as written)
@@ -213,7 +313,21 @@ def write_chain16(path: str, runs: dict) -> str:
 
 @dataclass
 class Prepared:
-    """A scenario file ready for ``expand_file`` and the --map-prefix values it needs."""
+    """A scenario file ready for ``expand_file`` and the ``--map-prefix`` values it needs.
+
+    Parameters
+    ----------
+    scenario : str
+        The scenario YAML.
+    map_prefix : list of str
+        ``OLD=NEW`` rewrites pointing the file's ResStock and data paths at the generated data.
+    utility : str
+        The utility key.
+    n_buildings : int
+        Buildings with load files.
+    generated : bool
+        True when the data was generated by this call (False: found from an earlier one).
+    """
 
     scenario: str
     map_prefix: list
@@ -224,10 +338,24 @@ class Prepared:
 
 def prepare_ri(data_dir: str, shared: str | None = None, limit: int | None = None, seed: int = 42,
                config: str | None = None) -> Prepared:
-    """Synthetic loads for the real RI sample (unless present) + RI's 16-run YAML (real config).
+    """Synthetic loads for the real RI sample (unless present) and RI's 16-run YAML (real config).
 
-    ``limit``: only N buildings (the first 5 heat-pump ones and the first N-5 others, for tests);
-    ``config``: another copy of the RI config directory (tests that edit tariff files).
+    Parameters
+    ----------
+    data_dir : str
+        Where the loads go (``<data_dir>/ri`` or ``ri-<limit>``), generated once.
+    shared : str, optional
+        The shared material directory (default ``$RATEDESIGN_SHARED`` or ``../shared``).
+    limit : int, optional
+        Only N buildings (the first 5 heat-pump ones and the first N-5 others, for tests).
+    seed : int, default 42
+        Dataset seed.
+    config : str, optional
+        Another copy of the RI config directory (tests that edit tariff files).
+
+    Returns
+    -------
+    Prepared
     """
     from ratedesign.synth import bldg_ids_from_map, synth_dataset
 
@@ -277,7 +405,15 @@ def _tariff(path: str, key: str, sched_wk, sched_we, rates, fixed=10.0) -> None:
 
 
 def write_synthetic_tariffs(config: str, u: str) -> None:
-    """Tariffs of a synthetic utility (shapes of RI's: flat default, seasonal, 4-period seasonal TOU)."""
+    """Write the tariffs of a synthetic utility (shapes of RI's: flat default, seasonal, 4-period seasonal TOU).
+
+    Parameters
+    ----------
+    config : str
+        The utility's config directory (``tariffs/electric``, ``tariffs/gas`` are written).
+    u : str
+        The utility key (tariff names ``<u>_default``, ``<u>_hp_seasonal``, ...; rates in $/kWh).
+    """
     te = os.path.join(config, "tariffs", "electric")
     flat = _sched(lambda m, h: 0)
     seas = _sched(lambda m, h: 0 if 3 <= m <= 8 else 1)
@@ -300,7 +436,29 @@ def write_synthetic_tariffs(config: str, u: str) -> None:
 
 def prepare_synthetic_utility(data_dir: str, utility: str, n_buildings: int, *, state: str = "ZZ",
                               first_id: int = 100001, hp_share: float = 0.03, seed: int = 42) -> Prepared:
-    """A complete synthetic utility under ``data_dir/<utility>`` (generated once) and its 16-run YAML."""
+    """A complete synthetic utility (generated once) and its 16-run YAML.
+
+    Parameters
+    ----------
+    data_dir : str
+        Parent directory (``<data_dir>/<utility>-<n_buildings>``).
+    utility : str
+        The utility key.
+    n_buildings : int
+        Buildings in the sample.
+    state : str, default "ZZ"
+        Two-letter state.
+    first_id : int, default 100001
+        First bldg_id.
+    hp_share : float, default 0.03
+        Fraction of buildings with a heat pump.
+    seed : int, default 42
+        Dataset seed.
+
+    Returns
+    -------
+    Prepared
+    """
     from ratedesign.synth import synth_dataset
 
     root = os.path.abspath(os.path.join(data_dir, f"{utility}-{n_buildings}"))
@@ -340,5 +498,21 @@ def prepare_synthetic_utility(data_dir: str, utility: str, n_buildings: int, *, 
 
 
 def shared_available(shared: str | None = None) -> bool:
-    """True when the real RI config is present."""
+    """True when the real RI config is present.
+
+    Parameters
+    ----------
+    shared : str, optional
+        The shared material directory (default ``$RATEDESIGN_SHARED`` or ``../shared``).
+
+    Returns
+    -------
+    bool
+    """
     return exists(os.path.join(ri_config_dir(shared), "tariff_maps", "electric", "rie_default.csv"))
+
+
+__all__ = ["CUSTOMERS", "ELASTICITY", "PLATFORM_UTILITIES", "RESSTOCK", "UTILITY_SIZES", "UTILITY_STATES", "Prepared",
+           "chain16_entries", "platform_config_dir", "platform_scenario", "prepare_platform", "prepare_ri",
+           "prepare_synthetic_utility", "ri_config_dir", "shared_available", "shared_dir", "write_chain16",
+           "write_synthetic_tariffs"]

@@ -84,7 +84,9 @@ def cmd_run(args) -> int:
         n_run = sum(r["action"] == "run" for r in rows)
         for r in rows:
             print(f"{r['action']:<5} {r['name']:<{width}}  {r['reason']}")
-        print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run} are done")
+        n_skip = sum(r["action"] == "skip" for r in rows)
+        print(f"{n_run} of {len(rows)} runs would run; {len(rows) - n_run - n_skip} are done"
+              + (f"; {n_skip} declared skipped" if n_skip else ""))
         if arrays is not None:
             from .arrays import describe_waves
 

@@ -249,6 +249,9 @@ class Fleet:
         entry = self.runs[name]
         if entry.state is not S.WAITING:
             return
+        if entry.kr.run.skip_reason:  # declared skipped at plan time: never executed
+            self._skip(name, None, reason=" ".join(entry.kr.run.skip_reason.split()))
+            return
         ups = entry.kr.upstream
         tolerated = entry.tolerated
         for u in (ups if ended is None else (ended,)):
@@ -890,8 +893,9 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     Returns
     -------
     list of dict
-        One row per run in topological order: ``name``, ``action`` (``run`` | ``done``) and
-        ``reason`` (``new``, ``parameters changed: a, b``, ``upstream changed (x)``, ...).
+        One row per run in topological order: ``name``, ``action`` (``run`` | ``done`` |
+        ``skip``, a run declared skipped with ``Run.skip_reason``) and ``reason`` (``new``,
+        ``parameters changed: a, b``, ``upstream changed (x)``, the skip reason, ...).
     """
     deps = study.validate()
     ledger = Ledger(resolve_store(study, store, storage_options), study.name)
@@ -903,6 +907,9 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     for name, kr in keyed.items():
         executing = [u for u in kr.upstream if u in will_run]
         reason = rerun_reason(kr, records.get(name), executing)  # needs_run: the rule the engine follows
+        if reason is not None and kr.run.skip_reason:
+            rows.append({"name": name, "action": "skip", "reason": kr.run.skip_reason})
+            continue
         if reason is not None:
             will_run.add(name)
         rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})

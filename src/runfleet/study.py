@@ -110,6 +110,11 @@ class Run:
         Paths or URLs of files the run reads; their content identity (sha256 of a local file,
         ETag and size on object stores) is part of the content key, so a changed file re-runs
         exactly the runs that read it.
+    skip_reason : str, optional
+        Declare the run skipped at plan time (an input nobody produces, nothing to compute): it is
+        never executed, the ledger records it skipped with this one-line reason (shown by
+        ``runfleet status`` and the report, counted in the summary), and its dependents are
+        skipped naming it. ``fn`` must still resolve; it is not called.
     """
 
     name: str
@@ -122,6 +127,7 @@ class Run:
     version: str | None = None
     pack: bool | None = None
     inputs: tuple[str, ...] | list[str] = ()
+    skip_reason: str | None = None
 
     def __post_init__(self):
         if isinstance(self.after, (str, After, dict)):
@@ -451,6 +457,8 @@ def check_run_fields(run: Run, src: str) -> None:
         v = getattr(run, fld)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             raise InputError(f"{src}: run {name!r}: {fld}: expected a non-negative integer, got {v!r}")
+    if run.skip_reason is not None and (not isinstance(run.skip_reason, str) or not run.skip_reason.strip()):
+        raise InputError(f"{src}: run {name!r}: skip_reason: expected a non-empty string")
     if any(not isinstance(p, str) or not p for p in run.inputs):
         raise InputError(f"{src}: run {name!r}: inputs: expected a list of file paths")
     for fld in ("backoff_s", "timeout_s"):

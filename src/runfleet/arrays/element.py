@@ -132,8 +132,8 @@ def run_element(store: Store, study: str, sub: str, wave: int, rnd: int, index: 
             subs.remove_attempt(sub, name)
             print(f"  {name}: already committed", file=out, flush=True)
             continue
-        upstream, reason = {}, None
-        for u in spec["upstream_names"]:
+        upstream, reason = {}, spec.get("skip_reason")  # declared skipped at plan time: never executed
+        for u in ([] if reason else spec["upstream_names"]):
             state, value = lookup.get(u, spec["upstream_keys"][u])
             if state != "done":
                 reason = (f"upstream {u!r} {state}" if state != "missing"

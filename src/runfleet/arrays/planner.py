@@ -122,6 +122,7 @@ def run_spec(study: Study, kr: KeyedRun, attempt: int, clear: bool) -> dict:
         "upstream_names": list(kr.upstream),
         "upstream_keys": kr.upstream_keys, "study_seed": study.seed, "attempt": attempt,
         "timeout_s": policy.timeout_s, "clear": clear, "retries": policy.retries, "backoff_s": policy.backoff_s,
+        "skip_reason": kr.run.skip_reason,
     }
 
 

@@ -169,7 +169,10 @@ class Store:
         Raises
         ------
         InputError
-            Naming the store and the reason when it cannot be written.
+            Naming the store and the reason when it cannot be written (exit 2).
+        StoreUnavailable
+            When the store does not answer (connection refused, timeouts, server errors: an
+            infrastructure failure, exit 4, as ``status`` and ``report`` give for it).
         """
         probe = self.join(f".runfleet-probe-{uuid.uuid4().hex}")
         try:
@@ -177,6 +180,8 @@ class Store:
         except InputError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure means "cannot write"
+            if transient(e):
+                raise store_error(e, self.url) from None
             reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {e}"
             raise InputError(f"store {self.url}: cannot be written ({reason})") from None
 
