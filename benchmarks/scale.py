@@ -5,9 +5,11 @@ Each case runs in a subprocess of its own so that its driver peak RSS is its own
 Cases (``--cases``, comma-separated; default: all but ``1m``):
 
 - ``trivial``: N trivial runs (``--runs``, default 100,000) on 2 workers with a local store: wall,
-  runs/s, driver peak RSS, ``study.json`` size, store bytes and objects, then the same N through
+  runs/s, driver peak RSS, study record size (``study.json`` and its ``_study/`` shards), store
+  bytes and objects, then the same N through
   raw ``client.map`` + ``gather`` on the same cluster for the ratio; then resume of the finished
-  study (nothing to do), ``plan_study`` (dry run) and ``study_status`` of it.
+  study (nothing to do), ``plan_study`` (dry run) and ``study_status`` + ``format_status``
+  (what ``runfleet status`` prints) of it.
 - ``1m``: the same at 1,000,000 runs, without the raw peer (it is known to choke there).
 - ``s3``: on a moto S3 server behind :mod:`latency_proxy` (every request reaches moto), with
   and without ``--delay-ms`` (default 30) of latency per request: 2,000 trivial packed runs, and
@@ -100,6 +102,7 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         out["driver_peak_rss_mb"] = _peak_rss_mb()
         root = os.path.join(tmp, "store", "trivial")
         out["study_json_bytes"] = os.path.getsize(os.path.join(root, "study.json"))
+        out["record_bytes"] = out["study_json_bytes"] + _tree_size(os.path.join(root, "_study"))[0]
         out["store_bytes"], out["store_objects"] = _tree_size(root)
         t0 = time.perf_counter()
         again = run_study(study, cluster=client, progress=False, keep_outcomes=False)
@@ -109,8 +112,11 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         rows = plan_study(study)
         out["dry_run_s"] = time.perf_counter() - t0
         out["dry_run_would_run"] = sum(1 for r in rows if r["action"] == "run")
+        from runfleet.status import format_status
+
         t0 = time.perf_counter()
         status = study_status(root)
+        format_status(root, status)  # what `runfleet status` prints: counts, then 50 rows
         out["status_s"] = time.perf_counter() - t0
         out["status_rows"] = len(status)
         if raw:
@@ -185,7 +191,8 @@ def _print_trivial(r: dict) -> None:
     print(f"trivial runs: {n:,} on {r['workers']} workers, local store")
     print(f"  runfleet:   {r['wall_s']:8.2f} s  ({n / r['wall_s']:,.0f} runs/s); driver peak RSS "
           f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB)")
-    print(f"  study.json: {r['study_json_bytes'] / 1e6:.1f} MB; store {r['store_bytes'] / 1e6:.1f} MB in "
+    print(f"  study record: {r.get('record_bytes', r['study_json_bytes']) / 1e6:.1f} MB (study.json "
+          f"{r['study_json_bytes']:,} bytes); store {r['store_bytes'] / 1e6:.1f} MB in "
           f"{r['store_objects']:,} objects ({r['store_bytes'] / n:.0f} bytes per run)")
     print(f"  resume (nothing to do): {r['resume_s']:.2f} s, executed {r['resume_executed']}; "
           f"dry run {r['dry_run_s']:.2f} s ({r['dry_run_would_run']} would run); status {r['status_s']:.2f} s")
