@@ -16,7 +16,7 @@ Cases (``--cases``, comma-separated; default: all but ``1m``):
   200 runs of 50 ms that each write one parquet output. Prints wall times, the ratio with/without
   latency and the object-store requests per run (by HTTP method).
 
-Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30]
+Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30] [--no-raw]
 """
 from __future__ import annotations
 
@@ -215,6 +215,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--delay-ms", type=float, default=30.0)
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw client.map peer of the trivial case")
     ap.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
@@ -227,7 +228,8 @@ def main() -> None:
         return
     for case in args.cases.split(","):
         if case == "trivial":
-            _print_trivial(_in_subprocess(["trivial", str(args.runs), "raw", "--workers", str(args.workers)]))
+            _print_trivial(_in_subprocess(["trivial", str(args.runs), "noraw" if args.no_raw else "raw",
+                                           "--workers", str(args.workers)]))
         elif case == "1m":
             _print_trivial(_in_subprocess(["trivial", "1000000", "noraw", "--workers", str(args.workers)]))
         elif case == "s3":

@@ -11,6 +11,8 @@ import subprocess
 import textwrap
 import time
 
+import pytest
+
 import runfleet
 from conftest import BIN, run_cli, worker_env
 from runfleet import Study, grid, run_study
@@ -56,6 +58,7 @@ def test_20000_runs_local_store_values_status_and_resume(tmp_path, client):
     assert _executions(counter) == ran  # nothing executed again
 
 
+@pytest.mark.timeout(1800)  # each run's attempt start marker is 2 requests to moto: ~40,000 requests
 def test_20000_runs_on_s3_values_status_and_resume(tmp_path, client, moto_s3):
     so, bucket = moto_s3["storage_options"], moto_s3["bucket"]
     store, counter = f"s3://{bucket}/runs", tmp_path / "executions.txt"

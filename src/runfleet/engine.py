@@ -230,8 +230,9 @@ class Fleet:
         # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
         # bad run leaves the fleet untouched
         if keyed is None:
-            for n in order:  # what keying checks, before anything is added
-                call_style(batch[n], fn_of(n), src)
+            if not checked:
+                for n in order:  # what keying checks, before anything is added
+                    call_style(batch[n], fn_of(n), src)
             keyed = iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
                                   self.study.version, self.study.seed, src)
         records = self.records
@@ -246,9 +247,8 @@ class Fleet:
             g = groups.get(name)
             policy = (default_policy if run.retries is None and run.backoff_s is None and run.timeout_s is None
                       else policy_for(run))
-            entry = table.add(name, RunEntry(kr=kr, policy=policy, packable=pack is not False,
-                                             dirty=name in self.dirty_dirs, after_groups=g,
-                                             tolerated=frozenset(AfterGroup.tolerated(g)) if g else frozenset()))
+            entry = table.add_keyed(name, kr, policy, packable=pack is not False, dirty=name in self.dirty_dirs,
+                                    after_groups=g, tolerated=frozenset(AfterGroup.tolerated(g)) if g else None)
             counts["total"] += 1
             for u in kr.upstream:
                 table.add_dependent(u, name)
@@ -695,14 +695,6 @@ class Fleet:
                                    f"({' and '.join(what)} gone: bucket re-created or files removed); "
                                    "not reported as done, rerun to redo what is missing")
 
-    def _record_rows(self, start: int) -> list[dict]:
-        """Study-record rows of the runs added from position ``start`` on."""
-        rows = []
-        for name, entry in itertools.islice(self.runs.items(), start, None):
-            kr = entry.kr
-            rows.append({"name": name, "fn": kr.fn_path, "params": kr.run.params, "after": kr.upstream,
-                         "key": kr.key, "retries": entry.policy.retries, "timeout_s": entry.policy.timeout_s})
-        return rows
 
     def flush_study(self) -> None:
         """Write the study record (``study.json`` and its shards, incrementally: each flush adds
@@ -720,7 +712,7 @@ class Fleet:
         if self._record is None:
             self._record = self.ledger.study_writer({"name": self.study.name, "seed": self.study.seed,
                                                      "store": self.store.url})
-        self._record.append(self._record_rows(self._recorded))  # only the runs added since the last flush
+        self._record.append_columns(self.runs.record_columns(self._recorded))  # runs added since the last flush
         self._recorded = len(self.runs)
         self._record.flush()
         self._study_dirty = False

@@ -776,25 +776,30 @@ def _study_schema():
                       ("retries", pa.int32()), ("timeout_s", pa.float64())])
 
 
-def _write_shard(rows: list[dict]) -> bytes:
-    """Parquet bytes of study-record rows (params and after as canonical-enough JSON text)."""
+def _write_shard(cols: dict) -> bytes:
+    """Parquet bytes of study-record columns (``params`` and ``after`` already JSON text)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
-    cols = {
+    table = pa.table({c: cols[c] for c in STUDY_COLUMNS}, schema=_study_schema())
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _rows_to_columns(rows: list[dict]) -> dict:
+    return {
         "name": [r["name"] for r in rows],
         "fn": [r.get("fn") for r in rows],
-        "params": [dumps(r.get("params") or {}) for r in rows],
-        "after": [dumps(list(r.get("after") or ())) for r in rows],
+        "params": [_dumps(r.get("params") or {}) for r in rows],
+        "after": [_dumps(list(r.get("after") or ())) for r in rows],
         "key": [r.get("key") for r in rows],
         "retries": [r.get("retries") for r in rows],
         "timeout_s": [r.get("timeout_s") for r in rows],
     }
-    table = pa.table(cols, schema=_study_schema())
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
 
 
 def _read_shard(blob: bytes, path: str) -> StudyColumns:
@@ -835,29 +840,41 @@ class StudyRecordWriter:
         self.generation = uuid.uuid4().hex[:12]
         self.shards: list[str] = []
         self.count = 0
-        self._pending: list[dict] = []
+        self._pending: dict[str, list] = {c: [] for c in STUDY_COLUMNS}
         self._flushed_once = False
 
     def append(self, rows: list[dict]) -> None:
         """Queue run rows (dicts with the :data:`STUDY_COLUMNS`) for the next flush."""
-        self._pending.extend(rows)
+        self.append_columns(_rows_to_columns(rows))
+
+    def append_columns(self, columns: dict) -> None:
+        """Queue runs given column by column (``{column: list}`` for every :data:`STUDY_COLUMNS`;
+        ``params`` and ``after`` as objects or as JSON text)."""
+        for c in STUDY_COLUMNS:
+            col = columns[c]
+            if c in ("params", "after"):
+                col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
+            self._pending[c].extend(col)
 
     @property
     def pending(self) -> int:
         """Rows appended and not flushed yet."""
-        return len(self._pending)
+        return len(self._pending["name"])
 
     def flush(self, header: dict | None = None) -> None:
         """Write pending rows as shards and the header (updated with ``header``)."""
         store, root = self.ledger.store, self.ledger.root
         if header:
             self.header.update(header)
-        rows, self._pending = self._pending, []
-        for start in range(0, len(rows), SHARD_ROWS):
+        cols, self._pending = self._pending, {c: [] for c in STUDY_COLUMNS}
+        n = len(cols["name"])
+        for start in range(0, n, SHARD_ROWS):
             rel = f"{STUDY_SHARDS}/{self.generation}-{len(self.shards):05d}.parquet"
-            store.write_bytes_atomic(f"{root}/{rel}", _write_shard(rows[start:start + SHARD_ROWS]))
+            part = {c: v[start:start + SHARD_ROWS] for c, v in cols.items()}
+            store.write_bytes_atomic(f"{root}/{rel}", _write_shard(part))
             self.shards.append(rel)
-        self.count += len(rows)
+        del cols
+        self.count += n
         old = None
         if not self._flushed_once:
             try:

@@ -125,6 +125,7 @@ for _frm, _tos in TRANSITIONS.items():
 _EMPTY: tuple = ()
 _NO_KEYS: dict = {}
 _PACKABLE, _DIRTY, _RESUMED = 1, 2, 4
+_NEW = 0  # RunState.NEW's code
 
 
 class _FnInfo:
@@ -334,6 +335,69 @@ class RunTable:
         self._policies: dict = {}
         self._counts = [0] * len(_STATES)
 
+    def add_keyed(self, name: str, kr: KeyedRun, policy: RetryPolicy, *, packable: bool, dirty: bool = False,
+                  after_groups: list | None = None, tolerated: frozenset | None = None) -> RunView:
+        """Register a new run (state NEW) from its keyed run, without a :class:`RunEntry`.
+
+        Parameters
+        ----------
+        name : str
+            The run.
+        kr : KeyedRun
+            The run with its content key.
+        policy : RetryPolicy
+            Its retry policy.
+        packable, dirty : bool
+            See :class:`RunEntry`.
+        after_groups : list, optional
+            Its upstream groups when it has tolerant ``after`` entries.
+        tolerated : frozenset, optional
+            Upstreams whose failure does not skip it.
+
+        Returns
+        -------
+        RunView
+
+        Raises
+        ------
+        KeyError
+            If the name is taken.
+        """
+        index = self._index
+        if name in index:
+            raise KeyError(name)
+        i = len(self._names)
+        index[name] = i
+        self._names.append(name)
+        fn = kr.fn
+        by_name = isinstance(kr.run.fn, str)
+        info_key = (id(fn), kr.fn_path, kr.code, kr.takes_ctx, by_name)
+        info = self._fninfos.get(info_key)
+        if info is None:
+            info = self._fninfos[info_key] = _FnInfo(fn, kr.fn_path, kr.code, kr.takes_ctx, by_name)
+        self._runs.append(kr.run)
+        self._fn.append(info)
+        self._keys += bytes.fromhex(kr.key)
+        self._phash += bytes.fromhex(kr.params_hash)
+        if kr.upstream:
+            self._upstream[i] = tuple(kr.upstream)
+        if kr.files_hash:
+            self._files[i] = kr.files_hash
+        pol = self._policies.get((policy.retries, policy.backoff_s, policy.timeout_s))
+        if pol is None:
+            pol = self._policies[(policy.retries, policy.backoff_s, policy.timeout_s)] = policy
+        self._policy.append(pol)
+        self._state.append(_NEW)
+        self._flags.append((_PACKABLE if packable else 0) | (_DIRTY if dirty else 0))
+        self._attempts.append(0)
+        self._values.append(None)
+        if after_groups:
+            self._groups[i] = after_groups
+        if tolerated:
+            self._tolerated[i] = tolerated
+        self._counts[_NEW] += 1
+        return RunView(self, i)
+
     def add(self, name: str, entry: RunEntry) -> RunView:
         """Register a new run (state NEW); KeyError if the name is taken."""
         if name in self._index:
@@ -461,6 +525,24 @@ class RunTable:
         info = self._fn[i]
         return (info.fn_path if info is not None else None,
                 bool(self._flags[i] & _PACKABLE) and self._attempts[i] == 0)
+
+    def record_columns(self, start: int = 0) -> dict[str, list]:
+        """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs from
+        position ``start`` on: name, fn, params (JSON text), after, key, retries, timeout_s."""
+        from .ledger import _dumps
+
+        stop = len(self._names)
+        idx = range(start, stop)
+        runs, fns, pols, ups = self._runs, self._fn, self._policy, self._upstream
+        return {
+            "name": self._names[start:stop],
+            "fn": [fns[i].fn_path for i in idx],
+            "params": [_dumps(runs[i].params) for i in idx],
+            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx],
+            "key": [self.key_of(i) for i in idx],
+            "retries": [pols[i].retries for i in idx],
+            "timeout_s": [pols[i].timeout_s for i in idx],
+        }
 
     def index_of(self, name: str) -> int | None:
         """The position of run ``name`` in the table, or None."""
