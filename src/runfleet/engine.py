@@ -43,6 +43,9 @@ from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolv
                     topological_order)
 
 S = RunState
+#: runs in flight at most (beyond the tasks that keep every slot busy): a window of 32 packs of
+#: 2,000 runs would hold 64,000 specs on the driver
+MAX_RUNS_IN_FLIGHT = 16_000
 
 
 @dataclass(slots=True)
@@ -119,6 +122,7 @@ class Fleet:
         self.retry_heap: list[tuple[float, str]] = []
         self.in_flight: dict[Any, list[str]] = {}
         self.probes: dict[Any, str] = {}  # probe handle -> fn path
+        self._runs_in_flight = 0  # runs in the tasks of in_flight (their specs live in the driver until done)
         self.outcomes: collections.deque = collections.deque()  # RunOutcome, or the name of a resumed run
         self.counts = collections.Counter()
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
@@ -369,7 +373,9 @@ class Fleet:
 
     def _top_up(self) -> None:
         policy = self.packing
-        while self.ready and len(self.in_flight) < self.max_in_flight:
+        busy = 2 * max(1, self.slots())  # tasks that keep every slot busy, whatever their size
+        while self.ready and len(self.in_flight) < self.max_in_flight and (
+                self._runs_in_flight < MAX_RUNS_IN_FLIGHT or len(self.in_flight) < busy):
             name = self.ready[0]
             entry = self.runs[name]
             group = entry.kr.fn_path
@@ -459,6 +465,7 @@ class Fleet:
                     expected_s=None if mean is None else mean * len(names), names=names)
         handle = self.backend.submit(task)
         self.in_flight[handle] = names
+        self._runs_in_flight += len(names)
         if probe:
             self.probes[handle] = group
 
@@ -473,6 +480,7 @@ class Fleet:
             return
         for handle, outcome in zip(handles, outcomes):
             names = self.in_flight.pop(handle)
+            self._runs_in_flight -= len(names)
             group = self.probes.pop(handle, None)
             if group is not None:
                 self.packing.probe_ended(group)
@@ -528,6 +536,7 @@ class Fleet:
         for group in self.probes.values():
             self.packing.probe_ended(group)
         self.in_flight.clear()
+        self._runs_in_flight = 0
         self.probes.clear()
         records, _ = self.ledger.load()
         for name in names:
@@ -732,6 +741,7 @@ class Fleet:
             except Exception:  # noqa: BLE001 - closing must not hide the outcome
                 pass
         self.in_flight.clear()
+        self._runs_in_flight = 0
         self.backend.close()
         if self.progress is not None and not quiet:
             self.progress.close(self.snapshot(), "stopped" if stopped else "finished")

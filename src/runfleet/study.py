@@ -429,10 +429,22 @@ class Study:
         deps = resolve_after(self.runs, src)
         order = topological_order(deps, src)
         if import_fns:
+            resolved: dict = {}  # one import per distinct fn, not per run
             for name in order:
                 run = self.runs[name]
-                call_style(run, resolve_fn(run.fn, f"{src}: run {name!r}: fn"), src)
-        return {n: deps[n] for n in order}
+                fn = run.fn
+                try:
+                    got = resolved.get(fn)
+                except TypeError:  # an unhashable callable
+                    got = None
+                if got is None:
+                    got = resolve_fn(fn, f"{src}: run {name!r}: fn")
+                    try:
+                        resolved[fn] = got
+                    except TypeError:
+                        pass
+                call_style(run, got, src)
+        return {n: list(deps[n]) for n in order}
 
 
 def check_run_fields(run: Run, src: str) -> None:
