@@ -34,11 +34,11 @@ from typing import Any, Iterable, Iterator
 from .backends import ExecutionBackend, Task, make_backend
 from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
 from .failures import task_failure, timeout_failure
-from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
+from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
 from .plan import KeyedRun, iter_key_runs, needs_run, rerun_reason
 from .progress import Progress
-from .runstate import RunEntry, RunState, RunTable
+from .runstate import RunState, RunTable
 from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolve_after_groups, resolve_fn,
                     topological_order)
 
