@@ -5,9 +5,11 @@ Each case runs in a subprocess of its own so that its driver peak RSS is its own
 Cases (``--cases``, comma-separated; default: all but ``1m``):
 
 - ``trivial``: N trivial runs (``--runs``, default 100,000) on 2 workers with a local store: wall,
-  runs/s, driver peak RSS, ``study.json`` size, store bytes and objects, then the same N through
+  runs/s, driver peak RSS, study record size (``study.json`` and its ``_study/`` shards), store
+  bytes and objects, then the same N through
   raw ``client.map`` + ``gather`` on the same cluster for the ratio; then resume of the finished
-  study (nothing to do), ``plan_study`` (dry run) and ``study_status`` of it.
+  study (nothing to do), ``plan_study`` (dry run) and ``study_status`` + ``format_status``
+  (what ``runfleet status`` prints) of it.
 - ``1m``: the same at 1,000,000 runs, without the raw peer (it is known to choke there).
 - ``s3``: on a moto S3 server behind :mod:`latency_proxy` (every request reaches moto), with
   and without ``--delay-ms`` (default 30) of latency per request: 2,000 trivial packed runs, and
@@ -16,7 +18,7 @@ Cases (``--cases``, comma-separated; default: all but ``1m``):
   per run by kind (PUT, GET, HEAD, LIST, DELETE; counted by the proxy: every request, not an
   estimate), and the requests of each resume (the budget: docs/requests.md).
 
-Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30]
+Usage: .venv/bin/python benchmarks/scale.py [--cases trivial,s3] [--runs 100000] [--delay-ms 30] [--no-raw]
 """
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         out["driver_peak_rss_mb"] = _peak_rss_mb()
         root = os.path.join(tmp, "store", "trivial")
         out["study_json_bytes"] = os.path.getsize(os.path.join(root, "study.json"))
+        out["record_bytes"] = out["study_json_bytes"] + _tree_size(os.path.join(root, "_study"))[0]
         out["store_bytes"], out["store_objects"] = _tree_size(root)
         t0 = time.perf_counter()
         again = run_study(study, cluster=client, progress=False, keep_outcomes=False)
@@ -111,8 +114,11 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         rows = plan_study(study)
         out["dry_run_s"] = time.perf_counter() - t0
         out["dry_run_would_run"] = sum(1 for r in rows if r["action"] == "run")
+        from runfleet.status import format_status
+
         t0 = time.perf_counter()
         status = study_status(root)
+        format_status(root, status)  # what `runfleet status` prints: counts, then 50 rows
         out["status_s"] = time.perf_counter() - t0
         out["status_rows"] = len(status)
         if raw:
@@ -200,7 +206,8 @@ def _print_trivial(r: dict) -> None:
     print(f"trivial runs: {n:,} on {r['workers']} workers, local store")
     print(f"  runfleet:   {r['wall_s']:8.2f} s  ({n / r['wall_s']:,.0f} runs/s); driver peak RSS "
           f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB)")
-    print(f"  study.json: {r['study_json_bytes'] / 1e6:.1f} MB; store {r['store_bytes'] / 1e6:.1f} MB in "
+    print(f"  study record: {r.get('record_bytes', r['study_json_bytes']) / 1e6:.1f} MB (study.json "
+          f"{r['study_json_bytes']:,} bytes); store {r['store_bytes'] / 1e6:.1f} MB in "
           f"{r['store_objects']:,} objects ({r['store_bytes'] / n:.0f} bytes per run)")
     print(f"  resume (nothing to do): {r['resume_s']:.2f} s, executed {r['resume_executed']}; "
           f"dry run {r['dry_run_s']:.2f} s ({r['dry_run_would_run']} would run); status {r['status_s']:.2f} s")
@@ -236,6 +243,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--delay-ms", type=float, default=30.0)
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw client.map peer of the trivial case")
     ap.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
@@ -248,7 +256,8 @@ def main() -> None:
         return
     for case in args.cases.split(","):
         if case == "trivial":
-            _print_trivial(_in_subprocess(["trivial", str(args.runs), "raw", "--workers", str(args.workers)]))
+            _print_trivial(_in_subprocess(["trivial", str(args.runs), "noraw" if args.no_raw else "raw",
+                                           "--workers", str(args.workers)]))
         elif case == "1m":
             _print_trivial(_in_subprocess(["trivial", "1000000", "noraw", "--workers", str(args.workers)]))
         elif case == "s3":

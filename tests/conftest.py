@@ -109,3 +109,15 @@ def _isolated_dask_config():
     for key in list(dask.config.config):
         if key in saved:
             dask.config.config[key] = saved[key]
+
+
+def study_record_runs(study_dir) -> list[dict]:
+    """The runs of a local study's record (``study.json`` and its shards), through the ledger."""
+    from pathlib import Path
+
+    from runfleet.ledger import Ledger
+    from runfleet.store import Store
+
+    study_dir = Path(study_dir)
+    doc = Ledger(Store(str(study_dir.parent)), study_dir.name).read_study()
+    return doc["runs"] if doc else []

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import BIN, REPO, run_cli, worker_env
 from waiting import wait_until
+from runfleet.ledger import pack_markers
 
 
 def cholera(*args, timeout=300):
@@ -52,8 +53,8 @@ def committed(study: Path) -> dict[str, str]:
     for marker in study.glob("runs/sim-*/_result.json"):
         data = json.loads(marker.read_text())
         out[data["name"]] = data["commit_id"]
-    for pack in study.glob("_packs/*.json"):
-        for name, data in json.loads(pack.read_text())["markers"].items():
+    for pack in study.glob("_packs/*.json*"):
+        for name, data in pack_markers(pack.read_bytes()).items():
             if name.startswith("sim-"):
                 out[name] = data["commit_id"]
     return out

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import BIN, REPO, run_cli, worker_env
 from waiting import alive_in_session, wait_until
+from runfleet.ledger import pack_markers
 
 
 def write(path: Path, text: str) -> Path:
@@ -140,15 +141,15 @@ def test_seeds_identical_with_one_or_two_workers(tmp_path):
 def _committed_values(study_dir: Path) -> dict:
     """Returned values of all committed runs: individual markers and packed ones."""
     out = {p.parent.name: json.loads(p.read_text())["value"] for p in (study_dir / "runs").glob("*/_result.json")}
-    for f in (study_dir / "_packs").glob("*.json"):
-        out.update({k: v["value"] for k, v in json.loads(f.read_text())["markers"].items()})
+    for f in (study_dir / "_packs").glob("*.json*"):
+        out.update({k: v["value"] for k, v in pack_markers(f.read_bytes()).items()})
     return out
 
 
 def _markers(study_dir: Path) -> set[str]:
     done = {p.parent.name for p in (study_dir / "runs").glob("*/_result.json")}
-    for f in (study_dir / "_packs").glob("*.json"):
-        done |= set(json.loads(f.read_text())["markers"])
+    for f in (study_dir / "_packs").glob("*.json*"):
+        done |= set(pack_markers(f.read_bytes()))
     return done
 
 

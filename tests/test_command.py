@@ -15,6 +15,7 @@ import pytest
 from runfleet import Run, Study, run_study
 from runfleet.keys import run_seed
 from waiting import wait_until
+from conftest import study_record_runs
 
 CMD = "runfleet.command:run_command"
 
@@ -181,7 +182,7 @@ def test_yaml_cmd_with_inputs_uses_the_run_inputs_key(tmp_path):
         "  - {name: other, cmd: [echo, '7']}\n")
     first = run_study(load_study(tmp_path / "s.yaml"), cluster="serial", progress=False)
     assert first.outcomes["count"].value == 2
-    keys = {r["name"]: r["key"] for r in json.loads((tmp_path / "store/yin/study.json").read_text())["runs"]}
+    keys = {r["name"]: r["key"] for r in study_record_runs(tmp_path / "store/yin")}
     s = study(tmp_path, name="yin")
     s.seed = 0
     s.add(command_run("count", ["sh", "-c", "wc -l < {data}"], inputs=[str(data)], params={"data": str(data)}))
@@ -193,4 +194,4 @@ def test_yaml_cmd_with_inputs_uses_the_run_inputs_key(tmp_path):
     assert third.outcomes["count"].value == 3 and not third.outcomes["count"].resumed
     assert third.outcomes["other"].resumed
     assert keys["other"] == {r["name"]: r["key"] for r in
-                             json.loads((tmp_path / "store/yin/study.json").read_text())["runs"]}["other"]
+                             study_record_runs(tmp_path / "store/yin")}["other"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from runfleet import Run, Study, plan_study, run_study
 from runfleet.ledger import now_iso
+from conftest import study_record_runs
 
 #: a -> b-1, b-2 -> c -> d ; e independent; agg over the survivors of b-*
 SHAPE = {"a": [], "b-1": ["a"], "b-2": ["a"], "c": ["b-*"], "d": ["c"], "e": [],
@@ -27,7 +28,7 @@ def build(store: Path, state: dict) -> Study:
 
 
 def _keys(study_dir: Path) -> dict:
-    return {r["name"]: r["key"] for r in json.loads((study_dir / "study.json").read_text())["runs"]}
+    return {r["name"]: r["key"] for r in study_record_runs(study_dir)}
 
 
 def test_dry_run_and_real_run_execute_the_same_runs_under_random_edits(tmp_path):

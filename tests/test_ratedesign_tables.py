@@ -28,6 +28,7 @@ from ratedesign.chain import expand_files  # noqa: E402
 from ratedesign.cli import main, run_chains  # noqa: E402
 from ratedesign.tables import (describe_periods, format_table, rates_text, table_rows,  # noqa: E402
                                write_table)
+from conftest import study_record_runs  # noqa: E402
 
 RUNS = "1,2,4"
 TOU_WK = [[(2 if 3 <= m <= 8 else 0) + (1 if 16 <= h < 20 else 0) for h in range(24)] for m in range(12)]
@@ -246,8 +247,8 @@ def test_demo_table_at_80_columns_and_its_next_steps(tmp_path):
     table = text[text.index("run "): text.index("BAT = ")]
     assert max(len(x) for x in table.splitlines()) <= 80
     flat = " ".join(table.split())
-    summary = json.loads((tmp_path / "runs" / "demo-rd-demo" / "study.json").read_text())
-    precalc = [r["name"] for r in summary["runs"] if r["params"].get("scenario", {}).get("run_type") == "precalc"]
+    summary = study_record_runs(tmp_path / "runs" / "demo-rd-demo")
+    precalc = [r["name"] for r in summary if r["params"].get("scenario", {}).get("run_type") == "precalc"]
     assert len(precalc) == 8
     for name in precalc:
         marker = json.loads((tmp_path / "runs" / "demo-rd-demo" / "runs" / name / "_result.json").read_text())

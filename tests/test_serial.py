@@ -2,8 +2,9 @@
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import run_cli, study_record_runs
 from runfleet import Run, Study, grid, run_study
+from runfleet.ledger import pack_markers
 
 
 def _study(store: Path, counter: Path) -> Study:
@@ -21,8 +22,8 @@ def _study(store: Path, counter: Path) -> Study:
 
 def _values(study_dir: Path) -> dict:
     out = {p.parent.name: json.loads(p.read_text())["value"] for p in (study_dir / "runs").glob("*/_result.json")}
-    for f in (study_dir / "_packs").glob("*.json"):
-        out.update({k: v["value"] for k, v in json.loads(f.read_text())["markers"].items()})
+    for f in (study_dir / "_packs").glob("*.json*"):
+        out.update({k: v["value"] for k, v in pack_markers(f.read_bytes()).items()})
     return out
 
 
@@ -46,8 +47,8 @@ def test_serial_and_dask_give_identical_records_and_outputs(tmp_path, client):
     assert _errors(a)["bad"][:3] == ("failed", "ValueError", 2)
     for i in range(3):  # seeded outputs written by the run: byte for byte
         assert (a / f"runs/d-{i}/draws.parquet").read_bytes() == (b / f"runs/d-{i}/draws.parquet").read_bytes()
-    keys_a = {r["name"]: r["key"] for r in json.loads((a / "study.json").read_text())["runs"]}
-    keys_b = {r["name"]: r["key"] for r in json.loads((b / "study.json").read_text())["runs"]}
+    keys_a = {r["name"]: r["key"] for r in study_record_runs(a)}
+    keys_b = {r["name"]: r["key"] for r in study_record_runs(b)}
     assert keys_a == keys_b
     # a study run serially resumes on Dask (same keys, same records): nothing done runs again
     again = run_study(_study(tmp_path / "serial", tmp_path / "counter"), cluster=client, progress=False)

@@ -572,7 +572,7 @@ def run_summary_text(name: str, value: dict, resumed: bool, out: str) -> str:
 
 
 def recorded_params(store: str, name: str, storage_options: dict | None = None) -> dict:
-    """``{run name: params}`` of the study's last invocation (``<store>/<name>/study.json``).
+    """``{run name: params}`` of the study's last invocation (its study record, ``<store>/<name>/study.json``).
 
     The one place ``ratedesign`` reads runfleet's study record.
 
@@ -590,14 +590,12 @@ def recorded_params(store: str, name: str, storage_options: dict | None = None) 
     dict
         ``{run name: params}``; ``{}`` when the study has no record.
     """
-    from runfleet import Store
+    from runfleet import study_params
 
-    st = Store(store, storage_options)
     try:
-        doc = st.read_json(st.join(name, "study.json"))
+        return study_params(store, name, storage_options)
     except (OSError, ValueError):
         return {}
-    return {r["name"]: r.get("params") or {} for r in (doc or {}).get("runs", []) if isinstance(r, dict) and "name" in r}
 
 
 def _display_path(path: str) -> str:

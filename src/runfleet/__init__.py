@@ -25,7 +25,7 @@ from .progress import Progress
 from .mapping import map  # noqa: A004 - runfleet.map is the store-backed client.map
 from .report import write_report
 from .results import results
-from .status import study_status
+from .status import study_params, study_status
 from .cliargs import add_cluster_argument, add_storage_option_argument, cluster_from, storage_options_from
 from .storage_options import parse_storage_options
 from .store import Store, store_errors
@@ -40,4 +40,4 @@ __all__ = ["After", "ClusterUnavailable", "add_cluster_argument", "add_storage_o
            "OutOfMemory", "PreflightFailed", "Progress", "RetryPolicy", "Run", "RunContext", "RunError",
            "RunOutcome", "RunRecord", "RunTimeout", "RunfleetError", "SchedulerLost", "Store", "StoreUnavailable",
            "Study", "StudySummary", "UnstorableResult", "grid", "load_study", "map", "open_fleet", "parse_storage_options",
-           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "store_errors", "study_status", "write_report", "yaml_problem", "zip_params"]
+           "plan_study", "read_yaml_file", "results", "run_dir", "run_relpath", "run_study", "store_errors", "study_params", "study_status", "write_report", "yaml_problem", "zip_params"]

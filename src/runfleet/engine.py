@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import heapq
+import itertools
 import os
 import time
 import uuid
@@ -34,17 +35,21 @@ from .accounting import finish_accounting
 from .backends import ExecutionBackend, Task, make_backend
 from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
 from .failures import task_failure, timeout_failure
-from .ledger import Ledger, Record, RunRecord, attempt_entry, now_iso
+from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
-from .plan import KeyedRun, key_runs, needs_run, rerun_reason
+from .plan import KeyedRun, iter_key_runs, needs_run, rerun_reason
 from .progress import Progress
-from .runstate import RunEntry, RunState, RunTable
-from .study import AfterGroup, Run, Study, check_run_fields, resolve_after_groups, resolve_fn, topological_order
+from .runstate import RunState, RunTable
+from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolve_after_groups, resolve_fn,
+                    topological_order)
 
 S = RunState
+#: runs in flight at most (beyond the tasks that keep every slot busy): a window of 32 packs of
+#: 2,000 runs would hold 64,000 specs on the driver
+MAX_RUNS_IN_FLIGHT = 16_000
 
 
-@dataclass
+@dataclass(slots=True)
 class RunOutcome:
     """How a run ended in this invocation.
 
@@ -118,7 +123,8 @@ class Fleet:
         self.retry_heap: list[tuple[float, str]] = []
         self.in_flight: dict[Any, list[str]] = {}
         self.probes: dict[Any, str] = {}  # probe handle -> fn path
-        self.outcomes: collections.deque[RunOutcome] = collections.deque()
+        self._runs_in_flight = 0  # runs in the tasks of in_flight (their specs live in the driver until done)
+        self.outcomes: collections.deque = collections.deque()  # RunOutcome, or the name of a resumed run
         self.counts = collections.Counter()
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
         self.backend = backend or make_backend(cluster, workers=workers, env=worker_env, store=store,
@@ -132,6 +138,8 @@ class Fleet:
         self._may_write = False  # set once the backend started (open, then write)
         self._study_dirty = False
         self._study_written = False
+        self._record = None  # the study record's writer (created at the first flush)
+        self._recorded = 0  # runs of the table already in the study record
         self._study_flushed = 0.0
         self._flush_interval_s = 5.0
         self.cost = None  # runfleet.accounting.CostSummary of this invocation, after close()
@@ -162,14 +170,12 @@ class Fleet:
         """
         if self.backend.started:
             return
-        fn_paths = {e.kr.fn_path for _, e in self.runs.items()}
-        self.backend.start(fn_paths)
+        self.backend.start(self.runs.fn_paths())
         line = self.backend.describe()
         if self.progress is not None and line:
             self.progress.message(line)
         if self._preflight:
-            modules = sorted({e.kr.fn_path.split(":")[0] for _, e in self.runs.items()
-                              if isinstance(e.kr.run.fn, str)})
+            modules = sorted({p.split(":")[0] for p in self.runs.fn_paths(by_name=True)})
             self.backend.preflight(self.store, modules, self.progress)
         if self.progress is not None:
             self.progress.cluster_ready()
@@ -212,31 +218,60 @@ class Fleet:
             batch[run.name] = run
         deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
         order = topological_order(deps, src)
-        fns = {n: resolve_fn(batch[n].fn, f"{src}: run {n!r}: fn") for n in order}
-        known = {n: e.kr.key for n, e in self.runs.items()}
-        keyed = key_runs(batch, {n: deps[n] for n in order}, fns, known, self.study.version, self.study.seed, src)
-        for name in order:
-            kr = keyed[name]
-            pack = kr.run.pack if kr.run.pack is not None else self.study.pack_default
-            entry = self.runs.add(name, RunEntry(kr=kr, policy=self.study.policy_for(kr.run),
-                                                 packable=pack is not False, dirty=name in self.dirty_dirs,
-                                                 after_groups=groups.get(name),
-                                                 tolerated=frozenset(AfterGroup.tolerated(groups.get(name) or []))))
-            self.counts["total"] += 1
+        fns: dict = {}
+
+        def fn_of(n: str):  # resolved once per distinct fn, not once per run
+            fn = batch[n].fn
+            try:
+                got = fns.get(fn)
+            except TypeError:  # an unhashable callable
+                return resolve_fn(fn, f"{src}: run {n!r}: fn")
+            if got is None:
+                got = fns[fn] = resolve_fn(fn, f"{src}: run {n!r}: fn")
+            return got
+
+        table = self.runs
+        keyed = list(iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+                                   self.study.version, self.study.seed, src)) if len(order) <= 10_000 else None
+        # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
+        # bad run leaves the fleet untouched
+        if keyed is None:
+            if not checked:
+                for n in order:  # what keying checks, before anything is added
+                    call_style(batch[n], fn_of(n), src)
+            keyed = iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+                                  self.study.version, self.study.seed, src)
+        records = self.records
+        pack_default = self.study.pack_default
+        policy_for = self.study.policy_for
+        default_policy = self.study.policy  # shared by every run that sets none of its fields
+        counts = self.counts
+        for kr in keyed:
+            name = kr.name
+            run = kr.run
+            pack = run.pack if run.pack is not None else pack_default
+            g = groups.get(name)
+            policy = (default_policy if run.retries is None and run.backoff_s is None and run.timeout_s is None
+                      else policy_for(run))
+            entry = table.add_keyed(name, kr, policy, packable=pack is not False, dirty=name in self.dirty_dirs,
+                                    after_groups=g, tolerated=frozenset(AfterGroup.tolerated(g)) if g else None)
+            counts["total"] += 1
             for u in kr.upstream:
-                self.runs[u].dependents.append(name)
-            record = self.records.get(name)
-            executing = (u for u in kr.upstream if not self.runs[u].resumed)  # read only for aggregators
-            if not needs_run(kr, record, executing):  # the same rule as plan_study (the dry run)
-                self.runs.move(name, S.DONE)
-                entry.value = record.value
+                table.add_dependent(u, name)
+            record = records.get(name)
+            if record is not None and record.status == "done" and record.key == kr.key and (
+                    not kr.upstream or not needs_run(kr, record, (u for u in kr.upstream
+                                                                  if not table[u].resumed))):
+                # the same rule as plan_study (the dry run): done in the store with this key
+                table.move(name, S.DONE)
+                value = record.value
+                entry.value = value
                 entry.resumed = True
-                self.counts["done"] += 1
-                self.counts["resumed"] += 1
-                self.outcomes.append(RunOutcome(name, "done", entry.value, attempts=0,
-                                                duration_s=record.duration_s, resumed=True))
+                counts["done"] += 1
+                counts["resumed"] += 1
+                self.outcomes.append(name)  # its RunOutcome is made when it is yielded
                 continue
-            self.runs.move(name, S.WAITING)
+            table.move(name, S.WAITING)
             self._place(name)
         self._study_dirty = True
         return order
@@ -285,7 +320,8 @@ class Fleet:
         """
         while True:
             while self.outcomes:
-                yield self.outcomes.popleft()
+                o = self.outcomes.popleft()
+                yield self._resumed_outcome(o) if isinstance(o, str) else o
             if not self.has_work():
                 break
             if self.ready and not self.backend.started:
@@ -320,6 +356,12 @@ class Fleet:
         self._verify_record()
         self._tick(force=True)
 
+    def _resumed_outcome(self, name: str) -> RunOutcome:
+        """The outcome of a run found done in the store (made when yielded, not kept per run)."""
+        record = self.records.get(name)
+        return RunOutcome(name, "done", self.runs[name].value, attempts=0,
+                          duration_s=None if record is None else record.duration_s, resumed=True)
+
     def wait(self) -> dict:
         """Drain everything submitted; return the counts."""
         for _ in self.as_completed():
@@ -336,7 +378,9 @@ class Fleet:
 
     def _top_up(self) -> None:
         policy = self.packing
-        while self.ready and len(self.in_flight) < self.max_in_flight:
+        busy = 2 * max(1, self.slots())  # tasks that keep every slot busy, whatever their size
+        while self.ready and len(self.in_flight) < self.max_in_flight and (
+                self._runs_in_flight < MAX_RUNS_IN_FLIGHT or len(self.in_flight) < busy):
             name = self.ready[0]
             entry = self.runs[name]
             group = entry.kr.fn_path
@@ -357,9 +401,10 @@ class Fleet:
                 continue
             size = policy.pack_size(group, len(self.ready), self.slots()) if fresh else 1
             names = [self.ready.popleft()]
+            pack_group = self.runs.pack_group
             while len(names) < size and self.ready:
-                nxt = self.runs[self.ready[0]]
-                if nxt.kr.fn_path != group or not nxt.packable or nxt.attempts > 0:
+                g, fresh_next = pack_group(self.ready[0])
+                if g != group or not fresh_next:
                     break
                 names.append(self.ready.popleft())
             self._submit_task(names)
@@ -390,15 +435,18 @@ class Fleet:
     def _spec(self, name: str) -> dict:
         entry = self.runs[name]
         kr = entry.kr
+        run = kr.run
+        ups = kr.upstream
         spec = {
-            "name": name, "fn": kr.run.fn if isinstance(kr.run.fn, str) else kr.fn, "params": kr.run.params,
+            "name": name, "fn": run.fn if isinstance(run.fn, str) else kr.fn, "params": run.params,
             "identity": kr.identity(),
-            "upstream": {u: self.runs[u].value for u in kr.upstream if self.runs[u].state is S.DONE},
+            "upstream": {u: self.runs[u].value for u in ups if self.runs[u].state is S.DONE} if ups else {},
             "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
             "clear": entry.dirty, "takes_ctx": kr.takes_ctx,
         }
-        if entry.history:
-            spec["history"] = entry.history
+        history = entry.history
+        if history:
+            spec["history"] = history
         if entry.after_groups:
             spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
         if entry.attempt_id is not None:
@@ -406,12 +454,15 @@ class Fleet:
         return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
-        for n in names:
+        tracks = self.backend.tracks_attempt_starts
+        base = uuid.uuid4().hex[:24] if tracks else None  # one random id per task, made unique per run
+        for k, n in enumerate(names):
             entry = self.runs.move(n, S.RUNNING)
             entry.attempts += 1
-            entry.dirty = entry.dirty or entry.attempts > 1
-            if self.backend.tracks_attempt_starts:
-                entry.attempt_id = f"{uuid.uuid4().hex}-{entry.attempts}"
+            if entry.attempts > 1:
+                entry.dirty = True
+            if tracks:
+                entry.attempt_id = f"{base}{k:08x}-{entry.attempts}"
         group = self.runs[names[0]].kr.fn_path
         mean = self.packing.expected_s(group)
         task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
@@ -419,6 +470,7 @@ class Fleet:
                     expected_s=None if mean is None else mean * len(names), names=names)
         handle = self.backend.submit(task)
         self.in_flight[handle] = names
+        self._runs_in_flight += len(names)
         if probe:
             self.probes[handle] = group
 
@@ -433,6 +485,7 @@ class Fleet:
             return
         for handle, outcome in zip(handles, outcomes):
             names = self.in_flight.pop(handle)
+            self._runs_in_flight -= len(names)
             group = self.probes.pop(handle, None)
             if group is not None:
                 self.packing.probe_ended(group)
@@ -488,6 +541,7 @@ class Fleet:
         for group in self.probes.values():
             self.packing.probe_ended(group)
         self.in_flight.clear()
+        self._runs_in_flight = 0
         self.probes.clear()
         records, _ = self.ledger.load()
         for name in names:
@@ -534,7 +588,7 @@ class Fleet:
                 failure = timeout_failure(entry.policy.timeout_s, ended_worker=True)
         if failure.get("error_class") == "LostWorker":
             failure = self.backend.refine_failure(failure)
-        entry.history.append(attempt_entry(entry.attempts, failure))
+        self.runs.add_attempt(name, attempt_entry(entry.attempts, failure))
         entry.dirty = True
         if (entry.attempts <= entry.policy.retries and failure.get("kind") != "unstorable"
                 and failure.get("retryable", True)):
@@ -570,9 +624,12 @@ class Fleet:
     # -- bookkeeping -----------------------------------------------------------------------------
     def _seed_durations(self) -> None:
         """Durations of earlier runs of the same function (from the store) seed packing."""
-        for rec in self.records.values():
-            if rec.status == "done" and rec.data.get("fn") and rec.duration_s is not None:
-                self.packing.observe(rec.data["fn"], float(rec.duration_s))
+        # the moving average forgets old durations within a few dozen: the last records read suffice
+        for rec in list(itertools.islice(reversed(self.records.values()), 10_000))[::-1]:
+            if rec.status == "done" and rec.duration_s is not None:
+                fn = rec.fn
+                if fn:
+                    self.packing.observe(fn, float(rec.duration_s))
 
     def running_count(self) -> int:
         """Runs in tasks submitted to the backend (a counter)."""
@@ -634,11 +691,16 @@ class Fleet:
             return
         from .store import store_errors
 
+        found = bytearray(len(self.runs))  # by table position: nothing kept per run but a byte
+        index = self.runs.index_of
         with store_errors(self.store.url):
-            records, _ = self.ledger.load()
+            for n in self.ledger.committed_names():
+                i = index(n)
+                if i is not None:
+                    found[i] = 1
             study_there = self.store.exists(self.ledger.study_path) if self._study_written else True
-        done = self.runs.names_in(S.DONE)
-        missing = [n for n in done if records.get(n) is None or records[n].status != "done"]
+        done = self.runs.positions_in(S.DONE)
+        missing = [self.runs.name_at(i) for i in done if not found[i]]
         if missing or not study_there:
             what = [] if study_there else ["study.json"]
             if missing:
@@ -647,8 +709,10 @@ class Fleet:
                                    f"({' and '.join(what)} gone: bucket re-created or files removed); "
                                    "not reported as done, rerun to redo what is missing")
 
+
     def flush_study(self) -> None:
-        """Write the study record (``study.json``): every run's name, fn, params, after, key, policy.
+        """Write the study record (``study.json`` and its shards, incrementally: each flush adds
+        the runs submitted since the last one): every run's name, fn, params, after, key, policy.
 
         Raises
         ------
@@ -658,14 +722,13 @@ class Fleet:
         """
         if self._study_written:
             self._check_store()
-        runs = []
-        for name, entry in self.runs.items():
-            kr = entry.kr
-            runs.append({"name": name, "fn": kr.fn_path, "params": kr.run.params, "after": kr.upstream,
-                         "key": kr.key, "retries": entry.policy.retries, "timeout_s": entry.policy.timeout_s})
         t0 = time.monotonic()
-        self.ledger.write_study({"name": self.study.name, "seed": self.study.seed, "store": self.store.url,
-                                 "updated": now_iso(), "runs": runs})
+        if self._record is None:
+            self._record = self.ledger.study_writer({"name": self.study.name, "seed": self.study.seed,
+                                                     "store": self.store.url})
+        self._record.append_columns(self.runs.record_columns(self._recorded))  # runs added since the last flush
+        self._recorded = len(self.runs)
+        self._record.flush()
         self._study_dirty = False
         self._study_written = True
         self._study_flushed = time.monotonic()
@@ -684,6 +747,7 @@ class Fleet:
                 pass
         self.in_flight.clear()
         self.cost = finish_accounting(self.backend, self.store, self.ledger.root, write=flush) if self._may_write else None
+        self._runs_in_flight = 0
         self.backend.close()
         if self.progress is not None and not quiet:
             cost = self.cost.line() if self.cost is not None and self.cost.adaptive else ""
@@ -900,12 +964,23 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     deps = study.validate()
     ledger = Ledger(resolve_store(study, store, storage_options), study.name)
     records, _ = ledger.load()
-    fns = {n: resolve_fn(study.runs[n].fn, n) for n in deps}
-    keyed = key_runs(study.runs, deps, fns, {}, study.version, study.seed, study.source)
+    fns: dict = {}
+
+    def fn_of(n: str):  # resolved once per distinct fn
+        fn = study.runs[n].fn
+        try:
+            got = fns.get(fn)
+        except TypeError:
+            return resolve_fn(fn, n)
+        if got is None:
+            got = fns[fn] = resolve_fn(fn, n)
+        return got
+
     rows = []
     will_run: set[str] = set()
-    for name, kr in keyed.items():
-        executing = [u for u in kr.upstream if u in will_run]
+    for kr in iter_key_runs(study.runs, deps, fn_of, {}.__getitem__, study.version, study.seed, study.source):
+        name = kr.name
+        executing = [u for u in kr.upstream if u in will_run] if kr.upstream else ()
         reason = rerun_reason(kr, records.get(name), executing)  # needs_run: the rule the engine follows
         if reason is not None and kr.run.skip_reason:
             rows.append({"name": name, "action": "skip", "reason": kr.run.skip_reason})

@@ -172,8 +172,23 @@ def run_key(fn: str, params_digest: str, upstream_keys: dict[str, str], code: st
     str
         32 hex characters.
     """
-    return digest(canonical_json({"fn": fn, "params": params_digest, "upstream": upstream_keys, "code": code,
-                                  "seed": seed}))
+    if upstream_keys:
+        return digest(canonical_json({"fn": fn, "params": params_digest, "upstream": upstream_keys, "code": code,
+                                      "seed": seed}))
+    # the same canonical JSON, its fixed parts built once per (fn, code, seed): a million keys
+    # of one function cost a million hashes, not a million dict encodings
+    prefix, suffix = _key_frame(fn, code, seed)
+    return digest(prefix + _ENCODER.encode(params_digest) + suffix)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_frame(fn: str, code: str, seed: int) -> tuple[str, str]:
+    """The canonical JSON of a key without upstreams, split around its params digest."""
+    marker = "\x00params\x00"
+    text = canonical_json({"fn": fn, "params": marker, "upstream": {}, "code": code, "seed": seed})
+    enc = _ENCODER.encode(marker)
+    prefix, _, suffix = text.partition(enc)
+    return prefix, suffix
 
 
 def seed_sequence(study_seed: int, run_name: str) -> np.random.SeedSequence:

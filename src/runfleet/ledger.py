@@ -2,11 +2,17 @@
 
 Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
 
-    study.json                  the expanded study of the last invocation
+    study.json                  header of the study record of the last invocation (name, seed, store,
+                                updated, format 2, run_count, shards); a whole-study ``runs`` list
+                                in stores written before format 2
+    _study/<gen>-<n>.parquet    the study record's runs, columnar (name, fn, params, after, key,
+                                retries, timeout_s), shards written incrementally
     runs/<name>/_result.json    commit marker (written last, atomically, by the worker)
     runs/<name>/_error.json     last failure or skip (written by the driver)
     runs/<name>/_log.txt        captured log of the last attempt
-    _packs/<id>.json            commit markers of packed short runs: {"markers": {name: marker}}
+    _packs/<id>.json.gz         commit markers of packed short runs, columnar (format 2: fields
+                                shared by the pack once, per-run fields as columns; gzip)
+    _packs/<id>.json            the same, written before format 2: {"markers": {name: marker}}
     _started/<attempt id>.json  an attempt executing on a Dask cluster (removed when it ends; one
                                 left behind: its worker died running it; never read by resume)
     _started/pack-<id>.json     the same for a pack: one marker naming its runs' attempt ids
@@ -19,12 +25,15 @@ Only :class:`Ledger` reads and writes these files, and every record is a :class:
 """
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import InputError
 from .keys import param_hashes
 from .values import decode_value
 
@@ -32,7 +41,15 @@ MARKER = "_result.json"
 ERROR = "_error.json"
 LOG = "_log.txt"
 STUDY = "study.json"
+#: ``<study>/_study/``: the study record's run shards (parquet), listed in ``study.json``
+STUDY_SHARDS = "_study"
 PACKS = "_packs"
+#: suffix of format-2 pack files (columnar JSON, gzip)
+PACK_SUFFIX = ".json.gz"
+#: rows of one study-record shard at most
+SHARD_ROWS = 250_000
+#: columns of the study record, in order
+STUDY_COLUMNS = ("name", "fn", "params", "after", "key", "retries", "timeout_s")
 RUNS = "runs"
 TIMEOUT_MARK = "_timeout_kill"
 #: ``<study>/_started/<attempt id>.json``: written exclusively when an attempt starts executing,
@@ -127,6 +144,16 @@ class RunRecord:
         return self.data.get("duration_s")
 
     @property
+    def fn(self) -> str | None:
+        """The run's function path (``module:qualname``)."""
+        return self.data.get("fn")
+
+    @property
+    def upstream_missing(self) -> list[str] | None:
+        """Upstreams that were not done when an aggregator over survivors ran (markers only)."""
+        return self.data.get("upstream_missing")
+
+    @property
     def attempts(self) -> int:
         """Attempts made in the invocation that wrote the record."""
         return int(self.data.get("attempt", self.data.get("attempts", 0)) or 0)
@@ -211,6 +238,176 @@ class RunRecord:
         return cls(identity["name"], "skipped", data)
 
 
+class _Pack:
+    """One format-2 pack file as the ledger keeps it after a listing: the columns resume needs
+    (name, key, value, duration_s, finished, upstream_missing, fn), and where to read the rest.
+
+    A pack's full records are parsed again only when a reader asks for a record's ``data``
+    (``status``, ``report``, ``results``), and then cached here.
+    """
+
+    __slots__ = ("path", "store", "names", "keys", "values", "durations", "finished", "fn", "attempt", "missing",
+                 "_doc")
+
+    def __init__(self, path: str, store, doc: dict):
+        self.path, self.store = path, store
+        shared, cols, sparse = doc.get("shared", {}), doc.get("columns", {}), doc.get("sparse", {})
+        self.names = cols.get("name") or []
+
+        def column(field):
+            if field in cols:
+                return cols[field]
+            if field in shared:
+                return shared[field]
+            return None
+
+        self.keys = column("key")
+        self.values = column("value")
+        self.durations = column("duration_s")
+        self.finished = column("finished") or doc.get("finished")
+        self.fn = column("fn")
+        self.attempt = column("attempt")
+        self.missing = {int(i): v for i, v in (sparse.get("upstream_missing") or {}).items()} or None
+        self._doc = None
+
+    def get(self, attr: str, i: int):
+        col = getattr(self, attr)
+        return col[i] if isinstance(col, list) else col
+
+    def doc(self) -> dict:
+        """The whole pack document (read again from the store, once)."""
+        if self._doc is None:
+            blob = self.store.read_bytes(self.path)
+            self._doc = decode_pack(blob) if blob is not None else {}
+        return self._doc
+
+    def data(self, i: int) -> dict:
+        """The marker of the pack's ``i``-th run, exactly as :meth:`RunRecord.done` built it."""
+        doc = self.doc()
+        out = dict(doc.get("shared", {}))
+        for field, col in doc.get("columns", {}).items():
+            out[field] = col[i]
+        for field, entries in doc.get("sparse", {}).items():
+            if str(i) in entries:
+                out[field] = entries[str(i)]
+        return out
+
+
+class PackedRecord:
+    """The commit marker of a run committed in a format-2 pack file: a :class:`RunRecord` (same
+    properties) whose fields stay in the pack's columns until ``data`` is asked for.
+
+    Parameters
+    ----------
+    pack : _Pack
+        The pack the marker is in.
+    index : int
+        Its position in the pack's columns.
+    """
+
+    __slots__ = ("_pack", "_i")
+    status = "done"
+
+    def __init__(self, pack: _Pack, index: int):
+        self._pack, self._i = pack, index
+
+    @property
+    def name(self) -> str:
+        return self._pack.names[self._i]
+
+    @property
+    def data(self) -> dict:
+        """The marker's JSON document (read from the pack file when first asked for)."""
+        return self._pack.data(self._i)
+
+    @property
+    def key(self) -> str | None:
+        return self._pack.get("keys", self._i)
+
+    @property
+    def finished(self) -> str:
+        return self._pack.get("finished", self._i) or ""
+
+    @property
+    def value(self) -> Any:
+        return decode_value(self._pack.get("values", self._i))
+
+    @property
+    def duration_s(self) -> float | None:
+        return self._pack.get("durations", self._i)
+
+    @property
+    def fn(self) -> str | None:
+        return self._pack.get("fn", self._i)
+
+    @property
+    def upstream_missing(self) -> list[str] | None:
+        return None if self._pack.missing is None else self._pack.missing.get(self._i)
+
+    @property
+    def attempts(self) -> int:
+        return int(self._pack.get("attempt", self._i) or 0)
+
+    host = RunRecord.host
+    attempts_history = RunRecord.attempts_history
+
+    def __repr__(self) -> str:
+        return f"PackedRecord({self.name!r}, key={self.key!r})"
+
+
+def encode_pack(records: list[RunRecord], finished: str) -> bytes:
+    """A pack file (format 2): fields equal in every marker once (``shared``), fields every
+    marker has as ``columns`` (one list item per run), fields only some have as ``sparse``
+    (``{position: value}``); gzip-compressed JSON.
+
+    Parameters
+    ----------
+    records : list of RunRecord
+        The done records of a pack.
+    finished : str
+        ISO time of the commit.
+
+    Returns
+    -------
+    bytes
+    """
+    datas = [r.data for r in records]
+    fields: dict[str, None] = {}
+    for d in datas:
+        for k in d:
+            fields.setdefault(k, None)
+    n = len(datas)
+    shared, columns, sparse = {}, {}, {}
+    for f in fields:
+        if f == "name":
+            columns[f] = [d[f] for d in datas]
+            continue
+        present = [d for d in datas if f in d]
+        if len(present) < n:
+            sparse[f] = {str(i): d[f] for i, d in enumerate(datas) if f in d}
+            continue
+        v0 = datas[0][f]
+        t0 = type(v0)
+        if all(type(d[f]) is t0 and d[f] == v0 for d in datas):
+            shared[f] = v0
+        else:
+            columns[f] = [d[f] for d in datas]
+    doc = {"format": 2, "finished": finished, "shared": shared, "columns": columns}
+    if sparse:
+        doc["sparse"] = sparse
+    raw = json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8")
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def decode_pack(blob: bytes) -> dict:
+    """The document of a pack file: format 2 (gzip, columnar) as written by :func:`encode_pack`;
+    a format-1 document (``{"markers": {name: marker}}``) is returned as it is."""
+    if blob[:2] == b"\x1f\x8b":
+        blob = gzip.decompress(blob)
+    return json.loads(blob)
+
+
+
 def _identity_fields(identity: dict, params: dict | None) -> dict:
     out = {"name": identity["name"], "key": identity["key"], "fn": identity["fn"],
            "params_hash": identity["params_hash"], "code": identity["code"], "upstream": identity["upstream"]}
@@ -253,8 +450,8 @@ class Ledger:
         return f"{self.run_dir(name)}/{ERROR}"
 
     def pack_path(self, pack_id: str) -> str:
-        """Path of the pack file ``pack_id``."""
-        return f"{self.root}/{PACKS}/{pack_id}.json"
+        """Path of the pack file ``pack_id`` (format 2: ``_packs/<pack_id>.json.gz``)."""
+        return f"{self.root}/{PACKS}/{pack_id}{PACK_SUFFIX}"
 
     # -- reading -------------------------------------------------------------------------------
     def load(self) -> tuple[dict[str, RunRecord], set[str]]:
@@ -273,7 +470,7 @@ class Ledger:
                 dirty.add(name)
                 if leaf in (MARKER, ERROR):
                     wanted.append(path)
-            elif path.startswith(packs_prefix) and path.endswith(".json"):
+            elif path.startswith(packs_prefix) and (path.endswith(".json") or path.endswith(PACK_SUFFIX)):
                 wanted.append(path)
         blobs = self.store.read_many(wanted)
         records: dict[str, RunRecord] = {}
@@ -283,12 +480,24 @@ class Ledger:
             if current is None or (data.get("finished") or "") >= current.finished:
                 records[name] = RunRecord(name, status, data)
 
-        for path, blob in blobs.items():
+        for path in wanted:  # listing order: the same newest record whatever order reads finish in
+            blob = blobs.pop(path, None)
+            if blob is None:
+                continue
             try:
-                doc = json.loads(blob)
-            except ValueError:
+                doc = decode_pack(blob) if path.startswith(packs_prefix) else json.loads(blob)
+            except (ValueError, OSError, EOFError):
                 continue  # a torn write cannot happen with atomic commits; ignore foreign files
-            if path.startswith(packs_prefix):
+            if path.startswith(packs_prefix) and doc.get("format") == 2:
+                pack = _Pack(path, self.store, doc)
+                del doc
+                for i, name in enumerate(pack.names):
+                    current = records.get(name)
+                    if current is None:
+                        records[name] = PackedRecord(pack, i)
+                    elif pack.get("finished", i) >= current.finished:
+                        records[name] = PackedRecord(pack, i)
+            elif path.startswith(packs_prefix):
                 for name, marker in doc.get("markers", {}).items():
                     offer(name, "done", marker)
             elif path.endswith(MARKER):
@@ -297,14 +506,108 @@ class Ledger:
                 offer(doc.get("name", path.split("/")[-2]), doc.get("status", "failed"), doc)
         return records, dirty
 
+    def committed_names(self, batch: int = 64):
+        """Names of the runs with a commit marker (single or packed), pack by pack: one listing,
+        single markers named by their path, pack files read ``batch`` at a time. Nothing is kept
+        per run (the engine's final check of a million runs).
+
+        Yields
+        ------
+        str
+        """
+        files = self.store.find(self.root)
+        runs_prefix = f"{self.root}/{RUNS}/"
+        packs_prefix = f"{self.root}/{PACKS}/"
+        packs = []
+        for path in files:
+            if path.startswith(runs_prefix) and path.endswith(f"/{MARKER}"):
+                name, _, leaf = path[len(runs_prefix):].partition("/")
+                if leaf == MARKER:
+                    yield name
+            elif path.startswith(packs_prefix) and (path.endswith(".json") or path.endswith(PACK_SUFFIX)):
+                packs.append(path)
+        for start in range(0, len(packs), batch):
+            blobs = self.store.read_many(packs[start:start + batch])
+            for blob in blobs.values():
+                try:
+                    doc = decode_pack(blob)
+                except (ValueError, OSError, EOFError):
+                    continue
+                if doc.get("format") == 2:
+                    yield from doc.get("columns", {}).get("name", [])
+                else:
+                    yield from doc.get("markers", {})
+
     @property
     def study_path(self) -> str:
         """Where the study record (``study.json``) is."""
         return f"{self.root}/{STUDY}"
 
     def read_study(self) -> dict | None:
-        """The study record (``study.json``), or None."""
-        return self.store.read_json(f"{self.root}/{STUDY}")
+        """The study record with every run: the ``study.json`` header and a ``runs`` list of
+        ``{name, fn, params, after, key, retries, timeout_s}`` read from its shards (or a whole
+        ``study.json`` written before format 2, as it is); None when there is none.
+
+        For big studies prefer :meth:`read_study_columns` (no dict per run).
+
+        Raises
+        ------
+        InputError
+            A corrupt header or shard.
+        """
+        head, cols = self.read_study_columns()
+        if head is None or cols is None:
+            return head
+        doc = dict(head)
+        doc["runs"] = [dict(zip(STUDY_COLUMNS, row)) for row in zip(*(cols.column(c) for c in STUDY_COLUMNS))]
+        return doc
+
+    def read_study_header(self) -> dict | None:
+        """The ``study.json`` document as stored (format 2: the header; earlier: the whole study)."""
+        doc = self.store.read_json(self.study_path)
+        if doc is not None and not isinstance(doc, dict):
+            raise InputError(f"{self.study_path}: corrupt record (expected an object)")
+        return doc
+
+    def read_study_columns(self) -> tuple[dict | None, "StudyColumns | None"]:
+        """The study record as ``(header, columns)``: the header fields of ``study.json``
+        (``name``, ``seed``, ``store``, ``updated``, ...) and a :class:`StudyColumns` with one
+        item per run; ``(None, None)`` when the study has no record.
+
+        Raises
+        ------
+        InputError
+            A corrupt header or shard, or a shard the header lists that is missing.
+        """
+        doc = self.read_study_header()
+        if doc is None:
+            return None, None
+        if doc.get("format") != 2:  # a whole study.json (before format 2)
+            runs = doc.get("runs", [])
+            if not isinstance(runs, list):
+                raise InputError(f"{self.study_path}: corrupt record (expected an object with a 'runs' list)")
+            head = {k: v for k, v in doc.items() if k != "runs"}
+            return head, StudyColumns.from_rows(runs)
+        shards = doc.get("shards") or []
+        blobs = self.store.read_many([f"{self.root}/{rel}" for rel in shards])
+        parts = []
+        for rel in shards:
+            blob = blobs.get(f"{self.root}/{rel}")
+            if blob is None:
+                raise InputError(f"{self.root}/{rel}: missing shard of the study record {self.study_path}")
+            parts.append(_read_shard(blob, f"{self.root}/{rel}"))
+        return doc, StudyColumns.concat(parts)
+
+    def study_params(self) -> dict[str, dict]:
+        """``{run name: params}`` of the study record (the last invocation); ``{}`` without one."""
+        head, cols = self.read_study_columns()
+        if cols is None:
+            return {}
+        return {n: cols.params(i) for i, n in enumerate(cols.names)}
+
+    def study_writer(self, header: dict) -> "StudyRecordWriter":
+        """A :class:`StudyRecordWriter` that writes this study's record incrementally."""
+        return StudyRecordWriter(self, header)
 
     def timeout_marked(self, name: str) -> bool:
         """True when a worker ended itself because run ``name`` ignored its timeout."""
@@ -402,16 +705,23 @@ class Ledger:
         return created
 
     def commit_pack(self, pack_id: str, records: list[RunRecord]) -> None:
-        """Commit the done records of a pack in one atomic write of ``_packs/<pack_id>.json``."""
-        blob = json.dumps({"markers": {r.name: r.data for r in records}, "finished": now_iso()},
-                          separators=(",", ":"), default=str)
-        self.store.write_bytes_atomic(self.pack_path(pack_id), blob.encode("utf-8"))  # compact: C encoder
+        """Commit the done records of a pack in one atomic write of ``_packs/<pack_id>.json.gz``
+        (:func:`encode_pack`)."""
+        for r in records:  # one commit: one id; durations to the microsecond
+            r.data["commit_id"] = pack_id
+            if isinstance(r.data.get("duration_s"), float):
+                r.data["duration_s"] = round(r.data["duration_s"], 6)
+        self.store.write_bytes_atomic(self.pack_path(pack_id), encode_pack(records, now_iso()))
 
     # -- writing (driver) ----------------------------------------------------------------------
     def write_study(self, doc: dict) -> None:
-        """Write the study record (``study.json``)."""
-        data = json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8")
-        self.store.write_bytes_atomic(f"{self.root}/{STUDY}", data)
+        """Write the whole study record: ``doc``'s fields but ``runs`` as the ``study.json``
+        header, and its ``runs`` (dicts with the :data:`STUDY_COLUMNS`) as parquet shards under
+        ``_study/``; the shards of the previous record are removed afterwards."""
+        header = {k: v for k, v in doc.items() if k != "runs"}
+        writer = self.study_writer(header)
+        writer.append(doc.get("runs") or [])
+        writer.flush()
 
     def record_failure(self, identity: dict, failure: dict, *, attempts: int, history: list[dict],
                        params: dict | None = None) -> RunRecord:
@@ -426,6 +736,208 @@ class Ledger:
         record = RunRecord.skipped(identity, reason, params)
         self.store.write_json_atomic(self.error_path(record.name), record.data)
         return record
+
+
+def pack_markers(blob: bytes) -> dict[str, dict]:
+    """``{run name: marker}`` of a pack file's bytes, format 2 or earlier (for tools and tests).
+
+    Parameters
+    ----------
+    blob : bytes
+        The content of ``_packs/<id>.json.gz`` (or ``_packs/<id>.json``).
+
+    Returns
+    -------
+    dict
+    """
+    doc = decode_pack(blob)
+    if doc.get("format") != 2:
+        return dict(doc.get("markers", {}))
+    shared, cols, sparse = doc.get("shared", {}), doc.get("columns", {}), doc.get("sparse", {})
+    out = {}
+    for i, name in enumerate(cols.get("name", [])):
+        m = dict(shared)
+        for f, col in cols.items():
+            m[f] = col[i]
+        for f, entries in sparse.items():
+            if str(i) in entries:
+                m[f] = entries[str(i)]
+        out[name] = m
+    return out
+
+
+# -- the study record (format 2) ----------------------------------------------------------------
+class StudyColumns:
+    """The runs of a study record, column by column (no dict per run).
+
+    Parameters
+    ----------
+    columns : dict
+        ``{column: list}`` for every name of :data:`STUDY_COLUMNS`; ``params`` and ``after`` hold
+        JSON text (parsed by :meth:`params` / :meth:`after`) or already parsed values.
+    """
+
+    def __init__(self, columns: dict):
+        self._cols = columns
+        self.names: list[str] = columns["name"]
+        self.keys: list[str | None] = columns["key"]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def column(self, name: str) -> list:
+        """One column, parsed (``params`` as dicts, ``after`` as lists)."""
+        if name in ("params", "after"):
+            return [self._parse(name, i) for i in range(len(self.names))]
+        return self._cols[name]
+
+    def _parse(self, name: str, i: int):
+        v = self._cols[name][i]
+        if isinstance(v, str):
+            v = json.loads(v)
+        return v if v is not None else ({} if name == "params" else [])
+
+    def params(self, i: int) -> dict:
+        """Params of the ``i``-th run."""
+        return self._parse("params", i)
+
+    def after(self, i: int) -> list:
+        """Upstream names of the ``i``-th run."""
+        return self._parse("after", i)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict]) -> "StudyColumns":
+        """From run dicts (a study.json written before format 2); rows without a name are dropped."""
+        rows = [r for r in rows if isinstance(r, dict) and "name" in r]
+        return cls({c: [r.get(c) for r in rows] for c in STUDY_COLUMNS})
+
+    @classmethod
+    def concat(cls, parts: list["StudyColumns"]) -> "StudyColumns":
+        """The runs of several shards, in order."""
+        return cls({c: [v for p in parts for v in p._cols[c]] for c in STUDY_COLUMNS})
+
+
+def _study_schema():
+    import pyarrow as pa
+
+    return pa.schema([("name", pa.string()), ("fn", pa.dictionary(pa.int32(), pa.string())),
+                      ("params", pa.string()), ("after", pa.string()), ("key", pa.string()),
+                      ("retries", pa.int32()), ("timeout_s", pa.float64())])
+
+
+def _write_shard(cols: dict) -> bytes:
+    """Parquet bytes of study-record columns (``params`` and ``after`` already JSON text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: cols[c] for c in STUDY_COLUMNS}, schema=_study_schema())
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _rows_to_columns(rows: list[dict]) -> dict:
+    return {
+        "name": [r["name"] for r in rows],
+        "fn": [r.get("fn") for r in rows],
+        "params": [_dumps(r.get("params") or {}) for r in rows],
+        "after": [_dumps(list(r.get("after") or ())) for r in rows],
+        "key": [r.get("key") for r in rows],
+        "retries": [r.get("retries") for r in rows],
+        "timeout_s": [r.get("timeout_s") for r in rows],
+    }
+
+
+def _read_shard(blob: bytes, path: str) -> StudyColumns:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(blob))
+        cols = {c: table.column(c).to_pylist() for c in STUDY_COLUMNS}
+    except (pa.ArrowException, KeyError, OSError) as e:
+        raise InputError(f"{path}: corrupt shard of the study record ({type(e).__name__}: {_short(e)})") from None
+    return StudyColumns(cols)
+
+
+def _short(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200]
+
+
+class StudyRecordWriter:
+    """Writes a study record incrementally: runs are appended as they are planned, and each
+    :meth:`flush` writes the runs appended since the last one as new parquet shards
+    (``_study/<generation>-<n>.parquet``), then the ``study.json`` header listing every shard
+    of this record. The first flush removes the previous record's shards after its header is
+    replaced, so a reader always finds a complete record (the old one or the new one).
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The study's ledger.
+    header : dict
+        Header fields (``name``, ``seed``, ``store``, ...); ``updated``, ``format``,
+        ``run_count`` and ``shards`` are set by the writer.
+    """
+
+    def __init__(self, ledger: "Ledger", header: dict):
+        self.ledger = ledger
+        self.header = dict(header)
+        self.generation = uuid.uuid4().hex[:12]
+        self.shards: list[str] = []
+        self.count = 0
+        self._pending: dict[str, list] = {c: [] for c in STUDY_COLUMNS}
+        self._flushed_once = False
+
+    def append(self, rows: list[dict]) -> None:
+        """Queue run rows (dicts with the :data:`STUDY_COLUMNS`) for the next flush."""
+        self.append_columns(_rows_to_columns(rows))
+
+    def append_columns(self, columns: dict) -> None:
+        """Queue runs given column by column (``{column: list}`` for every :data:`STUDY_COLUMNS`;
+        ``params`` and ``after`` as objects or as JSON text)."""
+        for c in STUDY_COLUMNS:
+            col = columns[c]
+            if c in ("params", "after"):
+                col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
+            self._pending[c].extend(col)
+
+    @property
+    def pending(self) -> int:
+        """Rows appended and not flushed yet."""
+        return len(self._pending["name"])
+
+    def flush(self, header: dict | None = None) -> None:
+        """Write pending rows as shards and the header (updated with ``header``)."""
+        store, root = self.ledger.store, self.ledger.root
+        if header:
+            self.header.update(header)
+        cols, self._pending = self._pending, {c: [] for c in STUDY_COLUMNS}
+        n = len(cols["name"])
+        for start in range(0, n, SHARD_ROWS):
+            rel = f"{STUDY_SHARDS}/{self.generation}-{len(self.shards):05d}.parquet"
+            part = {c: v[start:start + SHARD_ROWS] for c, v in cols.items()}
+            store.write_bytes_atomic(f"{root}/{rel}", _write_shard(part))
+            self.shards.append(rel)
+        del cols
+        self.count += n
+        old = None
+        if not self._flushed_once:
+            try:
+                old = self.ledger.read_study_header()
+            except InputError:
+                old = None
+        doc = {**self.header, "updated": now_iso(), "format": 2, "run_count": self.count, "shards": list(self.shards)}
+        store.write_bytes_atomic(self.ledger.study_path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
+        if not self._flushed_once:
+            self._flushed_once = True
+            if isinstance(old, dict) and old.get("format") == 2:
+                for rel in old.get("shards") or []:
+                    if rel not in self.shards and isinstance(rel, str) and rel.startswith(f"{STUDY_SHARDS}/"):
+                        store.remove(f"{root}/{rel}")
 
 
 def run_relpath(name: str) -> str:
@@ -477,5 +989,6 @@ def run_dir(store, study: str, name: str, storage_options: dict | None = None) -
     return Ledger(store, study).run_dir(name)
 
 
-__all__ = ["ERROR", "LOG", "Ledger", "MARKER", "PACKS", "RUNS", "Record", "RunRecord", "STUDY", "TIMEOUT_MARK",
-           "attempt_entry", "now_iso", "run_dir", "run_relpath"]
+__all__ = ["ERROR", "LOG", "Ledger", "MARKER", "PACKS", "PACK_SUFFIX", "PackedRecord", "RUNS", "Record", "RunRecord",
+           "STUDY", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "TIMEOUT_MARK",
+           "attempt_entry", "decode_pack", "encode_pack", "now_iso", "pack_markers", "run_dir", "run_relpath"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import InputError
 from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
@@ -81,14 +81,27 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
 
     Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
     function cannot be called with the run's params."""
-    keys = dict(known_keys)
-    out: dict[str, KeyedRun] = {}
+    return {kr.name: kr for kr in iter_key_runs(runs, deps, fns.__getitem__, known_keys.__getitem__,
+                                                study_version, study_seed, source)}
+
+
+def iter_key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fn_of: Callable[[str], Callable],
+                  known_key: Callable[[str], str], study_version: str | None, study_seed: int,
+                  source: str = "study") -> Iterator[KeyedRun]:
+    """:func:`key_runs` one run at a time (nothing kept per run but the keys of runs that others
+    follow): ``fn_of(name)`` is the run's resolved function, ``known_key(name)`` the key of an
+    upstream outside ``runs``.
+
+    Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
+    function cannot be called with the run's params."""
+    followed = {u for ups in deps.values() for u in ups}
+    keys: dict[str, str] = {}
     for name, upstream in deps.items():
         run = runs[name]
-        fn = fns[name]
+        fn = fn_of(name)
         ctx = call_style(run, fn, source)
         code = code_token(fn, run.version if run.version is not None else study_version)
-        up_keys = {u: keys[u] for u in upstream}
+        up_keys = {u: (keys[u] if u in keys else known_key(u)) for u in upstream} if upstream else {}
         try:
             files = inputs_hash(run.inputs) if run.inputs else None
         except OSError as e:
@@ -96,9 +109,9 @@ def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Ca
                              f" ({e.strerror or type(e).__name__})") from None
         ph = params_hash(run.params, files)
         key = run_key(run.fn_path, ph, up_keys, code, study_seed)
-        keys[name] = key
-        out[name] = KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
-    return out
+        if name in followed:
+            keys[name] = key
+        yield KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
 
 
 def needs_run(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> bool:
@@ -125,7 +138,7 @@ def needs_run(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) ->
     """
     if record is None or record.status != "done" or record.key != kr.key:
         return True
-    missing = record.data.get("upstream_missing")
+    missing = record.upstream_missing
     return bool(missing) and any(u in missing for u in executing_upstreams)
 
 

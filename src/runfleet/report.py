@@ -18,8 +18,8 @@ import jinja2
 from .accounting import read_costs
 from .errors import InputError
 from .ledger import Ledger
-from .status import study_status
-from .store import Store, store_errors
+from .status import load_study_columns, status_rows
+from .store import Store
 
 COLORS = {"done": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e", "pending": "#f9a825"}
 MAX_TIMELINE_ROWS = 400
@@ -69,13 +69,11 @@ def read_study_records(study_url: str, storage_options: dict | None = None):
     InputError
         No study at ``study_url``.
     """
-    rows = study_status(study_url, storage_options)
+    _, cols, records = load_study_columns(study_url, storage_options)  # one read of the store
+    rows = status_rows(cols, records)
     store_url, name = study_url.rstrip("/").rsplit("/", 1)
     store = Store(store_url, storage_options)
-    ledger = Ledger(store, name)
-    with store_errors(store_url):
-        records, _ = ledger.load()
-    return rows, records, store, ledger.root
+    return rows, records, store, Ledger(store, name).root
 
 
 def find_plots(store: Store, root: str, run_names) -> tuple[list[str], dict[str, list[str]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .status import current_record, load_study_records
+from .status import load_study_columns
 
 COLUMNS = ["name", "status", "attempts", "duration_s", "error_class", "value", "params"]
 
@@ -12,7 +12,7 @@ COLUMNS = ["name", "status", "attempts", "duration_s", "error_class", "value", "
 def results(study_url: str, storage_options: dict | None = None) -> pd.DataFrame:
     """One row per run of the study at ``study_url``, with the value each run returned.
 
-    Reads only the store (``study.json``, commit markers, pack files of packed short runs and
+    Reads only the store (the study record, commit markers, pack files of packed short runs and
     error records), so it works after the driver has exited, on another machine, for local and
     ``s3://`` stores alike.
 
@@ -44,16 +44,17 @@ def results(study_url: str, storage_options: dict | None = None) -> pd.DataFrame
     runfleet.InputError
         When there is no study at ``study_url``.
     """
-    doc, records = load_study_records(study_url, storage_options)
+    _, cols, records = load_study_columns(study_url, storage_options)
     rows = []
-    for run in doc.get("runs", []):
-        rec = current_record(run, records)
-        row = {"name": run["name"], "status": "pending", "attempts": 0, "duration_s": None, "error_class": None,
-               "value": None, "params": run.get("params") or {}}
+    for i, (name, key) in enumerate(zip(cols.names, cols.keys)):
+        rec = records.get(name)
+        if rec is not None and rec.key != key:
+            rec = None  # an older key's record is stale
+        row = {"name": name, "status": "pending", "attempts": 0, "duration_s": None, "error_class": None,
+               "value": None, "params": cols.params(i)}
         if rec is not None:
-            d = rec.data
-            row.update(status=rec.status, attempts=int(d.get("attempt", d.get("attempts", 0)) or 0),
-                       duration_s=d.get("duration_s"), error_class=d.get("error_class"),
+            row.update(status=rec.status, attempts=rec.attempts, duration_s=rec.duration_s,
+                       error_class=None if rec.status == "done" else rec.data.get("error_class"),
                        value=rec.value if rec.status == "done" else None)
         rows.append(row)
     def column(key, dtype):

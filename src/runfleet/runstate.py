@@ -16,7 +16,7 @@ of 100,000 runs on every loop turn of the engine.
 """
 from __future__ import annotations
 
-import collections
+import array
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -65,7 +65,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 
 @dataclass
 class RunEntry:
-    """What the engine knows about one run in this invocation.
+    """What the engine knows about one run in this invocation (the form a run is added in; the
+    table keeps it column by column and returns a view with the same attributes).
 
     Attributes
     ----------
@@ -96,8 +97,8 @@ class RunEntry:
         Done in the store with its current key: not executed in this invocation.
     """
 
-    kr: KeyedRun
-    policy: RetryPolicy
+    kr: KeyedRun | None
+    policy: RetryPolicy | None
     packable: bool
     state: RunState = RunState.NEW
     attempts: int = 0
@@ -115,8 +116,193 @@ class InvalidTransition(RuntimeError):
     """An engine bug: a run was moved along a transition the state machine does not have."""
 
 
+_STATES = list(RunState)
+_CODE = {s: i for i, s in enumerate(_STATES)}
+_ALLOWED = [[False] * len(_STATES) for _ in _STATES]
+for _frm, _tos in TRANSITIONS.items():
+    for _to in _tos:
+        _ALLOWED[_CODE[_frm]][_CODE[_to]] = True
+_EMPTY: tuple = ()
+_NO_KEYS: dict = {}
+_PACKABLE, _DIRTY, _RESUMED = 1, 2, 4
+_NEW = 0  # RunState.NEW's code
+
+
+class _FnInfo:
+    """What runs of one function (and code token) share: interned once per table."""
+
+    __slots__ = ("fn", "fn_path", "code", "takes_ctx", "by_name")
+
+    def __init__(self, fn, fn_path, code, takes_ctx, by_name):
+        self.fn, self.fn_path, self.code, self.takes_ctx, self.by_name = fn, fn_path, code, takes_ctx, by_name
+
+
+class KeyedView:
+    """A run's :class:`~runfleet.plan.KeyedRun` fields read from the table's columns (no object
+    per run is kept): ``run``, ``fn``, ``fn_path``, ``code``, ``takes_ctx``, ``key``,
+    ``upstream``, ``upstream_keys``, ``files_hash``, ``params_hash`` and :meth:`identity`."""
+
+    __slots__ = ("_t", "_i")
+
+    def __init__(self, table: "RunTable", i: int):
+        self._t, self._i = table, i
+
+    @property
+    def run(self):
+        return self._t._runs[self._i]
+
+    @property
+    def name(self) -> str:
+        return self._t._names[self._i]
+
+    @property
+    def fn(self):
+        return self._t._fn[self._i].fn
+
+    @property
+    def fn_path(self) -> str:
+        return self._t._fn[self._i].fn_path
+
+    @property
+    def code(self) -> str:
+        return self._t._fn[self._i].code
+
+    @property
+    def takes_ctx(self) -> bool:
+        return self._t._fn[self._i].takes_ctx
+
+    @property
+    def key(self) -> str:
+        return self._t.key_of(self._i)
+
+    @property
+    def upstream(self):
+        return self._t._upstream.get(self._i, _EMPTY)
+
+    @property
+    def upstream_keys(self) -> dict:
+        t = self._t
+        ups = t._upstream.get(self._i)
+        if not ups:
+            return {}
+        return {u: t.key_of(t._index[u]) for u in ups}
+
+    @property
+    def files_hash(self) -> str | None:
+        return self._t._files.get(self._i)
+
+    @property
+    def params_hash(self) -> str:
+        i = self._i
+        return self._t._phash[16 * i:16 * i + 16].hex()
+
+    def identity(self) -> dict:
+        """The key parts every record of the run carries (see :meth:`runfleet.plan.KeyedRun.identity`)."""
+        ident = {"name": self.name, "key": self.key, "fn": self.fn_path, "params_hash": self.params_hash,
+                 "upstream": self.upstream_keys, "code": self.code}
+        files = self.files_hash
+        if files:
+            ident["files_hash"] = files
+        return ident
+
+
+class RunView:
+    """One run of a :class:`RunTable`, with the attributes of :class:`RunEntry` (read and written
+    through the table's columns)."""
+
+    __slots__ = ("_t", "_i")
+
+    def __init__(self, table: "RunTable", i: int):
+        self._t, self._i = table, i
+
+    @property
+    def index(self) -> int:
+        """The run's position in the table."""
+        return self._i
+
+    @property
+    def kr(self) -> KeyedView | None:
+        return KeyedView(self._t, self._i) if self._t._runs[self._i] is not None else None
+
+    @property
+    def policy(self):
+        return self._t._policy[self._i]
+
+    @property
+    def state(self) -> RunState:
+        return _STATES[self._t._state[self._i]]
+
+    @state.setter
+    def state(self, value: RunState) -> None:  # for tests that set it; the engine uses move
+        self._t._state[self._i] = _CODE[value]
+
+    def _flag(self, bit: int) -> bool:
+        return bool(self._t._flags[self._i] & bit)
+
+    def _set_flag(self, bit: int, on: bool) -> None:
+        if on:
+            self._t._flags[self._i] |= bit
+        else:
+            self._t._flags[self._i] &= ~bit & 0xFF
+
+    packable = property(lambda self: self._flag(_PACKABLE), lambda self, v: self._set_flag(_PACKABLE, v))
+    dirty = property(lambda self: self._flag(_DIRTY), lambda self, v: self._set_flag(_DIRTY, v))
+    resumed = property(lambda self: self._flag(_RESUMED), lambda self, v: self._set_flag(_RESUMED, v))
+
+    @property
+    def attempts(self) -> int:
+        return self._t._attempts[self._i]
+
+    @attempts.setter
+    def attempts(self, value: int) -> None:
+        self._t._attempts[self._i] = value
+
+    @property
+    def value(self):
+        return self._t._values[self._i]
+
+    @value.setter
+    def value(self, v) -> None:
+        self._t._values[self._i] = v
+
+    @property
+    def dependents(self):
+        return self._t._dependents.get(self._i, _EMPTY)
+
+    @property
+    def history(self) -> list[dict]:
+        """Failed attempts of this invocation (a new empty list when there are none: add with
+        :meth:`RunTable.add_attempt`)."""
+        return self._t._history.get(self._i) or []
+
+    @property
+    def after_groups(self):
+        return self._t._groups.get(self._i)
+
+    @property
+    def tolerated(self) -> frozenset:
+        return self._t._tolerated.get(self._i, frozenset())
+
+    @property
+    def attempt_id(self) -> str | None:
+        return self._t._attempt_ids.get(self._i)
+
+    @attempt_id.setter
+    def attempt_id(self, v: str | None) -> None:
+        if v is None:
+            self._t._attempt_ids.pop(self._i, None)
+        else:
+            self._t._attempt_ids[self._i] = v
+
+
 class RunTable:
-    """All runs of a fleet by name, with a count per :class:`RunState`.
+    """All runs of a fleet by name, column by column, with a count per :class:`RunState`.
+
+    A run costs the table about 200 bytes (a name index entry, its key and params hash as 16
+    bytes each, a state
+    byte, flags, attempts, a reference to its :class:`~runfleet.study.Run` and its value);
+    what few runs have (upstreams, dependents, failed attempts, aggregator groups) is kept in
+    dicts by position. ``table[name]`` is a :class:`RunView` with :class:`RunEntry`'s attributes.
 
     Examples
     --------
@@ -127,19 +313,154 @@ class RunTable:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, RunEntry] = {}
-        self._counts: collections.Counter = collections.Counter()
+        self._index: dict[str, int] = {}
+        self._names: list[str] = []
+        self._runs: list = []
+        self._fn: list = []
+        self._policy: list = []
+        self._keys = bytearray()
+        self._phash = bytearray()
+        self._state = bytearray()
+        self._flags = bytearray()
+        self._attempts = array.array("I")
+        self._values: list = []
+        self._upstream: dict[int, tuple] = {}
+        self._files: dict[int, str] = {}
+        self._dependents: dict[int, list] = {}
+        self._history: dict[int, list] = {}
+        self._groups: dict[int, list] = {}
+        self._tolerated: dict[int, frozenset] = {}
+        self._attempt_ids: dict[int, str] = {}
+        self._fninfos: dict = {}
+        self._policies: dict = {}
+        self._counts = [0] * len(_STATES)
 
-    def add(self, name: str, entry: RunEntry) -> RunEntry:
-        """Register a new run (state NEW); KeyError if the name is taken."""
-        if name in self._entries:
+    def add_keyed(self, name: str, kr: KeyedRun, policy: RetryPolicy, *, packable: bool, dirty: bool = False,
+                  after_groups: list | None = None, tolerated: frozenset | None = None) -> RunView:
+        """Register a new run (state NEW) from its keyed run, without a :class:`RunEntry`.
+
+        Parameters
+        ----------
+        name : str
+            The run.
+        kr : KeyedRun
+            The run with its content key.
+        policy : RetryPolicy
+            Its retry policy.
+        packable, dirty : bool
+            See :class:`RunEntry`.
+        after_groups : list, optional
+            Its upstream groups when it has tolerant ``after`` entries.
+        tolerated : frozenset, optional
+            Upstreams whose failure does not skip it.
+
+        Returns
+        -------
+        RunView
+
+        Raises
+        ------
+        KeyError
+            If the name is taken.
+        """
+        index = self._index
+        if name in index:
             raise KeyError(name)
-        entry.state = RunState.NEW
-        self._entries[name] = entry
-        self._counts[RunState.NEW] += 1
-        return entry
+        i = len(self._names)
+        index[name] = i
+        self._names.append(name)
+        fn = kr.fn
+        by_name = isinstance(kr.run.fn, str)
+        info_key = (id(fn), kr.fn_path, kr.code, kr.takes_ctx, by_name)
+        info = self._fninfos.get(info_key)
+        if info is None:
+            info = self._fninfos[info_key] = _FnInfo(fn, kr.fn_path, kr.code, kr.takes_ctx, by_name)
+        self._runs.append(kr.run)
+        self._fn.append(info)
+        self._keys += bytes.fromhex(kr.key)
+        self._phash += bytes.fromhex(kr.params_hash)
+        if kr.upstream:
+            self._upstream[i] = tuple(kr.upstream)
+        if kr.files_hash:
+            self._files[i] = kr.files_hash
+        pol = self._policies.get((policy.retries, policy.backoff_s, policy.timeout_s))
+        if pol is None:
+            pol = self._policies[(policy.retries, policy.backoff_s, policy.timeout_s)] = policy
+        self._policy.append(pol)
+        self._state.append(_NEW)
+        self._flags.append((_PACKABLE if packable else 0) | (_DIRTY if dirty else 0))
+        self._attempts.append(0)
+        self._values.append(None)
+        if after_groups:
+            self._groups[i] = after_groups
+        if tolerated:
+            self._tolerated[i] = tolerated
+        self._counts[_NEW] += 1
+        return RunView(self, i)
 
-    def move(self, name: str, to: RunState) -> RunEntry:
+    def add(self, name: str, entry: RunEntry) -> RunView:
+        """Register a new run (state NEW); KeyError if the name is taken."""
+        if name in self._index:
+            raise KeyError(name)
+        i = len(self._names)
+        kr = entry.kr
+        self._index[name] = i
+        self._names.append(name)
+        if kr is not None:
+            by_name = isinstance(kr.run.fn, str)
+            info_key = (id(kr.fn), kr.fn_path, kr.code, kr.takes_ctx, by_name)
+            info = self._fninfos.get(info_key)
+            if info is None:
+                info = self._fninfos[info_key] = _FnInfo(kr.fn, kr.fn_path, kr.code, kr.takes_ctx, by_name)
+            self._runs.append(kr.run)
+            self._fn.append(info)
+            self._keys += bytes.fromhex(kr.key)
+            self._phash += bytes.fromhex(kr.params_hash)
+            if kr.upstream:
+                self._upstream[i] = tuple(kr.upstream)
+            if kr.files_hash:
+                self._files[i] = kr.files_hash
+        else:
+            self._runs.append(None)
+            self._fn.append(None)
+            self._keys += bytes(16)
+            self._phash += bytes(16)
+        policy = entry.policy
+        if policy is not None:
+            pkey = (policy.retries, policy.backoff_s, policy.timeout_s)
+            policy = self._policies.setdefault(pkey, policy)
+        self._policy.append(policy)
+        self._state.append(_CODE[RunState.NEW])
+        self._flags.append((_PACKABLE if entry.packable else 0) | (_DIRTY if entry.dirty else 0)
+                           | (_RESUMED if entry.resumed else 0))
+        self._attempts.append(entry.attempts)
+        self._values.append(entry.value)
+        if entry.dependents:
+            self._dependents[i] = list(entry.dependents)
+        if entry.history:
+            self._history[i] = list(entry.history)
+        if entry.after_groups:
+            self._groups[i] = entry.after_groups
+        if entry.tolerated:
+            self._tolerated[i] = entry.tolerated
+        if entry.attempt_id is not None:
+            self._attempt_ids[i] = entry.attempt_id
+        self._counts[_CODE[RunState.NEW]] += 1
+        return RunView(self, i)
+
+    def key_of(self, i: int) -> str:
+        """The content key (32 hex characters) of the run at position ``i``."""
+        return self._keys[16 * i:16 * i + 16].hex()
+
+    def add_attempt(self, name: str, attempt: dict) -> None:
+        """Append a failed attempt to run ``name``'s history."""
+        self._history.setdefault(self._index[name], []).append(attempt)
+
+    def add_dependent(self, name: str, dependent: str) -> None:
+        """Record that run ``dependent`` follows run ``name``."""
+        self._dependents.setdefault(self._index[name], []).append(dependent)
+
+    def move(self, name: str, to: RunState) -> RunView:
         """Move run ``name`` to state ``to``, keeping the per-state counts.
 
         Parameters
@@ -151,7 +472,7 @@ class RunTable:
 
         Returns
         -------
-        RunEntry
+        RunView
             The run's entry.
 
         Raises
@@ -159,42 +480,93 @@ class RunTable:
         InvalidTransition
             If the state machine has no transition from the run's state to ``to``.
         """
-        entry = self._entries[name]
-        frm = entry.state
-        if to not in TRANSITIONS[frm]:
-            raise InvalidTransition(f"run {name!r}: {frm.value} -> {to.value} is not a transition")
+        i = self._index[name]
+        frm = self._state[i]
+        t = _CODE[to]
+        if not _ALLOWED[frm][t]:
+            raise InvalidTransition(f"run {name!r}: {_STATES[frm].value} -> {to.value} is not a transition")
         self._counts[frm] -= 1
-        self._counts[to] += 1
-        entry.state = to
-        return entry
+        self._counts[t] += 1
+        self._state[i] = t
+        return RunView(self, i)
+
+    def state_of(self, name: str) -> RunState:
+        """Run ``name``'s state (without a view)."""
+        return _STATES[self._state[self._index[name]]]
 
     def count(self, state: RunState) -> int:
         """Number of runs in ``state`` (a counter, no scan)."""
-        return self._counts[state]
+        return self._counts[_CODE[state]]
 
-    def __getitem__(self, name: str) -> RunEntry:
-        return self._entries[name]
+    def __getitem__(self, name: str) -> RunView:
+        return RunView(self, self._index[name])
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._index
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._names)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self._names)
 
     def items(self):
         """``(name, entry)`` pairs in insertion order."""
-        return self._entries.items()
+        return ((n, RunView(self, i)) for i, n in enumerate(self._names))
 
     def keys(self):
-        """Run names in insertion order."""
-        return self._entries.keys()
+        """Run names in insertion order (a live view of the index)."""
+        return self._index.keys()
+
+    def pack_group(self, name: str) -> tuple[str | None, bool]:
+        """``(fn path, fresh)`` of run ``name``: its packing group, and True when it may be packed
+        now (packable, no attempt yet). One lookup, for the engine's pack-filling loop."""
+        i = self._index[name]
+        info = self._fn[i]
+        return (info.fn_path if info is not None else None,
+                bool(self._flags[i] & _PACKABLE) and self._attempts[i] == 0)
+
+    def record_columns(self, start: int = 0) -> dict[str, list]:
+        """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs from
+        position ``start`` on: name, fn, params (JSON text), after, key, retries, timeout_s."""
+        from .ledger import _dumps
+
+        stop = len(self._names)
+        idx = range(start, stop)
+        runs, fns, pols, ups = self._runs, self._fn, self._policy, self._upstream
+        return {
+            "name": self._names[start:stop],
+            "fn": [fns[i].fn_path for i in idx],
+            "params": [_dumps(runs[i].params) for i in idx],
+            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx],
+            "key": [self.key_of(i) for i in idx],
+            "retries": [pols[i].retries for i in idx],
+            "timeout_s": [pols[i].timeout_s for i in idx],
+        }
+
+    def index_of(self, name: str) -> int | None:
+        """The position of run ``name`` in the table, or None."""
+        return self._index.get(name)
+
+    def name_at(self, i: int) -> str:
+        """The name of the run at position ``i``."""
+        return self._names[i]
+
+    def positions_in(self, state: RunState) -> list[int]:
+        """Positions of the runs in ``state`` (a scan)."""
+        code = _CODE[state]
+        return [i for i, c in enumerate(self._state) if c == code]
 
     def names_in(self, state: RunState) -> list[str]:
-        """Names of the runs in ``state`` (a scan: for error messages only)."""
-        return [n for n, e in self._entries.items() if e.state is state]
+        """Names of the runs in ``state`` (a scan: for error messages and the final check)."""
+        code = _CODE[state]
+        st = self._state
+        return [n for i, n in enumerate(self._names) if st[i] == code]
+
+    def fn_paths(self, by_name: bool = False) -> set[str]:
+        """The distinct function paths of the table's runs (``by_name``: only of runs whose fn was
+        given as ``"module:attr"``)."""
+        return {info.fn_path for info in self._fninfos.values() if info.by_name or not by_name}
 
 
-__all__ = ["InvalidTransition", "RunEntry", "RunState", "RunTable", "TRANSITIONS"]
+__all__ = ["InvalidTransition", "KeyedView", "RunEntry", "RunState", "RunTable", "RunView", "TRANSITIONS"]

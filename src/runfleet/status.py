@@ -6,7 +6,7 @@ ledger's public read API); :mod:`runfleet.results` uses it too.
 from __future__ import annotations
 
 from .errors import InputError
-from .ledger import Ledger, Record
+from .ledger import STUDY_COLUMNS, Ledger, Record
 from .store import Store, store_errors
 
 
@@ -19,23 +19,75 @@ def split_study_url(study_url: str) -> tuple[str, str]:
     return store_url, name
 
 
-def load_study_records(study_url: str, storage_options: dict | None = None) -> tuple[dict, dict[str, Record]]:
-    """The study record (``study.json``: its runs with name, fn, params, key) and every run's
-    newest record (markers, pack files, errors), read once from the store.
+def load_study_columns(study_url: str, storage_options: dict | None = None):
+    """The study record as columns and every run's newest record, read once from the store.
 
-    Raises InputError when there is no study at ``study_url``, its record is corrupt or the store
-    refuses the credentials (exit 2); StoreUnavailable when the store does not answer (exit 4).
+    Parameters
+    ----------
+    study_url : str
+        ``<store>/<study name>``.
+    storage_options : dict, optional
+        fsspec options of the store.
+
+    Returns
+    -------
+    header : dict
+        The ``study.json`` header (``name``, ``seed``, ``store``, ``updated``, ...).
+    columns : runfleet.ledger.StudyColumns
+        One item per run of the study record (name, fn, params, after, key, retries, timeout_s).
+    records : dict
+        ``{run name: newest record}`` (markers, pack files, errors).
+
+    Raises
+    ------
+    InputError
+        No study at ``study_url``, a corrupt record, or refused credentials (exit 2).
+    StoreUnavailable
+        The store does not answer (exit 4).
     """
     store_url, name = split_study_url(study_url)
     ledger = Ledger(Store(store_url, storage_options), name)
     with store_errors(store_url):
-        doc = ledger.read_study()
-        if doc is None:
+        head, cols = ledger.read_study_columns()
+        if head is None:
             raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
-        if not isinstance(doc, dict) or not isinstance(doc.get("runs", []), list):
-            raise InputError(f"{ledger.root}/study.json: corrupt record (expected an object with a 'runs' list)")
         records, _ = ledger.load()
+    return head, cols, records
+
+
+def load_study_records(study_url: str, storage_options: dict | None = None) -> tuple[dict, dict[str, Record]]:
+    """The study record (``study.json`` and its shards: its runs with name, fn, params, key) and
+    every run's newest record (markers, pack files, errors), read once from the store.
+
+    Raises InputError when there is no study at ``study_url``, its record is corrupt or the store
+    refuses the credentials (exit 2); StoreUnavailable when the store does not answer (exit 4).
+    """
+    head, cols, records = load_study_columns(study_url, storage_options)
+    doc = dict(head)
+    doc["runs"] = [dict(zip(STUDY_COLUMNS, row)) for row in zip(*(cols.column(c) for c in STUDY_COLUMNS))]
     return doc, records
+
+
+def study_params(store, study: str, storage_options: dict | None = None) -> dict[str, dict]:
+    """``{run name: params}`` of a study's record (its last invocation), read through the ledger.
+
+    Parameters
+    ----------
+    store : str or runfleet.store.Store
+        The store (local path or URL).
+    study : str
+        The study's name.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    dict
+        ``{}`` when the study has no record.
+    """
+    if not isinstance(store, Store):
+        store = Store(store, storage_options)
+    return Ledger(store, study).study_params()
 
 
 def current_record(run: dict, records: dict[str, Record]) -> Record | None:
@@ -69,17 +121,39 @@ def study_status(study_url: str, storage_options: dict | None = None) -> list[di
     StoreUnavailable
         The store does not answer (exit 4).
     """
-    doc, records = load_study_records(study_url, storage_options)
+    _, cols, records = load_study_columns(study_url, storage_options)
+    return status_rows(cols, records)
+
+
+def status_rows(cols, records: dict) -> list[dict]:
+    """The rows of :func:`study_status` from a study record's columns and the runs' records.
+
+    Parameters
+    ----------
+    cols : runfleet.ledger.StudyColumns
+        The study record (:func:`load_study_columns`).
+    records : dict
+        ``{run name: newest record}``.
+
+    Returns
+    -------
+    list of dict
+        One row per run, in the study record's order.
+    """
     rows = []
-    for run in doc.get("runs", []):
-        rec = current_record(run, records)
-        row = {"name": run["name"], "status": "pending", "attempts": 0, "duration_s": None,
-               "error_class": None, "finished": None, "key": run.get("key")}
+    get = records.get
+    for name, key in zip(cols.names, cols.keys):
+        rec = get(name)
+        if rec is not None and rec.key != key:
+            rec = None  # an older key's record is stale
+        row = {"name": name, "status": "pending", "attempts": 0, "duration_s": None,
+               "error_class": None, "finished": None, "key": key}
         if rec is not None:
-            d = rec.data
-            row.update(status=rec.status, attempts=d.get("attempt", d.get("attempts", 0)),
-                       duration_s=d.get("duration_s"), error_class=d.get("error_class"),
-                       finished=d.get("finished"))
+            row.update(status=rec.status, attempts=rec.attempts, duration_s=rec.duration_s,
+                       finished=rec.finished or None)
+            if rec.status != "done":
+                d = rec.data
+                row["error_class"] = d.get("error_class")
             if rec.status == "failed":
                 row["error"] = (d.get("message") or "")[:500]
             if rec.status == "skipped":

@@ -80,7 +80,7 @@ class After:
                    min_done=entry.get("min_done"))
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One named call ``fn(ctx, **params)``, or ``fn(**params)`` for a plain function.
 
@@ -435,10 +435,22 @@ class Study:
         deps = resolve_after(self.runs, src)
         order = topological_order(deps, src)
         if import_fns:
+            resolved: dict = {}  # one import per distinct fn, not per run
             for name in order:
                 run = self.runs[name]
-                call_style(run, resolve_fn(run.fn, f"{src}: run {name!r}: fn"), src)
-        return {n: deps[n] for n in order}
+                fn = run.fn
+                try:
+                    got = resolved.get(fn)
+                except TypeError:  # an unhashable callable
+                    got = None
+                if got is None:
+                    got = resolve_fn(fn, f"{src}: run {name!r}: fn")
+                    try:
+                        resolved[fn] = got
+                    except TypeError:
+                        pass
+                call_style(run, got, src)
+        return {n: list(deps[n]) for n in order}
 
 
 def check_run_fields(run: Run, src: str) -> None:
@@ -500,10 +512,13 @@ def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = 
     """:func:`resolve_after`, and for runs with tolerant entries (:class:`After`) the groups of
     upstreams each entry matched: ``(deps, {run name: [AfterGroup]})``. An upstream matched by
     a strict entry too is strict (its failure skips the run)."""
-    universe = list(known) + list(runs)
+    universe = None  # names globs are matched against, built when the first glob needs it
     deps: dict[str, list[str]] = {}
     groups: dict[str, list[AfterGroup]] = {}
     for name, run in runs.items():
+        if not run.after:
+            deps[name] = _NO_UPSTREAM  # shared: no list per run for the many runs without after
+            continue
         upstream: list[str] = []
         for entry in run.after:
             pattern = entry
@@ -519,6 +534,8 @@ def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = 
                 raise InputError(f"{src}: run {name!r}: after: expected run names, got {pattern!r}")
             pat = _format(pattern, run.params, f"{src}: run {name!r}: after") if "{" in pattern else pattern
             if GLOB_CHARS & set(pat):
+                if universe is None:
+                    universe = list(known) + list(runs)
                 matches = [n for n in universe if n != name and fnmatch.fnmatchcase(n, pat)]
                 if not matches:
                     raise InputError(f"{src}: run {name!r}: after: pattern {pat!r} matches no run")
@@ -539,11 +556,17 @@ def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = 
     return deps, groups
 
 
+#: the upstreams of a run without ``after`` (one shared empty tuple)
+_NO_UPSTREAM: tuple = ()
+
+
 def topological_order(deps: dict[str, list[str]], src: str) -> list[str]:
     """Upstreams before dependents, otherwise in the given order (upstreams outside ``deps``
     count as satisfied). Raises InputError naming a cycle."""
     import heapq
 
+    if not any(u in deps for ups in deps.values() for u in ups):
+        return list(deps)  # no run follows another of these: the given order (no graph built)
     position = {n: i for i, n in enumerate(deps)}
     indegree = {n: sum(1 for u in ups if u in deps) for n, ups in deps.items()}
     children: dict[str, list[str]] = {n: [] for n in deps}
