@@ -19,7 +19,7 @@ from .accounting import read_costs
 from .errors import InputError
 from .ledger import Ledger
 from .status import load_study_columns, status_rows
-from .store import Store
+from .store import Store, store_errors
 
 COLORS = {"done": "#2e7d32", "failed": "#c62828", "skipped": "#9e9e9e", "pending": "#f9a825"}
 MAX_TIMELINE_ROWS = 400
