@@ -10,6 +10,7 @@ from cholera.calibrate import calibrate
 from cholera.collect import TABLE_RUN
 from cholera.config import CalibrationConfig
 from cholera.priors import load_priors
+from runfleet.ledger import pack_markers
 
 SIMS = 240
 
@@ -45,8 +46,8 @@ def test_the_driver_receives_two_floats_per_simulation(calibrated):
     value in the marker: ``ll`` and ``log_prior`` only, never the drawn parameters or the row."""
     _, study = calibrated
     values = []
-    for path in (study / "_packs").glob("*.json"):
-        values += [m["value"] for name, m in json.loads(path.read_text())["markers"].items() if name.startswith("sim-")]
+    for path in (study / "_packs").glob("*.json*"):
+        values += [m["value"] for name, m in pack_markers(path.read_bytes()).items() if name.startswith("sim-")]
     for path in (study / "runs").glob("sim-*/_result.json"):
         values.append(json.loads(path.read_text())["value"])
     assert len(values) >= SIMS * 0.9

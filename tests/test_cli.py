@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, REPO, run_cli, worker_env
-from waiting import alive_in_session, wait_until
+from waiting import alive, process_tree, wait_until
 from runfleet.ledger import pack_markers
 
 
@@ -171,13 +171,14 @@ def test_sigkill_driver_then_resume_completes_without_recommitting(tmp_path):
                             env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     wait_until(lambda: len(_markers(store / "crash")) >= 4, 120, "4 runs committed", interval=0.05)
+    tree = process_tree(proc.pid)  # its workers' nannies run in sessions of their own
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _markers(store / "crash")
     assert 4 <= len(before) < 13
     # orphaned workers exit with their driver: once every process of its session is gone, nothing
     # committed after the kill
-    wait_until(lambda: not alive_in_session(proc.pid), 30, "the killed driver's workers gone")
+    wait_until(lambda: not alive(tree), 30, "the killed driver's workers gone")
     assert _markers(store / "crash") == before
     executed_before = counter.read_text().split()
     done = run_cli("run", study, "--workers", "2", cwd=tmp_path)

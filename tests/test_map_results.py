@@ -18,7 +18,7 @@ from conftest import worker_env
 from mapfns import draws, fragile, square
 from runfleet.errors import InputError, ItemsFailed
 from runfleet.mapping import ItemFailure
-from waiting import alive_in_session, wait_until
+from waiting import alive, process_tree, wait_until
 
 
 def test_map_returns_squares_in_order_and_results_reads_them_back(client, tmp_path):
@@ -127,10 +127,11 @@ def test_kill_driver_mid_map_then_call_again_runs_no_committed_item_twice(tmp_pa
             return 0
 
     wait_until(lambda: committed() >= 150, 240, "150 items committed", interval=0.2)
+    tree = process_tree(proc.pid)  # its workers' nannies run in sessions of their own
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     # the workers notice the driver is gone and end: nothing can commit once the session is empty
-    wait_until(lambda: not alive_in_session(proc.pid), 30, "the killed driver's workers gone")
+    wait_until(lambda: not alive(tree), 30, "the killed driver's workers gone")
     before = runfleet.results(f"{store}/slow_square")
     done_before = set(before.loc[before["status"] == "done", "params"].map(lambda p: p["item"]))
     assert 150 <= len(done_before) < 1000

@@ -72,7 +72,8 @@ def answers(fn: Callable[[], object]) -> Callable[[], bool]:
 
 def alive_in_session(sid: int) -> list[int]:
     """PIDs of live (not zombie) processes in session ``sid``: what a driver started with
-    ``start_new_session=True`` left behind (its workers, nannies, shells).
+    ``start_new_session=True`` left behind in its session (not the embedded cluster's nannies,
+    which start sessions of their own: use :func:`process_tree` for them).
 
     Parameters
     ----------
@@ -94,5 +95,50 @@ def alive_in_session(sid: int) -> list[int]:
             if os.getsid(p.info["pid"]) == sid and p.info["status"] != psutil.STATUS_ZOMBIE:
                 out.append(p.info["pid"])
         except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process descending from it, now (take it before killing ``pid``: the
+    embedded cluster's nannies run in sessions of their own, so a session does not find them).
+
+    Parameters
+    ----------
+    pid : int
+        The root process.
+
+    Returns
+    -------
+    list of int
+        The PIDs, the root first.
+    """
+    import psutil
+
+    try:
+        return [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return [pid]
+
+
+def alive(pids) -> list[int]:
+    """The PIDs of ``pids`` still running (zombies count as gone).
+
+    Parameters
+    ----------
+    pids : iterable of int
+
+    Returns
+    -------
+    list of int
+    """
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.Error:
             continue
     return out
