@@ -305,6 +305,12 @@ class ChunkTask:
     gas_tariff: np.ndarray | None
     shared: SharedInputs
 
+    def affinity(self) -> tuple[str, int]:
+        """``(loads directory|upgrade, chunk index)``: the same chunk of the same loads prefers the
+        same worker in every run (chunking is deterministic), consecutive chunks consecutive workers
+        (:func:`ratedesign.mappers.context_mapper`)."""
+        return f"{self.shared.loads_dir}|{self.shared.upgrade}", self.index
+
 
 @dataclass
 class ChunkResult:
@@ -572,6 +578,10 @@ class PeakTask:
 
     chunk: ChunkTask
     peak_mask: np.ndarray
+
+    def affinity(self) -> tuple[str, int]:
+        """The chunk's :meth:`ChunkTask.affinity` (its loads are in that worker's cache)."""
+        return self.chunk.affinity()
 
 
 def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
