@@ -63,6 +63,9 @@ def write_config(root: Path, data: Path) -> Path:
         "energyweekdayschedule": gsched, "energyweekendschedule": gsched,
         "energyratestructure": [[{"rate": 1.9}], [{"rate": 1.7}], [{"rate": 1.5}], [{"rate": 1.8}]],
         "fixedchargefirstmeter": 14.79}]}))
+    (cfg / "tariffs/gas/rie_nonheating.json").write_text(json.dumps({"items": [{
+        "energyweekdayschedule": flat, "energyweekendschedule": flat, "energyratestructure": [[{"rate": 1.6}]],
+        "fixedchargefirstmeter": 14.79}]}))
     (cfg / "tariffs/gas/null_gas_tariff.json").write_text(json.dumps({"items": [{
         "energyweekdayschedule": flat, "energyweekendschedule": flat, "energyratestructure": [[{"rate": 0.0}]],
         "fixedchargefirstmeter": 0.0}]}))
