@@ -109,7 +109,9 @@ VALUE_COLUMNS = (TOTAL, PV, GAS)
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
-    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    """The column as an array of its own: never a view of a memory-mapped file or of the buffer of
+    a whole object (the load cache keeps it, possibly after the file changed)."""
+    return np.array(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64, copy=True)
 
 
 def _year_of(value, path: str) -> int:
