@@ -2,12 +2,24 @@
 S2 + S7-S9 kernels against the long-format pandas reference at 10,000 buildings.
 
     .venv/bin/python benchmarks/ratedesign.py [--sizes 1910,15000] [--kernel-n 10000] [--root /tmp/rd_bench]
+    .venv/bin/python benchmarks/ratedesign.py --s3 [--s3-n 1910] [--delay-ms 30] [--sizes ''] [--kernel-n 0]
 
 End to end = ``ratedesign run`` as a subprocess (runfleet study on the embedded local cluster,
 cluster start included), loads from local parquet. Peak RSS is sampled every 50 ms over the
 driver process and each of its descendants (workers). Synthetic data goes under --root (/tmp).
 Targets (2-core machine): 1,910 end to end < 6 s; kernels >= 100x faster than the reference;
 peak worker RSS at 15,000 < 2 GB.
+
+``--s3`` (issue 16): loads on a moto S3 server (every request reaches moto) behind the latency proxy
+of ``benchmarks/latency_proxy.py``:
+
+1. column projection: 200 buildings written narrow (the 7 columns of ``synth``) and wide (``synth
+   --wide``, ~50 ResStock end-use columns), read by ``read_loads`` without cache: bytes fetched per
+   building against the needed column chunks' bytes and the whole file (target <= 1.2x the needed
+   columns whatever the width), and the GET requests the proxy saw;
+2. a ``--s3-n``-building precalc run (``cairo_run`` through ``run_study``, embedded 2-worker
+   cluster started fresh, so no load is cached) with its loads on S3, through the proxy without and
+   with ``--delay-ms`` per request (target: within 1.2x).
 """
 
 from __future__ import annotations
@@ -51,6 +63,9 @@ def write_config(root: Path, data: Path) -> Path:
         "energyweekdayschedule": gsched, "energyweekendschedule": gsched,
         "energyratestructure": [[{"rate": 1.9}], [{"rate": 1.7}], [{"rate": 1.5}], [{"rate": 1.8}]],
         "fixedchargefirstmeter": 14.79}]}))
+    (cfg / "tariffs/gas/rie_nonheating.json").write_text(json.dumps({"items": [{
+        "energyweekdayschedule": flat, "energyweekendschedule": flat, "energyratestructure": [[{"rate": 1.6}]],
+        "fixedchargefirstmeter": 14.79}]}))
     (cfg / "tariffs/gas/null_gas_tariff.json").write_text(json.dumps({"items": [{
         "energyweekdayschedule": flat, "energyweekendschedule": flat, "energyratestructure": [[{"rate": 0.0}]],
         "fixedchargefirstmeter": 0.0}]}))
@@ -64,8 +79,8 @@ def write_config(root: Path, data: Path) -> Path:
         "path_resstock_metadata": str(data / "resstock/metadata/state=RI/upgrade=00/metadata-sb.parquet"),
         "path_resstock_loads": str(data / "resstock/load_curve_hourly/state=RI/upgrade=00/"),
         "path_utility_assignment": str(data / "resstock/metadata_utility/state=RI/utility_assignment.parquet"),
-        "path_tariff_maps_electric": str(data / "tariff_maps/electric/synth_default.csv"),
-        "path_tariff_maps_gas": str(data / "tariff_maps/gas/synth_u00.csv"),
+        "path_tariff_maps_electric": str(data / "tariff_maps/electric/synth_rie_default.csv"),
+        "path_tariff_maps_gas": str(data / "tariff_maps/gas/synth_rie_u00.csv"),
         "path_tariffs_electric": {"all": "tariffs/electric/rie_default.json"},
         "path_tariffs_gas": "tariffs/gas",
         "utility_revenue_requirement": "rev_requirement/rr.yaml",
@@ -84,7 +99,7 @@ def write_config(root: Path, data: Path) -> Path:
 def ensure_data(root: Path, n: int) -> Path:
     from ratedesign.synth import bldg_ids_from_map, synth_dataset
     data = root / f"n{n}"
-    if (data / "tariff_maps/electric/synth_default.csv").exists():
+    if (data / "tariff_maps/electric/synth_rie_default.csv").exists():
         return data
     real_map = SHARED_RI / "tariff_maps/electric/rie_default.csv"
     if n == 1910 and real_map.exists():
@@ -186,11 +201,108 @@ def kernels_vs_reference(n: int) -> dict:
             "reference_extra_gb": (peak[0] - rss0) / 1e9, "max_rel_diff": err}
 
 
+def _moto():
+    import socket
+    import urllib.request
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    exe = Path(sys.executable).parent / "moto_server"
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
+            return proc, port
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("moto_server did not start")
+
+
+def s3_benchmark(root: Path, n: int, delay_ms: float) -> None:
+    import s3fs
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("latency_proxy", Path(__file__).resolve().parent / "latency_proxy.py")
+    lp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lp)
+    LatencyProxy = lp.LatencyProxy
+    from ratedesign.loadcache import reader_stats, reset_reader_stats
+    from ratedesign.loads import load_path, loads_dir, read_loads
+    from ratedesign.synth import synth_dataset
+    from runfleet import Run, Study, run_study
+
+    proc, port = _moto()
+    try:
+        direct = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}}
+        fs = s3fs.S3FileSystem(**direct)
+        fs.mkdir("bench")
+        # 1. bytes fetched per building, narrow and wide files
+        ids = list(range(300001, 300201))
+        for wide in (False, True):
+            local = root / f"proj{'wide' if wide else 'narrow'}"
+            ldir = loads_dir(str(local / "resstock"), "RI", "00")
+            if not Path(ldir).exists():
+                synth_dataset(str(local), ids, upgrades=("00",), seed=5, wide=wide)
+            remote = f"s3://bench/proj{int(wide)}/upgrade=00"
+            fs.put(ldir + "/", remote + "/", recursive=True)
+            proxy = LatencyProxy("127.0.0.1", port, delay_ms / 1000).start()
+            so = dict(direct, client_kwargs={"endpoint_url": proxy.url})
+            reset_reader_stats()
+            t0 = time.perf_counter()
+            read_loads(remote, ids, "00", so, cache=False)
+            wall = time.perf_counter() - t0
+            st = reader_stats()
+            size = sum(Path(load_path(ldir, b, "00")).stat().st_size for b in ids) / len(ids)
+            print(f"  projection, {'wide' if wide else 'narrow'} files ({size / 1e3:,.0f} KB per file): fetched "
+                  f"{st['fetched_bytes'] / len(ids) / 1e3:,.1f} KB per building for {st['needed_bytes'] / len(ids) / 1e3:,.1f} "
+                  f"KB of needed column chunks ({st['fetched_bytes'] / st['needed_bytes']:.3f}x; whole file "
+                  f"{size * len(ids) / st['fetched_bytes']:.1f}x more); {st['requests'] / len(ids):.2f} ranged GETs per file "
+                  f"(proxy: {dict(proxy.counts)}, listing included); {len(ids)} files in {wall:.2f} s at +{delay_ms:g} ms")
+            proxy.stop()
+        # 2. one run with its loads on S3, without and with latency
+        data = ensure_data(root, n)
+        scen = write_config(root / f"cfg{n}", data)
+        ldir = str(data / "resstock/load_curve_hourly/state=RI/upgrade=00")
+        t0 = time.perf_counter()
+        fs.put(ldir + "/", "s3://bench/loads/upgrade=00/", recursive=True)
+        print(f"  uploaded {n} load files to moto in {time.perf_counter() - t0:.0f} s")
+        from ratedesign.scenario import load_scenario
+        walls = {}
+        for delay in (0.0, delay_ms):
+            proxy = LatencyProxy("127.0.0.1", port, delay / 1000).start()
+            so = dict(direct, client_kwargs={"endpoint_url": proxy.url})
+            p = load_scenario(str(scen), 1, sets=["path_resstock_loads=s3://bench/loads/upgrade=00/"]).to_params()
+            p["storage_options"] = so  # dummy moto credentials: fine in a benchmark's params
+            study = Study(f"s3-{int(delay)}ms", store=str(root / "s3store"), seed=0)
+            study.add(Run("precalc", "ratedesign.runfn:cairo_run", params=p))
+            subprocess.run(["rm", "-rf", str(root / "s3store")], check=True)
+            before = dict(proxy.counts)
+            t0 = time.perf_counter()
+            summary = run_study(study, workers=2, progress=False)
+            walls[delay] = time.perf_counter() - t0
+            reqs = {k: v - before.get(k, 0) for k, v in proxy.counts.items() if v - before.get(k, 0)}
+            proxy.stop()
+            if summary.exit_code != 0:
+                raise SystemExit(f"S3 run failed: {summary.outcomes}")
+            print(f"  {n} buildings, loads on S3 at +{delay:g} ms per request: {walls[delay]:.1f} s wall incl. cluster "
+                  f"start; requests {reqs} ({sum(reqs.values()) / n:.2f} per building)")
+        print(f"  with / without latency: {walls[delay_ms] / walls[0.0]:.2f}x (target <= 1.2x)")
+    finally:
+        proc.kill()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1910,15000")
     ap.add_argument("--kernel-n", type=int, default=10000)
     ap.add_argument("--root", default="/tmp/rd_bench")
+    ap.add_argument("--s3", action="store_true", help="loads on moto S3 behind the latency proxy (issue 16)")
+    ap.add_argument("--s3-n", type=int, default=1910)
+    ap.add_argument("--delay-ms", type=float, default=30.0)
     args = ap.parse_args()
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
@@ -209,6 +321,8 @@ def main() -> None:
         print(f"  S2+S7-S9 kernels at {k['n']} buildings: numpy {k['numpy_s']:.3f} s, long-format pandas reference "
               f"{k['reference_s']:.1f} s (+{k['reference_extra_gb']:.1f} GB) -> ratio {k['ratio']:.0f}x "
               f"(max rel diff {k['max_rel_diff']:.1e})")
+    if args.s3:
+        s3_benchmark(root, args.s3_n, args.delay_ms)
     print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SHARED, run_cli
+from conftest import SHARED, run_cli, worker_env
 from ratedesign import derive, flex
 from ratedesign.buildings import sample_bldg_ids, utility_bldg_ids
 from ratedesign.calendar import MONTH_NAMES, HourCalendar
@@ -333,8 +333,11 @@ def test_ten_utilities_one_study_sample_30(platform_data):
 
     scen = [examples.platform_scenario(u) for u in examples.PLATFORM_UTILITIES]
     store = platform_data["root"] / "store"
+    # bills and BAT are what this test checks: no per-run plots (about a second of matplotlib for each
+    # of ~180 precalc runs; test_ratedesign_plots covers them)
+    env = dict(worker_env(), DASK_RATEDESIGN__RUN_PLOTS="false")
     p = run_cli("study", *scen, "--store", store, "--sample", "30", "--name", "ten", "--no-progress",
-                *platform_data["map_prefix"], exe="ratedesign", timeout=1800)
+                *platform_data["map_prefix"], exe="ratedesign", timeout=1800, env=env)
     assert p.returncode in (0, 1), p.stderr[-3000:]
     # plan-time skips are runfleet runs: recorded by the ledger with their reason (what status shows)
     skipped = [r for r in study_status(str(store / "ten")) if r["status"] == "skipped"]
@@ -357,6 +360,7 @@ def test_ten_utilities_one_study_sample_30(platform_data):
             _precalc_invariants(d)
             n_precalc += 1
     assert n_precalc > 100
+    assert not list(runs.glob("*.run*/plots/*.png"))  # ratedesign.run-plots=false reached the workers
     # every utility ran; the run's buildings are the platform's sample of its assignment file
     for u in examples.PLATFORM_UTILITIES:
         prefix = u.replace("_", "-")

@@ -10,7 +10,8 @@ See docs/ratedesign.md and docs/ratedesign-glossary.md.
 - ``calendar``        hours of the run year, weekday-aligned year shift (S1.1)
 - ``tariff``          URDB tariff JSON -> period/tier arrays, PySAM output shape (S4, S5)
 - ``kernels``         the numpy math of S2 and S4-S9 on dense buildings x hours arrays
-- ``loads``           per-building parquet reading, PV netting, floor, gas therms (S1)
+- ``loads``           per-building parquet reading (needed columns only), PV netting, floor, gas therms (S1)
+- ``loadcache``       per-worker cache of the load files read, keyed by file identity
 - ``marginal_costs``  Cambium CSV / parquet marginal prices (S3)
 - ``revenue``         revenue requirement YAML (S5)
 - ``buildings``       utility buildings, weights, tariff maps (S0)

@@ -144,7 +144,7 @@ def cmd_synth(args) -> int:
     customers = args.customers if args.customers is not None else CUSTOMERS.get(args.utility, 451381.0)
     paths = synth_dataset(args.out, ids, state=args.state, utility=args.utility, upgrades=upgrades, seed=args.seed,
                           total_kwh=args.total_kwh, customers=customers, hp_ids=hp,
-                          elec_tariff_key=args.elec_tariff_key, storage_options=so)
+                          elec_tariff_key=args.elec_tariff_key, storage_options=so, wide=args.wide)
     print(f"ratedesign: synth: {paths.n_buildings} buildings, upgrades {','.join(upgrades)} -> {args.out}")
     print(f"weights: each building represents {customers / max(len(ids), 1):,.0f} of {customers:,.0f} customers "
           f"of {args.utility}; per-home kWh: typical for its building type and heating fuel"
@@ -511,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="EIA-861 residential customers (default: the utility's approximate count)")
     s.add_argument("--elec-tariff-key", default=None, help="tariff_key of the synthetic electric map "
                    "(default <utility>_default)")
+    s.add_argument("--wide", action="store_true", help="write every ResStock end-use column (about 50), not only "
+                   "the few a run reads")
     add_storage_option_argument(s, json_alias=True)
     s.set_defaults(fn=cmd_synth)
     st = sub.add_parser("study", help="run the chains of one or more scenario files as one runfleet study")

@@ -11,7 +11,9 @@ File layout (paths are built, never listed):
 
 from __future__ import annotations
 
+import collections
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +22,8 @@ import pyarrow.parquet as pq
 
 from ratedesign.calendar import HOURS_PER_YEAR, shift_year, weekday_shift_days
 from ratedesign.errors import InputError
-from ratedesign.fsio import get_fs, is_remote, join
+from ratedesign.fsio import access, get_fs, is_remote, join
+from ratedesign.loadcache import FETCHED, READS, CachedFile, process_cache
 
 TIMESTAMP = "timestamp"
 TOTAL = "out.electricity.total.energy_consumption"
@@ -106,7 +109,9 @@ VALUE_COLUMNS = (TOTAL, PV, GAS)
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
-    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    """The column as an array of its own: never a view of a memory-mapped file or of the buffer of
+    a whole object (the load cache keeps it, possibly after the file changed)."""
+    return np.array(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64, copy=True)
 
 
 def _year_of(value, path: str) -> int:
@@ -120,36 +125,265 @@ def _year_of(value, path: str) -> int:
     return int(year)
 
 
-def _first_year(pf: pq.ParquetFile, schema: pa.Schema, path: str) -> int:
-    """Year of the file's first timestamp.
+def _stats_year(meta, schema: pa.Schema, path: str) -> int | None:
+    """Year of the first timestamp from the row-group statistics, or None when they cannot tell.
 
-    Read from the row-group statistics when the writer stored them (the minimum of an hourly
-    series is its first hour, and decoding 8760 timestamps is ~40% of a file's read time);
-    otherwise the column is read.
+    The minimum of an hourly series is its first hour (decoding 8760 timestamps is ~40% of a file's
+    read time, and on an object store a column chunk more to fetch).
     """
-    meta = pf.metadata
     idx = schema.get_field_index(TIMESTAMP)
-    if pa.types.is_timestamp(schema.field(idx).type) and meta.num_row_groups:
-        stats = [meta.row_group(g).column(idx).statistics for g in range(meta.num_row_groups)]
-        if all(s is not None and s.has_min_max and s.has_null_count for s in stats):
-            if any(s.null_count for s in stats):
-                raise InputError(f"load file {path}: column 'timestamp' has missing values")
-            first = stats[0].min
-            if hasattr(first, "year"):  # a datetime; a raw integer would need the column's unit
-                return int(first.year)
+    if idx < 0 or not pa.types.is_timestamp(schema.field(idx).type) or not meta.num_row_groups:
+        return None
+    stats = [meta.row_group(g).column(idx).statistics for g in range(meta.num_row_groups)]
+    if all(s is not None and s.has_min_max and s.has_null_count for s in stats):
+        if any(s.null_count for s in stats):
+            raise InputError(f"load file {path}: column 'timestamp' has missing values")
+        first = stats[0].min
+        if hasattr(first, "year"):  # a datetime; a raw integer would need the column's unit
+            return int(first.year)
+    return None
+
+
+def _first_year(pf: pq.ParquetFile, schema: pa.Schema, path: str) -> int:
+    """Year of the file's first timestamp: from the statistics when stored, else the column is read."""
+    year = _stats_year(pf.metadata, schema, path)
+    if year is not None:
+        return year
     col = pf.read(columns=[TIMESTAMP], use_threads=False).column(TIMESTAMP)
     if col.null_count:
         raise InputError(f"load file {path}: column 'timestamp' has missing values")
     return _year_of(col[0].as_py(), path)
 
 
+def _parse_file(source, path: str, n_hours: int, metadata=None) -> CachedFile:
+    """Open one load file (a local path or an in-memory buffer), check it and read its columns."""
+    try:
+        pf = pq.ParquetFile(source, pre_buffer=False, memory_map=isinstance(source, str), metadata=metadata)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowInvalid, OSError) as e:
+        if isinstance(source, str) and not os.path.exists(source):
+            raise FileNotFoundError(path) from None
+        raise InputError(f"load file {path}: not a readable parquet file ({e})") from None
+    schema = pf.schema_arrow  # built anew on each access: once per file
+    missing = [c for c in LOAD_COLUMNS if c not in schema.names and c != PV]
+    if missing:
+        raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)}; "
+                         f"{PV!r} is optional)")
+    has_pv = PV in schema.names
+    rows = pf.metadata.num_rows
+    if rows != n_hours:
+        raise InputError(f"load file {path}: has {rows} rows; expected {n_hours} hourly rows")
+    year = _first_year(pf, schema, path)
+    table = pf.read(columns=[c for c in VALUE_COLUMNS if c != PV or has_pv], use_threads=False)
+    cols = {}
+    for name in VALUE_COLUMNS:
+        if name == PV and not has_pv:  # buildings without PV lack the column in some releases
+            cols[name] = None
+            continue
+        col = _column(table, name)
+        if not np.isfinite(col).all():
+            raise InputError(f"load file {path}: column {name!r} has {int((~np.isfinite(col)).sum())} "
+                             f"missing (NaN) values")
+        if name != PV and col.min() < 0:
+            raise InputError(f"load file {path}: column {name!r} has negative values (min {col.min():g} kWh); "
+                             f"consumption must be >= 0")
+        cols[name] = col
+    return CachedFile(year, cols[TOTAL], cols[PV], cols[GAS])
+
+
+def _place(out: RawLoads, i: int, entry: CachedFile, n_hours: int, year_run: int | None) -> None:
+    """Copy one file's columns into row ``i`` of ``out`` (weekday-aligned to ``year_run`` if given)."""
+    out.source_year[i] = entry.source_year
+    s = 24 * weekday_shift_days(entry.source_year, year_run) % n_hours if year_run is not None else 0
+    for arr, col in ((out.total, entry.total), (out.pv, entry.pv), (out.gas, entry.gas)):
+        if col is None:
+            arr[i] = 0.0
+        elif s:
+            arr[i, : n_hours - s] = col[s:]
+            arr[i, n_hours - s:] = col[:s]
+        else:
+            arr[i] = col
+
+
+def _local_identity(path: str):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+_LISTINGS: collections.OrderedDict = collections.OrderedDict()
+_LISTINGS_LOCK = threading.Lock()
+
+
+def _remote_listing(fs, directory: str, token: str | None) -> dict:
+    """``{stripped path: (size, ETag or mtime)}`` of a remote directory: one listing per run and worker.
+
+    ``token`` identifies the run's read (``SharedInputs.read_token``): the chunks of one run on one
+    worker share one listing; a later run lists again, so a changed object is seen.
+    """
+    key = (directory, token)
+    if token is not None:
+        with _LISTINGS_LOCK:
+            if key in _LISTINGS:
+                return _LISTINGS[key]
+    stripped = fs._strip_protocol(directory)
+    fs.invalidate_cache(stripped)
+    try:
+        entries = fs.ls(stripped, detail=True)
+    except FileNotFoundError:
+        entries = []
+    listing = {}
+    for e in entries:
+        if e.get("type", "file") == "file":
+            version = e.get("ETag") or e.get("etag") or e.get("LastModified") or e.get("mtime") or e.get("last_modified")
+            listing[fs._strip_protocol(e["name"])] = (int(e.get("size") or 0), str(version))
+    if token is not None:
+        with _LISTINGS_LOCK:
+            _LISTINGS[key] = listing
+            while len(_LISTINGS) > 16:
+                _LISTINGS.popitem(last=False)
+    return listing
+
+
+#: footer bytes fetched first per remote directory (grown to the footers seen, so wide files need
+#: one ranged GET for the footer, not two, after the first)
+_TAIL_GUESS: dict = {}
+_MIN_TAIL = 8192
+#: column chunks closer than this are fetched in one ranged GET
+_MAX_GAP = 4096
+
+
+def _stats_year_or_none(meta, schema) -> bool:
+    """True when the timestamp column must be read (its statistics cannot give the year)."""
+    try:
+        return _stats_year(meta, schema, "") is None
+    except InputError:
+        return False
+
+
+def _needed_ranges(meta, schema: pa.Schema, size: int) -> tuple[list, int]:
+    """Byte ranges of the needed column chunks of every row group, coalesced; and their bytes."""
+    names = [c for c in VALUE_COLUMNS if c in schema.names]
+    if TIMESTAMP in schema.names and _stats_year_or_none(meta, schema):
+        names.append(TIMESTAMP)
+    ranges, needed = [], 0
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for name in names:
+            col = rg.column(schema.get_field_index(name))
+            start = col.data_page_offset
+            if col.has_dictionary_page and col.dictionary_page_offset is not None and 0 < col.dictionary_page_offset < start:
+                start = col.dictionary_page_offset
+            ranges.append((start, min(size, start + col.total_compressed_size)))
+            needed += col.total_compressed_size
+    ranges.sort()
+    merged: list = []
+    for a, b in ranges:
+        if merged and a - merged[-1][1] <= _MAX_GAP:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged, needed
+
+
+async def _fetch_projected(fs, path: str, size: int, directory: str):
+    """Footer and needed column chunks of one object by ranged GETs, in a buffer of the file's size.
+
+    Returns ``(buffer, FileMetaData)``; bytes never fetched are zeros and never read.
+    """
+    import asyncio
+
+    guess = _TAIL_GUESS.get(directory, _MIN_TAIL)
+    tail_len = min(size, guess)
+    tail = await fs._cat_file(path, start=size - tail_len, end=size)
+    fetched, requests = len(tail), 1
+    if size < 12 or tail[-4:] != b"PAR1":
+        raise InputError(f"load file {path}: not a readable parquet file (no parquet footer)")
+    flen = int.from_bytes(tail[-8:-4], "little")
+    if flen + 8 > size:
+        raise InputError(f"load file {path}: not a readable parquet file (footer length {flen} > file size)")
+    if flen + 8 > tail_len:
+        head = await fs._cat_file(path, start=size - flen - 8, end=size - tail_len)
+        tail = head + tail
+        tail_len = len(tail)
+        fetched += len(head)
+        requests += 1
+    _TAIL_GUESS[directory] = max(_TAIL_GUESS.get(directory, _MIN_TAIL), flen + 8 + 512)
+    buf = bytearray(size)
+    buf[size - tail_len:] = tail
+    try:
+        meta = pq.read_metadata(pa.BufferReader(pa.py_buffer(buf)))
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"load file {path}: not a readable parquet file ({e})") from None
+    ranges, needed = _needed_ranges(meta, schema, size)
+    ranges = [(a, b) for a, b in ranges if a < size - tail_len]  # the tail already holds the rest
+    ranges = [(a, min(b, size - tail_len)) for a, b in ranges]
+    parts = await asyncio.gather(*(fs._cat_file(path, start=a, end=b) for a, b in ranges))
+    for (a, b), data in zip(ranges, parts):
+        buf[a:a + len(data)] = data
+        fetched += len(data)
+    FETCHED["bytes"] += fetched
+    FETCHED["requests"] += requests + len(ranges)
+    FETCHED["needed_bytes"] += needed
+    return buf, meta
+
+
+def _remote_sources(fs, paths: list, sizes: list, directory: str, window: int):
+    """Yield ``(k, buffer, metadata or exception)`` for ``paths`` in order, ``window`` objects in flight.
+
+    Fetches run on the filesystem's own event loop while the caller decodes earlier files.
+    """
+    import asyncio
+
+    if not getattr(fs, "async_impl", False) or getattr(fs, "loop", None) is None:
+        for k, p in enumerate(paths):  # a synchronous filesystem: whole objects, one at a time
+            try:
+                yield k, fs.cat_file(p), None
+            except Exception as e:  # noqa: BLE001 - handed to the caller, which names the file
+                yield k, None, e
+        return
+    pending: collections.deque = collections.deque()
+    nxt = 0
+
+    def submit():
+        nonlocal nxt
+        if nxt < len(paths):
+            fut = asyncio.run_coroutine_threadsafe(_fetch_projected(fs, paths[nxt], sizes[nxt], directory), fs.loop)
+            pending.append((nxt, fut))
+            nxt += 1
+
+    for _ in range(max(1, window)):
+        submit()
+    try:
+        while pending:
+            k, fut = pending.popleft()
+            submit()
+            try:
+                buf, meta = fut.result()
+            except Exception as e:  # noqa: BLE001 - handed to the caller, which names the file
+                yield k, None, e
+                continue
+            yield k, buf, meta
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+
+
 def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: dict | None = None,
-               n_hours: int = HOURS_PER_YEAR, batch: int = 32, year_run: int | None = None) -> RawLoads:
+               n_hours: int = HOURS_PER_YEAR, batch: int = 64, year_run: int | None = None,
+               cache: bool = True, read_token: str | None = None) -> RawLoads:
     """Read the loads of ``bldg_ids`` into dense (n, H) float64 arrays.
 
-    Remote (s3://) files are fetched whole, ``batch`` at a time concurrently (one GET each); local
-    files are memory-mapped and read in order with column projection. With ``year_run`` the
-    weekday-aligned year shift is applied while copying into the arrays (no extra pass).
+    Only the needed columns are read: locally, memory-mapped with column projection; on object
+    stores (s3://), by ranged GETs of each file's footer and of the needed column chunks only
+    (coalesced when adjacent), ``batch`` files in flight while earlier ones are decoded. Files this
+    worker read before and that are unchanged (same size and modification time, or ETag) come from
+    its load cache (:mod:`ratedesign.loadcache`, budget ``ratedesign.loads-cache``). With
+    ``year_run`` the weekday-aligned year shift is applied while copying into the arrays.
 
     Parameters
     ----------
@@ -163,10 +397,15 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
         fsspec options for URLs.
     n_hours : int, default 8760
         H, expected rows per file.
-    batch : int, default 32
+    batch : int, default 64
         Remote files fetched concurrently.
     year_run : int, optional
         Apply the weekday-aligned shift to this year while reading.
+    cache : bool, default True
+        Use (and fill) this process's load cache.
+    read_token : str, optional
+        Identifies one run's reads: the chunks of a run share one listing of a remote directory per
+        worker (the files' ETags); None lists on every call.
 
     Returns
     -------
@@ -183,81 +422,62 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
     ----------
     .. [1] switchbox-data/rate-design-platform, ``utils/mid/patches.py::_return_loads_combined`` and ``utils/loads.py``
        (columns to read; why not ``out.electricity.net``); ../shared/rate_design_spec.md S1.
+    .. [2] Apache Parquet file format (footer, column chunks), https://parquet.apache.org/docs/file-format/
     """
     ids = [int(b) for b in bldg_ids]
     n = len(ids)
     out = RawLoads(np.empty((n, n_hours)), np.empty((n, n_hours)), np.empty((n, n_hours)),
                    np.empty(n, dtype=np.int64), aligned_to=year_run)
-    fs, _ = get_fs(directory, storage_options)
     paths = [load_path(directory, b, upgrade) for b in ids]
-
-    def fill(i: int, source) -> None:
-        path = paths[i]
-        try:
-            pf = pq.ParquetFile(source, pre_buffer=False, memory_map=isinstance(source, str))
-        except FileNotFoundError:
-            raise missing_file(i) from None
-        except (pa.ArrowInvalid, OSError) as e:
-            if isinstance(source, str) and not os.path.exists(source):
-                raise missing_file(i) from None
-            raise InputError(f"load file {path}: not a readable parquet file ({e})") from None
-        schema = pf.schema_arrow  # built anew on each access: once per file
-        missing = [c for c in LOAD_COLUMNS if c not in schema.names and c != PV]
-        if missing:
-            raise InputError(f"load file {path}: has no column {missing[0]!r} (expected columns {list(LOAD_COLUMNS)}; "
-                             f"{PV!r} is optional)")
-        has_pv = PV in schema.names
-        rows = pf.metadata.num_rows
-        if rows != n_hours:
-            raise InputError(f"load file {path}: has {rows} rows; expected {n_hours} hourly rows")
-        year = _first_year(pf, schema, path)
-        table = pf.read(columns=[c for c in VALUE_COLUMNS if c != PV or has_pv], use_threads=False)
-        out.source_year[i] = year
-        s = 24 * weekday_shift_days(year, year_run) % n_hours if year_run is not None else 0
-        for arr, name in ((out.total, TOTAL), (out.pv, PV), (out.gas, GAS)):
-            if name == PV and not has_pv:  # buildings without PV lack the column in some releases
-                arr[i] = 0.0
-                continue
-            col = _column(table, name)
-            if not np.isfinite(col).all():
-                raise InputError(f"load file {path}: column {name!r} has {int((~np.isfinite(col)).sum())} "
-                                 f"missing (NaN) values")
-            if name != PV and col.min() < 0:
-                raise InputError(f"load file {path}: column {name!r} has negative values (min {col.min():g} kWh); "
-                                 f"consumption must be >= 0")
-            if s:
-                arr[i, : n_hours - s] = col[s:]
-                arr[i, n_hours - s:] = col[:s]
-            else:
-                arr[i] = col
+    remote = is_remote(directory)
+    lc = process_cache() if cache else None
 
     def missing_file(i: int) -> InputError:
         return InputError(f"load file missing for bldg_id {ids[i]} (upgrade {upgrade}): {paths[i]}")
 
-    if is_remote(directory):
-        # one GET per file, ``batch`` files fetched concurrently by the filesystem's own async loop
-        for start in range(0, n, batch):
-            idx = list(range(start, min(start + batch, n)))
-            stripped = [fs._strip_protocol(paths[i]) for i in idx]
-            blobs = fs.cat(stripped, on_error="return") if len(idx) > 1 else {stripped[0]: _cat_one(fs, stripped[0])}
-            for i, sp in zip(idx, stripped):
-                blob = blobs.get(sp)
-                if blob is None or isinstance(blob, FileNotFoundError):
-                    raise missing_file(i)
-                if isinstance(blob, Exception):
-                    raise blob
-                fill(i, pa.BufferReader(blob))
+    if remote:
+        fs, _ = get_fs(directory, storage_options)
+        stripped = [fs._strip_protocol(p) for p in paths]
+        with access(directory):
+            listing = _remote_listing(fs, directory, read_token)
+        identity = [listing.get(sp) for sp in stripped]
     else:
-        for i in range(n):
-            fill(i, paths[i])
+        identity = [_local_identity(p) if lc is not None else True for p in paths]
+    todo = []
+    for i in range(n):
+        if identity[i] is None:
+            raise missing_file(i)
+        entry = lc.get(paths[i], identity[i]) if lc is not None else None
+        if entry is None:
+            todo.append(i)
+        else:
+            _place(out, i, entry, n_hours, year_run)
+
+    def keep(i: int, entry: CachedFile) -> None:
+        READS[paths[i]] += 1
+        _place(out, i, entry, n_hours, year_run)
+        if lc is not None:
+            lc.put(paths[i], identity[i], entry)
+
+    if remote:
+        sources = _remote_sources(fs, [stripped[i] for i in todo], [identity[i][0] for i in todo], directory, batch)
+        for k, buf, meta in sources:
+            i = todo[k]
+            if buf is None:
+                if isinstance(meta, FileNotFoundError):
+                    raise missing_file(i)
+                if isinstance(meta, InputError):
+                    raise InputError(str(meta).replace(stripped[i], paths[i]))
+                raise meta
+            keep(i, _parse_file(pa.BufferReader(pa.py_buffer(buf)), paths[i], n_hours,
+                                metadata=meta if isinstance(meta, pq.FileMetaData) else None))
+    else:
+        for i in todo:
+            try:
+                keep(i, _parse_file(paths[i], paths[i], n_hours))
+            except FileNotFoundError:
+                raise missing_file(i) from None
     return out
-
-
-def _cat_one(fs, path: str):
-    try:
-        return fs.cat_file(path)
-    except FileNotFoundError as e:
-        return e
 
 
 def pv_net(total: np.ndarray, pv: np.ndarray) -> np.ndarray:

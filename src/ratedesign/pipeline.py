@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +88,9 @@ class SharedInputs:
         ``{tariff index: (2,) class flat-equivalent $/kWh (winter, summer)}``.
     rederive : bool, default False
         Precalc flex: re-derive TOU relative rates after the shift.
+    read_token : str, optional
+        Identifies the run's load reads (one remote directory listing per run and worker, see
+        :func:`ratedesign.loads.read_loads`).
     """
 
     loads_dir: str
@@ -106,6 +110,7 @@ class SharedInputs:
     winter_months: list | None = None      # 1-based winter months (flex seasons), None = Oct-Mar
     flex_flat: dict | None = None          # {tariff index: (2,) class flat-equivalent $/kWh (winter, summer)}
     rederive: bool = False                 # precalc flex: re-derive TOU relative rates after the shift
+    read_token: str | None = None          # one remote listing per run and worker (loads.read_loads)
 
     def get_calendar(self) -> HourCalendar:
         """The billing calendar of the run."""
@@ -258,7 +263,7 @@ def prepare_inputs(cfg: ScenarioConfig) -> RunInputs:
                           year_run=cfg.year_run, tariffs=tlist, rel=rel,
                           gas_tariffs=[gtariffs[k] for k in bset.gas_keys], mc_total=mc.total,
                           peak_mask=mask, kwh_scale_factor=rr.kwh_scale_factor,
-                          floor=cfg.floor_electricity_net, storage_options=so)
+                          floor=cfg.floor_electricity_net, storage_options=so, read_token=uuid.uuid4().hex)
     el = parse_elasticity(cfg.elasticity, f"scenario {cfg.source}")
     if el is not None:
         shared.elasticity = el
@@ -299,6 +304,12 @@ class ChunkTask:
     elec_tariff: np.ndarray
     gas_tariff: np.ndarray | None
     shared: SharedInputs
+
+    def affinity(self) -> tuple[str, int]:
+        """``(loads directory|upgrade, chunk index)``: the same chunk of the same loads prefers the
+        same worker in every run (chunking is deterministic), consecutive chunks consecutive workers
+        (:func:`ratedesign.mappers.context_mapper`)."""
+        return f"{self.shared.loads_dir}|{self.shared.upgrade}", self.index
 
 
 @dataclass
@@ -392,7 +403,8 @@ class ChunkResult:
 
 def _read_chunk(task: ChunkTask):
     sh = task.shared
-    raw = read_loads(sh.loads_dir, task.bldg_id, sh.upgrade, sh.storage_options, year_run=sh.year_run)
+    raw = read_loads(sh.loads_dir, task.bldg_id, sh.upgrade, sh.storage_options, year_run=sh.year_run,
+                     read_token=sh.read_token)
     return process_loads(raw, sh.year_run, sh.kwh_scale_factor, sh.floor)
 
 
@@ -566,6 +578,10 @@ class PeakTask:
 
     chunk: ChunkTask
     peak_mask: np.ndarray
+
+    def affinity(self) -> tuple[str, int]:
+        """The chunk's :meth:`ChunkTask.affinity` (its loads are in that worker's cache)."""
+        return self.chunk.affinity()
 
 
 def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:

