@@ -22,11 +22,11 @@ time) is the run's state.
 
 Only :class:`Ledger` reads and writes these files, and every record is a :class:`RunRecord`
 (made with :meth:`RunRecord.done`, :meth:`RunRecord.failed` or :meth:`RunRecord.skipped`).
+The formats of two kinds of file live in modules of their own: pack files in
+:mod:`runfleet.packfile`, the study record (header and shards) in :mod:`runfleet.studyrecord`.
 """
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import uuid
 from dataclasses import dataclass
@@ -35,21 +35,15 @@ from typing import Any
 
 from .errors import InputError
 from .keys import param_hashes
+from .packfile import PACK_SUFFIX, decode_pack, encode_pack, pack_markers
+from .studyrecord import STUDY_COLUMNS, STUDY_SHARDS, StudyColumns, StudyRecordWriter, read_shard
 from .values import decode_value
 
 MARKER = "_result.json"
 ERROR = "_error.json"
 LOG = "_log.txt"
 STUDY = "study.json"
-#: ``<study>/_study/``: the study record's run shards (parquet), listed in ``study.json``
-STUDY_SHARDS = "_study"
 PACKS = "_packs"
-#: suffix of format-2 pack files (columnar JSON, gzip)
-PACK_SUFFIX = ".json.gz"
-#: rows of one study-record shard at most
-SHARD_ROWS = 250_000
-#: columns of the study record, in order
-STUDY_COLUMNS = ("name", "fn", "params", "after", "key", "retries", "timeout_s")
 RUNS = "runs"
 TIMEOUT_MARK = "_timeout_kill"
 #: ``<study>/_started/<attempt id>.json``: written exclusively when an attempt starts executing,
@@ -355,59 +349,6 @@ class PackedRecord:
         return f"PackedRecord({self.name!r}, key={self.key!r})"
 
 
-def encode_pack(records: list[RunRecord], finished: str) -> bytes:
-    """A pack file (format 2): fields equal in every marker once (``shared``), fields every
-    marker has as ``columns`` (one list item per run), fields only some have as ``sparse``
-    (``{position: value}``); gzip-compressed JSON.
-
-    Parameters
-    ----------
-    records : list of RunRecord
-        The done records of a pack.
-    finished : str
-        ISO time of the commit.
-
-    Returns
-    -------
-    bytes
-    """
-    datas = [r.data for r in records]
-    fields: dict[str, None] = {}
-    for d in datas:
-        for k in d:
-            fields.setdefault(k, None)
-    n = len(datas)
-    shared, columns, sparse = {}, {}, {}
-    for f in fields:
-        if f == "name":
-            columns[f] = [d[f] for d in datas]
-            continue
-        present = [d for d in datas if f in d]
-        if len(present) < n:
-            sparse[f] = {str(i): d[f] for i, d in enumerate(datas) if f in d}
-            continue
-        v0 = datas[0][f]
-        t0 = type(v0)
-        if all(type(d[f]) is t0 and d[f] == v0 for d in datas):
-            shared[f] = v0
-        else:
-            columns[f] = [d[f] for d in datas]
-    doc = {"format": 2, "finished": finished, "shared": shared, "columns": columns}
-    if sparse:
-        doc["sparse"] = sparse
-    raw = json.dumps(doc, separators=(",", ":"), default=str).encode("utf-8")
-    return gzip.compress(raw, compresslevel=6, mtime=0)
-
-
-def decode_pack(blob: bytes) -> dict:
-    """The document of a pack file: format 2 (gzip, columnar) as written by :func:`encode_pack`;
-    a format-1 document (``{"markers": {name: marker}}``) is returned as it is."""
-    if blob[:2] == b"\x1f\x8b":
-        blob = gzip.decompress(blob)
-    return json.loads(blob)
-
-
-
 def _identity_fields(identity: dict, params: dict | None) -> dict:
     out = {"name": identity["name"], "key": identity["key"], "fn": identity["fn"],
            "params_hash": identity["params_hash"], "code": identity["code"], "upstream": identity["upstream"]}
@@ -595,7 +536,7 @@ class Ledger:
             blob = blobs.get(f"{self.root}/{rel}")
             if blob is None:
                 raise InputError(f"{self.root}/{rel}: missing shard of the study record {self.study_path}")
-            parts.append(_read_shard(blob, f"{self.root}/{rel}"))
+            parts.append(read_shard(blob, f"{self.root}/{rel}"))
         return doc, StudyColumns.concat(parts)
 
     def study_params(self) -> dict[str, dict]:
@@ -736,208 +677,6 @@ class Ledger:
         record = RunRecord.skipped(identity, reason, params)
         self.store.write_json_atomic(self.error_path(record.name), record.data)
         return record
-
-
-def pack_markers(blob: bytes) -> dict[str, dict]:
-    """``{run name: marker}`` of a pack file's bytes, format 2 or earlier (for tools and tests).
-
-    Parameters
-    ----------
-    blob : bytes
-        The content of ``_packs/<id>.json.gz`` (or ``_packs/<id>.json``).
-
-    Returns
-    -------
-    dict
-    """
-    doc = decode_pack(blob)
-    if doc.get("format") != 2:
-        return dict(doc.get("markers", {}))
-    shared, cols, sparse = doc.get("shared", {}), doc.get("columns", {}), doc.get("sparse", {})
-    out = {}
-    for i, name in enumerate(cols.get("name", [])):
-        m = dict(shared)
-        for f, col in cols.items():
-            m[f] = col[i]
-        for f, entries in sparse.items():
-            if str(i) in entries:
-                m[f] = entries[str(i)]
-        out[name] = m
-    return out
-
-
-# -- the study record (format 2) ----------------------------------------------------------------
-class StudyColumns:
-    """The runs of a study record, column by column (no dict per run).
-
-    Parameters
-    ----------
-    columns : dict
-        ``{column: list}`` for every name of :data:`STUDY_COLUMNS`; ``params`` and ``after`` hold
-        JSON text (parsed by :meth:`params` / :meth:`after`) or already parsed values.
-    """
-
-    def __init__(self, columns: dict):
-        self._cols = columns
-        self.names: list[str] = columns["name"]
-        self.keys: list[str | None] = columns["key"]
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def column(self, name: str) -> list:
-        """One column, parsed (``params`` as dicts, ``after`` as lists)."""
-        if name in ("params", "after"):
-            return [self._parse(name, i) for i in range(len(self.names))]
-        return self._cols[name]
-
-    def _parse(self, name: str, i: int):
-        v = self._cols[name][i]
-        if isinstance(v, str):
-            v = json.loads(v)
-        return v if v is not None else ({} if name == "params" else [])
-
-    def params(self, i: int) -> dict:
-        """Params of the ``i``-th run."""
-        return self._parse("params", i)
-
-    def after(self, i: int) -> list:
-        """Upstream names of the ``i``-th run."""
-        return self._parse("after", i)
-
-    @classmethod
-    def from_rows(cls, rows: list[dict]) -> "StudyColumns":
-        """From run dicts (a study.json written before format 2); rows without a name are dropped."""
-        rows = [r for r in rows if isinstance(r, dict) and "name" in r]
-        return cls({c: [r.get(c) for r in rows] for c in STUDY_COLUMNS})
-
-    @classmethod
-    def concat(cls, parts: list["StudyColumns"]) -> "StudyColumns":
-        """The runs of several shards, in order."""
-        return cls({c: [v for p in parts for v in p._cols[c]] for c in STUDY_COLUMNS})
-
-
-def _study_schema():
-    import pyarrow as pa
-
-    return pa.schema([("name", pa.string()), ("fn", pa.dictionary(pa.int32(), pa.string())),
-                      ("params", pa.string()), ("after", pa.string()), ("key", pa.string()),
-                      ("retries", pa.int32()), ("timeout_s", pa.float64())])
-
-
-def _write_shard(cols: dict) -> bytes:
-    """Parquet bytes of study-record columns (``params`` and ``after`` already JSON text)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table({c: cols[c] for c in STUDY_COLUMNS}, schema=_study_schema())
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
-
-def _rows_to_columns(rows: list[dict]) -> dict:
-    return {
-        "name": [r["name"] for r in rows],
-        "fn": [r.get("fn") for r in rows],
-        "params": [_dumps(r.get("params") or {}) for r in rows],
-        "after": [_dumps(list(r.get("after") or ())) for r in rows],
-        "key": [r.get("key") for r in rows],
-        "retries": [r.get("retries") for r in rows],
-        "timeout_s": [r.get("timeout_s") for r in rows],
-    }
-
-
-def _read_shard(blob: bytes, path: str) -> StudyColumns:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(pa.BufferReader(blob))
-        cols = {c: table.column(c).to_pylist() for c in STUDY_COLUMNS}
-    except (pa.ArrowException, KeyError, OSError) as e:
-        raise InputError(f"{path}: corrupt shard of the study record ({type(e).__name__}: {_short(e)})") from None
-    return StudyColumns(cols)
-
-
-def _short(e: BaseException) -> str:
-    return " ".join(str(e).split())[:200]
-
-
-class StudyRecordWriter:
-    """Writes a study record incrementally: runs are appended as they are planned, and each
-    :meth:`flush` writes the runs appended since the last one as new parquet shards
-    (``_study/<generation>-<n>.parquet``), then the ``study.json`` header listing every shard
-    of this record. The first flush removes the previous record's shards after its header is
-    replaced, so a reader always finds a complete record (the old one or the new one).
-
-    Parameters
-    ----------
-    ledger : Ledger
-        The study's ledger.
-    header : dict
-        Header fields (``name``, ``seed``, ``store``, ...); ``updated``, ``format``,
-        ``run_count`` and ``shards`` are set by the writer.
-    """
-
-    def __init__(self, ledger: "Ledger", header: dict):
-        self.ledger = ledger
-        self.header = dict(header)
-        self.generation = uuid.uuid4().hex[:12]
-        self.shards: list[str] = []
-        self.count = 0
-        self._pending: dict[str, list] = {c: [] for c in STUDY_COLUMNS}
-        self._flushed_once = False
-
-    def append(self, rows: list[dict]) -> None:
-        """Queue run rows (dicts with the :data:`STUDY_COLUMNS`) for the next flush."""
-        self.append_columns(_rows_to_columns(rows))
-
-    def append_columns(self, columns: dict) -> None:
-        """Queue runs given column by column (``{column: list}`` for every :data:`STUDY_COLUMNS`;
-        ``params`` and ``after`` as objects or as JSON text)."""
-        for c in STUDY_COLUMNS:
-            col = columns[c]
-            if c in ("params", "after"):
-                col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
-            self._pending[c].extend(col)
-
-    @property
-    def pending(self) -> int:
-        """Rows appended and not flushed yet."""
-        return len(self._pending["name"])
-
-    def flush(self, header: dict | None = None) -> None:
-        """Write pending rows as shards and the header (updated with ``header``)."""
-        store, root = self.ledger.store, self.ledger.root
-        if header:
-            self.header.update(header)
-        cols, self._pending = self._pending, {c: [] for c in STUDY_COLUMNS}
-        n = len(cols["name"])
-        for start in range(0, n, SHARD_ROWS):
-            rel = f"{STUDY_SHARDS}/{self.generation}-{len(self.shards):05d}.parquet"
-            part = {c: v[start:start + SHARD_ROWS] for c, v in cols.items()}
-            store.write_bytes_atomic(f"{root}/{rel}", _write_shard(part))
-            self.shards.append(rel)
-        del cols
-        self.count += n
-        old = None
-        if not self._flushed_once:
-            try:
-                old = self.ledger.read_study_header()
-            except InputError:
-                old = None
-        doc = {**self.header, "updated": now_iso(), "format": 2, "run_count": self.count, "shards": list(self.shards)}
-        store.write_bytes_atomic(self.ledger.study_path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
-        if not self._flushed_once:
-            self._flushed_once = True
-            if isinstance(old, dict) and old.get("format") == 2:
-                for rel in old.get("shards") or []:
-                    if rel not in self.shards and isinstance(rel, str) and rel.startswith(f"{STUDY_SHARDS}/"):
-                        store.remove(f"{root}/{rel}")
 
 
 def run_relpath(name: str) -> str:

@@ -529,7 +529,7 @@ class RunTable:
     def record_columns(self, start: int = 0) -> dict[str, list]:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs from
         position ``start`` on: name, fn, params (JSON text), after, key, retries, timeout_s."""
-        from .ledger import _dumps
+        from .studyrecord import _dumps
 
         stop = len(self._names)
         idx = range(start, stop)

@@ -1,0 +1,202 @@
+"""The study record: every run of a study's last invocation (name, fn, params, after, key,
+retries, timeout_s), as a ``study.json`` header plus parquet shards ``_study/<gen>-<n>.parquet``
+written incrementally, so no file holds every run's params and the driver never builds the whole
+record in memory. Only :class:`runfleet.ledger.Ledger` reads and writes it (through
+:class:`StudyRecordWriter` and :func:`read_shard`).
+"""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+
+if TYPE_CHECKING:  # (the ledger imports this module)
+    from .ledger import Ledger
+
+#: ``<study>/_study/``: the study record's run shards (parquet), listed in ``study.json``
+STUDY_SHARDS = "_study"
+#: rows of one study-record shard at most
+SHARD_ROWS = 250_000
+#: columns of the study record, in order
+STUDY_COLUMNS = ("name", "fn", "params", "after", "key", "retries", "timeout_s")
+
+
+class StudyColumns:
+    """The runs of a study record, column by column (no dict per run).
+
+    Parameters
+    ----------
+    columns : dict
+        ``{column: list}`` for every name of :data:`STUDY_COLUMNS`; ``params`` and ``after`` hold
+        JSON text (parsed by :meth:`params` / :meth:`after`) or already parsed values.
+    """
+
+    def __init__(self, columns: dict):
+        self._cols = columns
+        self.names: list[str] = columns["name"]
+        self.keys: list[str | None] = columns["key"]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def column(self, name: str) -> list:
+        """One column, parsed (``params`` as dicts, ``after`` as lists)."""
+        if name in ("params", "after"):
+            return [self._parse(name, i) for i in range(len(self.names))]
+        return self._cols[name]
+
+    def _parse(self, name: str, i: int):
+        v = self._cols[name][i]
+        if isinstance(v, str):
+            v = json.loads(v)
+        return v if v is not None else ({} if name == "params" else [])
+
+    def params(self, i: int) -> dict:
+        """Params of the ``i``-th run."""
+        return self._parse("params", i)
+
+    def after(self, i: int) -> list:
+        """Upstream names of the ``i``-th run."""
+        return self._parse("after", i)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict]) -> "StudyColumns":
+        """From run dicts (a study.json written before format 2); rows without a name are dropped."""
+        rows = [r for r in rows if isinstance(r, dict) and "name" in r]
+        return cls({c: [r.get(c) for r in rows] for c in STUDY_COLUMNS})
+
+    @classmethod
+    def concat(cls, parts: list["StudyColumns"]) -> "StudyColumns":
+        """The runs of several shards, in order."""
+        return cls({c: [v for p in parts for v in p._cols[c]] for c in STUDY_COLUMNS})
+
+
+def _study_schema():
+    import pyarrow as pa
+
+    return pa.schema([("name", pa.string()), ("fn", pa.dictionary(pa.int32(), pa.string())),
+                      ("params", pa.string()), ("after", pa.string()), ("key", pa.string()),
+                      ("retries", pa.int32()), ("timeout_s", pa.float64())])
+
+
+def _write_shard(cols: dict) -> bytes:
+    """Parquet bytes of study-record columns (``params`` and ``after`` already JSON text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: cols[c] for c in STUDY_COLUMNS}, schema=_study_schema())
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _rows_to_columns(rows: list[dict]) -> dict:
+    return {
+        "name": [r["name"] for r in rows],
+        "fn": [r.get("fn") for r in rows],
+        "params": [_dumps(r.get("params") or {}) for r in rows],
+        "after": [_dumps(list(r.get("after") or ())) for r in rows],
+        "key": [r.get("key") for r in rows],
+        "retries": [r.get("retries") for r in rows],
+        "timeout_s": [r.get("timeout_s") for r in rows],
+    }
+
+
+def read_shard(blob: bytes, path: str) -> StudyColumns:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(blob))
+        cols = {c: table.column(c).to_pylist() for c in STUDY_COLUMNS}
+    except (pa.ArrowException, KeyError, OSError) as e:
+        raise InputError(f"{path}: corrupt shard of the study record ({type(e).__name__}: {_short(e)})") from None
+    return StudyColumns(cols)
+
+
+def _short(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200]
+
+
+class StudyRecordWriter:
+    """Writes a study record incrementally: runs are appended as they are planned, and each
+    :meth:`flush` writes the runs appended since the last one as new parquet shards
+    (``_study/<generation>-<n>.parquet``), then the ``study.json`` header listing every shard
+    of this record. The first flush removes the previous record's shards after its header is
+    replaced, so a reader always finds a complete record (the old one or the new one).
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The study's ledger.
+    header : dict
+        Header fields (``name``, ``seed``, ``store``, ...); ``updated``, ``format``,
+        ``run_count`` and ``shards`` are set by the writer.
+    """
+
+    def __init__(self, ledger: "Ledger", header: dict):
+        self.ledger = ledger
+        self.header = dict(header)
+        self.generation = uuid.uuid4().hex[:12]
+        self.shards: list[str] = []
+        self.count = 0
+        self._pending: dict[str, list] = {c: [] for c in STUDY_COLUMNS}
+        self._flushed_once = False
+
+    def append(self, rows: list[dict]) -> None:
+        """Queue run rows (dicts with the :data:`STUDY_COLUMNS`) for the next flush."""
+        self.append_columns(_rows_to_columns(rows))
+
+    def append_columns(self, columns: dict) -> None:
+        """Queue runs given column by column (``{column: list}`` for every :data:`STUDY_COLUMNS`;
+        ``params`` and ``after`` as objects or as JSON text)."""
+        for c in STUDY_COLUMNS:
+            col = columns[c]
+            if c in ("params", "after"):
+                col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
+            self._pending[c].extend(col)
+
+    @property
+    def pending(self) -> int:
+        """Rows appended and not flushed yet."""
+        return len(self._pending["name"])
+
+    def flush(self, header: dict | None = None) -> None:
+        """Write pending rows as shards and the header (updated with ``header``)."""
+        store, root = self.ledger.store, self.ledger.root
+        if header:
+            self.header.update(header)
+        cols, self._pending = self._pending, {c: [] for c in STUDY_COLUMNS}
+        n = len(cols["name"])
+        for start in range(0, n, SHARD_ROWS):
+            rel = f"{STUDY_SHARDS}/{self.generation}-{len(self.shards):05d}.parquet"
+            part = {c: v[start:start + SHARD_ROWS] for c, v in cols.items()}
+            store.write_bytes_atomic(f"{root}/{rel}", _write_shard(part))
+            self.shards.append(rel)
+        del cols
+        self.count += n
+        old = None
+        if not self._flushed_once:
+            try:
+                old = self.ledger.read_study_header()
+            except InputError:
+                old = None
+        from .ledger import now_iso  # (the ledger imports this module)
+
+        doc = {**self.header, "updated": now_iso(), "format": 2, "run_count": self.count, "shards": list(self.shards)}
+        store.write_bytes_atomic(self.ledger.study_path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
+        if not self._flushed_once:
+            self._flushed_once = True
+            if isinstance(old, dict) and old.get("format") == 2:
+                for rel in old.get("shards") or []:
+                    if rel not in self.shards and isinstance(rel, str) and rel.startswith(f"{STUDY_SHARDS}/"):
+                        store.remove(f"{root}/{rel}")
+
+
+__all__ = ["SHARD_ROWS", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "read_shard"]
