@@ -72,3 +72,25 @@ def test_marker_commit_on_s3_is_exclusive_under_a_race(moto_s3):
         assert won.count(True) == 1, won
         fs = s3fs.S3FileSystem(**so)
         assert fs.cat_file(path).decode() == f"writer {won.index(True)}"
+
+
+def test_object_store_inputs_are_read_with_the_studys_storage_options(moto_s3):
+    """An input beside the store (same endpoint and credentials) keys the run by its ETag; a
+    changed object re-runs it. Without the study's storage options the input cannot be reached."""
+    from runfleet import plan_study
+
+    so = moto_s3["storage_options"]
+    fs = s3fs.S3FileSystem(**so)
+    data = f"{moto_s3['bucket']}/inputs/loads.csv"
+    fs.pipe_file(data, b"a,b\n1,2\n")
+
+    def make():
+        s = Study(name="inp", store=f"s3://{moto_s3['bucket']}/store", storage_options=so)
+        s.add(Run("r", "runfns:record", params={"x": 1}, inputs=[f"s3://{data}"]))
+        return s
+
+    assert run_study(make(), cluster="serial", progress=False).exit_code == 0
+    assert plan_study(make())[0]["action"] == "done"
+    fs.pipe_file(data, b"a,b\n1,3\n")  # same size, other bytes: another ETag
+    row = plan_study(make())[0]
+    assert row["action"] == "run" and row["reason"] == "parameters changed: inputs"

@@ -231,8 +231,9 @@ class Fleet:
             return got
 
         table = self.runs
-        keyed = list(iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
-                                   self.study.version, self.study.seed, src)) if len(order) <= 10_000 else None
+        keyed = (list(iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+                                   self.study.version, self.study.seed, src, self.study.storage_options))
+                 if len(order) <= 10_000 else None)
         # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
         # bad run leaves the fleet untouched
         if keyed is None:
@@ -240,7 +241,7 @@ class Fleet:
                 for n in order:  # what keying checks, before anything is added
                     call_style(batch[n], fn_of(n), src)
             keyed = iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
-                                  self.study.version, self.study.seed, src)
+                                  self.study.version, self.study.seed, src, self.study.storage_options)
         records = self.records
         pack_default = self.study.pack_default
         policy_for = self.study.policy_for
@@ -978,7 +979,8 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
 
     rows = []
     will_run: set[str] = set()
-    for kr in iter_key_runs(study.runs, deps, fn_of, {}.__getitem__, study.version, study.seed, study.source):
+    for kr in iter_key_runs(study.runs, deps, fn_of, {}.__getitem__, study.version, study.seed, study.source,
+                            study.storage_options):
         name = kr.name
         executing = [u for u in kr.upstream if u in will_run] if kr.upstream else ()
         reason = rerun_reason(kr, records.get(name), executing)  # needs_run: the rule the engine follows

@@ -75,22 +75,23 @@ class KeyedRun:
 
 def key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fns: dict[str, Callable],
              known_keys: dict[str, str], study_version: str | None, study_seed: int,
-             source: str = "study") -> dict[str, KeyedRun]:
+             source: str = "study", storage_options: dict | None = None) -> dict[str, KeyedRun]:
     """Keys for ``runs`` in the topological order of ``deps``; upstreams outside ``runs`` come
     from ``known_keys``. The study seed is part of every key: another seed is another run.
 
     Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
     function cannot be called with the run's params."""
     return {kr.name: kr for kr in iter_key_runs(runs, deps, fns.__getitem__, known_keys.__getitem__,
-                                                study_version, study_seed, source)}
+                                                study_version, study_seed, source, storage_options)}
 
 
 def iter_key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fn_of: Callable[[str], Callable],
                   known_key: Callable[[str], str], study_version: str | None, study_seed: int,
-                  source: str = "study") -> Iterator[KeyedRun]:
+                  source: str = "study", storage_options: dict | None = None) -> Iterator[KeyedRun]:
     """:func:`key_runs` one run at a time (nothing kept per run but the keys of runs that others
     follow): ``fn_of(name)`` is the run's resolved function, ``known_key(name)`` the key of an
-    upstream outside ``runs``.
+    upstream outside ``runs``; ``storage_options``: fsspec options for object-store ``inputs``
+    (the study's, so inputs beside the store are read with its credentials and endpoint).
 
     Raises InputError (naming ``source`` and the run) when an input file cannot be read or the
     function cannot be called with the run's params."""
@@ -103,7 +104,7 @@ def iter_key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fn_of: Calla
         code = code_token(fn, run.version if run.version is not None else study_version)
         up_keys = {u: (keys[u] if u in keys else known_key(u)) for u in upstream} if upstream else {}
         try:
-            files = inputs_hash(run.inputs) if run.inputs else None
+            files = inputs_hash(run.inputs, storage_options) if run.inputs else None
         except OSError as e:
             raise InputError(f"{source}: run {name!r}: inputs: cannot read input file {getattr(e, 'filename', None) or e}"
                              f" ({e.strerror or type(e).__name__})") from None
