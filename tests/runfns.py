@@ -185,3 +185,14 @@ def tick(ctx, i: int = 0, counter: str | None = None):
         with open(counter, "a") as f:
             f.write(ctx.name + "\n")
     return i * 3
+
+
+def _where(item):
+    from distributed import get_worker
+
+    return get_worker().address
+
+
+def placed(ctx, n=6, r=0):
+    """Where ``ctx.map`` with ``affinity`` ran each of ``n`` chunks (worker addresses, in order)."""
+    return ctx.map(_where, list(range(n)), affinity=lambda i: ("loads-a", i))

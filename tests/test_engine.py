@@ -247,3 +247,14 @@ def test_two_unprobed_functions_with_more_ready_runs_than_slots_finish(tmp_path,
     thread.join(timeout=60)
     assert not thread.is_alive(), "run_study hung with two unprobed fn groups"
     assert result["s"].exit_code == 0 and result["s"].counts["done"] == 80
+
+
+def test_nested_map_affinity_places_the_same_chunk_on_the_same_worker_in_every_run(tmp_path, client):
+    """Chunks with the same (group, position) go to the same worker in every run (what a worker
+    cached for one run serves the next), and consecutive positions spread over the workers."""
+    s = study(tmp_path, name="affinity")
+    s.add_many(grid("p-{r}", "runfns:placed", {"r": [0, 1, 2]}, params={"n": 6}, pack=False))
+    out = run_study(s, cluster=client, progress=False).outcomes
+    places = [out[f"p-{r}"].value for r in range(3)]
+    assert places[0] == places[1] == places[2]
+    assert len(set(places[0])) == 2 and places[0][0] != places[0][1]

@@ -169,12 +169,38 @@ class RunContext:
         except Exception:  # noqa: BLE001 - no cluster: serial
             return 1
 
-    def map(self, fn: Callable, items: Iterable, **kwargs) -> list:
+    def map(self, fn: Callable, items: Iterable, affinity: Callable | None = None, **kwargs) -> list:
         """``[fn(item, **kwargs) for item in items]``, fanned out on the same cluster.
 
         Inside a worker the run's thread secedes while it waits, so its slot serves the chunks
         (no deadlock however many runs fan out at once). Results come back in order; an
         exception in any item is raised here. Outside a cluster it runs serially.
+
+        Parameters
+        ----------
+        fn : callable
+            Function of one item (and ``kwargs``).
+        items : iterable
+            The items.
+        affinity : callable, optional
+            ``affinity(item) -> (group, position)``: items go to a preferred worker, the same one
+            for the same ``(group, position)`` in every run of the study (the worker at the
+            group's stable hash plus the position, modulo the sorted workers), so what a worker
+            cached for one run (e.g. input files it read) serves the next; consecutive positions
+            of a group go to consecutive workers, so one run still uses them all. The
+            preference is loose: when that worker is busy or gone another one takes the item.
+        **kwargs
+            Passed to ``fn``.
+
+        Returns
+        -------
+        list
+            The results, in the order of ``items``.
+
+        References
+        ----------
+        .. [1] Dask distributed, ``Client.submit`` (``workers=``, ``allow_other_workers=``),
+           https://distributed.dask.org/en/stable/api.html#distributed.Client.submit
         """
         items = list(items)
         if self._serial or not items:
@@ -186,7 +212,12 @@ class RunContext:
         except (ImportError, ValueError):
             return [fn(item, **kwargs) for item in items]
         with worker_client() as client:
-            futures = client.map(fn, items, pure=False, priority=NESTED_PRIORITY, **kwargs)
+            places = _placements(client, items, affinity) if affinity is not None else None
+            if places is None:
+                futures = client.map(fn, items, pure=False, priority=NESTED_PRIORITY, **kwargs)
+            else:
+                futures = [client.submit(fn, item, pure=False, priority=NESTED_PRIORITY, workers=[w],
+                                         allow_other_workers=True, **kwargs) for item, w in zip(items, places)]
             try:
                 return client.gather(futures)
             finally:
@@ -212,3 +243,18 @@ class RunContext:
             os.makedirs(out, exist_ok=True)
         return cls(name=name, study=study, out=out, storage_options=storage_options, study_seed=seed,
                    params=params, upstream=upstream, serial=True)
+
+
+def _placements(client, items: list, affinity: Callable) -> list[str] | None:
+    """The preferred worker of each item (see :meth:`RunContext.map`); None with fewer than two
+    workers (nothing to prefer)."""
+    import zlib
+
+    addrs = sorted(client.scheduler_info(n_workers=-1).get("workers", {}))
+    if len(addrs) < 2:
+        return None
+    out = []
+    for item in items:
+        group, position = affinity(item)
+        out.append(addrs[(zlib.crc32(str(group).encode()) + int(position)) % len(addrs)])
+    return out
