@@ -109,8 +109,12 @@ class WorkerAccounting:
 
     Notes
     -----
-    :meth:`attach` subscribes to the scheduler's ``all`` event topic and registers Dask's task
-    stream plugin; :meth:`finish` reads the task stream once (records since :meth:`attach`;
+    :meth:`attach` subscribes to the scheduler's ``all`` event topic (worker joins and leaves to
+    the scheduler's clock) and registers Dask's task stream plugin. With ``events=False`` (a
+    session that forwards a secret environment: a client subscribed to ``all`` had the scattered
+    ciphertext released under it, "lost dependencies", on a shared scheduler) joins and leaves
+    are taken from the backend's periodic ``scheduler_info`` polls instead (:meth:`note_threads`,
+    every few seconds); :meth:`finish` reads the task stream once (records since :meth:`attach`;
     Dask keeps at most ``distributed.scheduler.dashboard.tasks.task-stream-length`` of them,
     100,000 by default, so busy time of older tasks of a longer invocation is not counted).
     """
@@ -126,10 +130,11 @@ class WorkerAccounting:
         self._clients: list = []
         self._stream_start: dict[int, tuple[str, float]] = {}
         self._previous: dict[int, object] = {}  # a handler of the "all" topic that was there before
+        self._polled = False  # joins and leaves from note_threads' polls, not from events
         self.started: float | None = None
 
     # ------------------------------------------------------------------ collecting
-    def attach(self, client) -> None:
+    def attach(self, client, events: bool = True) -> None:
         """Start counting on ``client``'s cluster (again after a reconnect: the old one's workers
         were closed by :meth:`detach`).
 
@@ -137,6 +142,8 @@ class WorkerAccounting:
         ----------
         client : distributed.Client
             The study's client.
+        events : bool
+            Subscribe to the scheduler's worker events (else: polls, see the class notes).
         """
         now = time.time()
         if self.started is None:
@@ -150,15 +157,18 @@ class WorkerAccounting:
                 self._live.setdefault(addr, now)
                 self._threads[addr] = int(w.get("nthreads") or 1)
             self._peak = max(self._peak, len(self._live))
-        try:
-            # one handler per topic and client: chain to one already there (a user's, or another
-            # accounting on the same client) and restore it in detach()
-            previous = getattr(client, "_event_handlers", {}).get("all")
-            self._previous[id(client)] = previous
-            client.subscribe_topic("all", self._on_event if previous is None else _Chained(self._on_event, previous))
-            self._clients.append(client)
-        except Exception:  # noqa: BLE001 - a client that cannot subscribe: workers present now only
-            pass
+        if not events:
+            self._polled = True
+        else:
+            try:
+                # one handler per topic and client: chain to one already there (a user's, or
+                # another accounting on the same client) and restore it in detach()
+                previous = getattr(client, "_event_handlers", {}).get("all")
+                self._previous[id(client)] = previous
+                client.subscribe_topic("all", self._on_event if previous is None else _Chained(self._on_event, previous))
+                self._clients.append(client)
+            except Exception:  # noqa: BLE001 - a client that cannot subscribe: workers present now only
+                pass
         try:  # an index cursor into the task stream (it also registers Dask's task stream plugin)
             self._stream_start[id(client)] = ("index", client.sync(client.scheduler.get_task_stream_index))
         except Exception:  # noqa: BLE001 - an older scheduler: records by time instead
@@ -193,10 +203,21 @@ class WorkerAccounting:
         self._clients.clear()
 
     def note_threads(self, workers: dict) -> None:
-        """Remember threads per worker from a ``scheduler_info()["workers"]`` mapping."""
+        """Remember threads per worker from a ``scheduler_info()["workers"]`` mapping (and, when
+        polled, the workers that joined or left since the last poll)."""
+        now = time.time()
         with self._lock:
             for addr, w in workers.items():
                 self._threads[addr] = int(w.get("nthreads") or 1)
+                if self._polled and addr not in self._live:
+                    self._live[addr] = now
+                    self._zero_at = None
+            if self._polled:
+                for addr in [a for a in self._live if a not in workers]:
+                    self._spans.append((addr, self._live.pop(addr), now))
+                if not self._live:
+                    self._zero_at = now
+                self._peak = max(self._peak, len(self._live))
 
     def _task_stream(self, client) -> list[dict]:
         start = self._stream_start.get(id(client))

@@ -291,7 +291,8 @@ class DaskBackend(ExecutionBackend):
 
         if self._accounting is None:
             self._accounting = WorkerAccounting(adaptive=self.session.adapt_range is not None)
-        self._accounting.attach(self.session.client)
+        # a secret environment's ciphertext is a future of this client: no "all" topic subscription
+        self._accounting.attach(self.session.client, events=getattr(self.session, "secret_env", None) is None)
 
     def finish_accounting(self):
         """Worker-seconds paid, busy and idle of this invocation (see :mod:`runfleet.accounting`).
