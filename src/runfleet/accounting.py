@@ -110,11 +110,13 @@ class WorkerAccounting:
     Notes
     -----
     :meth:`attach` subscribes to the scheduler's ``all`` event topic (worker joins and leaves to
-    the scheduler's clock) and registers Dask's task stream plugin. With ``events=False`` (a
-    session that forwards a secret environment: a client subscribed to ``all`` had the scattered
-    ciphertext released under it, "lost dependencies", on a shared scheduler) joins and leaves
-    are taken from the backend's periodic ``scheduler_info`` polls instead (:meth:`note_threads`,
-    every few seconds); :meth:`finish` reads the task stream once (records since :meth:`attach`;
+    the scheduler's clock) and registers Dask's task stream plugin. With ``events=False`` (every
+    cluster but the embedded one runfleet owns: on a shared scheduler a client subscribed to
+    ``all`` had a secret environment's scattered ciphertext released under it, "lost
+    dependencies", and a user's client closed right after the study makes the scheduler log a
+    CRITICAL traceback) joins and leaves are taken from the backend's periodic
+    ``scheduler_info`` polls instead (:meth:`note_threads`, every 3 s, so paid time is known to
+    about 3 s per join or leave); :meth:`finish` reads the task stream once (records since :meth:`attach`;
     Dask keeps at most ``distributed.scheduler.dashboard.tasks.task-stream-length`` of them,
     100,000 by default, so busy time of older tasks of a longer invocation is not counted).
     """
