@@ -291,10 +291,12 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
         # the store is gone: a row per run (nothing of this task is committed), not a task that
         # raises, whose traceback the worker would log on the user's terminal; the driver stops
         # with one line when its own writes find the store gone
-        cls = "StoreUnavailable" if isinstance(e, StoreUnavailable) else type(e).__name__
+        if isinstance(e, StoreUnavailable):  # its message names the store (the driver's one line)
+            cls, message = "StoreUnavailable", " ".join(str(e).split())[:500]
+        else:
+            cls, message = type(e).__name__, f"the store could not be written: {' '.join(str(e).split())[:500]}"
         return [{"name": spec["name"], "status": "error", "kind": "infrastructure", "error_class": cls,
-                 "message": f"the store could not be written: {' '.join(str(e).split())[:500]}",
-                 "traceback": "", "finished": now_iso()} for spec in specs]
+                 "message": message, "traceback": "", "finished": now_iso()} for spec in specs]
 
 
 def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, serial: bool) -> list[dict]:
