@@ -201,26 +201,6 @@ def kernels_vs_reference(n: int) -> dict:
             "reference_extra_gb": (peak[0] - rss0) / 1e9, "max_rel_diff": err}
 
 
-def _moto():
-    import socket
-    import urllib.request
-
-    with socket.socket() as sk:
-        sk.bind(("127.0.0.1", 0))
-        port = sk.getsockname()[1]
-    exe = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-            return proc, port
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto_server did not start")
-
-
 def s3_benchmark(root: Path, n: int, delay_ms: float) -> None:
     import s3fs
 
@@ -230,12 +210,13 @@ def s3_benchmark(root: Path, n: int, delay_ms: float) -> None:
     lp = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lp)
     LatencyProxy = lp.LatencyProxy
+    start_moto = lp.start_moto
     from ratedesign.loadcache import reader_stats, reset_reader_stats
     from ratedesign.loads import load_path, loads_dir, read_loads
     from ratedesign.synth import synth_dataset
     from runfleet import Run, Study, run_study
 
-    proc, port = _moto()
+    proc, port = start_moto()
     try:
         direct = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}}
         fs = s3fs.S3FileSystem(**direct)

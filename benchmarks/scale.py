@@ -27,12 +27,10 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -67,12 +65,6 @@ def _tree_size(path: str) -> tuple[int, int]:
             total += os.path.getsize(os.path.join(root, n))
             files += 1
     return total, files
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cluster(workers: int):
@@ -131,28 +123,13 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
     return out
 
 
-def _moto():
-    port = _free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).read()
-            return proc, port
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("moto_server did not start")
-
-
 def case_s3(delay_ms: float, workers: int) -> dict:
     import s3fs
 
-    from latency_proxy import LatencyProxy
+    from latency_proxy import LatencyProxy, start_moto
     from runfleet import Study, grid, run_study
 
-    proc, port = _moto()
+    proc, port = start_moto()
     session = _cluster(workers)
     out: dict = {"case": "s3", "workers": workers}
     try:
