@@ -79,3 +79,38 @@ def test_poison_run_on_an_address_cluster(tmp_path, dask_processes, profiles_fil
     summary = run_study(study, cluster="shared", progress=False)
     assert summary.exit_code == 1
     _check(tmp_path, "addr", summary, log, 2)
+
+
+def maybe_poison(ctx, i: int, poison: int, log: str):
+    """A trivial run, except run ``poison``, which kills its worker (each execution of it leaves a
+    line in ``log`` first)."""
+    if i == poison:
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        os._exit(1)
+    return i
+
+
+def test_a_worker_dying_inside_a_pack_charges_none_of_its_runs(tmp_path, monkeypatch):
+    """Packs write no start marker: a pack lost with its worker is known from Dask. None of its
+    runs is charged; each runs again alone, and only the run that kills its worker alone is
+    charged (retries 0: it fails after that one attempt)."""
+    monkeypatch.setenv("PYTHONPATH", WORKER_PATH)
+    log = tmp_path / "poison-executions.txt"
+    study = Study(name="packed", store=str(tmp_path / "store"), seed=1, defaults={"retries": 0})
+    study.add_many([Run(f"r-{i:03d}", "test_attempt_ownership:maybe_poison",
+                        params={"i": i, "poison": 300, "log": str(log)}) for i in range(400)])
+    summary = run_study(study, workers=2, progress=False)
+    assert summary.exit_code == 1 and summary.counts["done"] == 399, summary.counts
+    records, _ = Ledger(Store(str(tmp_path / "store")), "packed").load()
+    for i in range(400):
+        if i != 300:  # innocent runs, those of the lost pack included: done at their first attempt
+            rec = records[f"r-{i:03d}"]
+            assert rec.status == "done" and rec.value == i and rec.attempts == 1, (i, rec.data)
+            assert len(rec.attempts_history) == 1
+    rec = records["r-300"]
+    assert rec.status == "failed" and rec.data["error_class"] == "LostWorker" and rec.data["attempts"] == 1
+    # once inside its pack (not charged), once alone (charged): it was packed
+    assert len(log.read_text().splitlines()) == 2
+    started = tmp_path / "store/packed/_started"
+    assert not started.exists() or not [p for p in started.iterdir() if p.name.startswith("pack-")]

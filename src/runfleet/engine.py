@@ -141,6 +141,7 @@ class Fleet:
         self._record = None  # the study record's writer (created at the first flush)
         self._recorded = 0  # runs of the table already in the study record
         self._study_flushed = 0.0
+        self._store_checked = False  # the writability probe: before the first write, only if one happens
         self._flush_interval_s = 5.0
         self.cost = None  # runfleet.accounting.CostSummary of this invocation, after close()
         self._seed_durations()
@@ -170,6 +171,7 @@ class Fleet:
         """
         if self.backend.started:
             return
+        self._check_writable()
         self.backend.start(self.runs.fn_paths())
         line = self.backend.describe()
         if self.progress is not None and line:
@@ -180,6 +182,13 @@ class Fleet:
         if self.progress is not None:
             self.progress.cluster_ready()
         self._may_write = True
+
+    def _check_writable(self) -> None:
+        """Probe the store's writability once, before the fleet's first write (a resume with
+        nothing to do writes nothing and makes no probe: docs/requests.md)."""
+        if not self._store_checked:
+            self.store.check_writable()
+            self._store_checked = True
 
     def slots(self) -> int:
         """Tasks the backend can execute at once (0 before it started or while no worker is connected)."""
@@ -492,6 +501,13 @@ class Fleet:
                 self.packing.probe_ended(group)
             if isinstance(outcome, BaseException):
                 failure = task_failure(outcome)
+                if failure.get("kind") == "lost_worker" and len(names) > 1:
+                    # a pack lost with its worker: none of its runs committed, and which one was
+                    # executing is not known; none is charged, each runs again alone, where a run
+                    # that kills its worker is charged (docs/requests.md, "A packed run")
+                    for n in names:
+                        self._take_back(n, alone=True)
+                    continue
                 for n in names:
                     if failure.get("kind") == "lost_worker" and not self._attempt_started(n):
                         self._take_back(n)  # only queued on the dead worker: not an attempt
@@ -515,9 +531,12 @@ class Fleet:
         with store_errors(self.store.url):
             return self.ledger.attempt_started(attempt_id)
 
-    def _take_back(self, name: str) -> None:
-        """Back to the ready queue without charging an attempt (its task never ran it)."""
+    def _take_back(self, name: str, alone: bool = False) -> None:
+        """Back to the ready queue without charging an attempt (its task never ran it, or it was
+        in a pack lost with its worker); ``alone``: it is not packed again in this invocation."""
         entry = self.runs[name]
+        if alone:
+            entry.packable = False
         self.runs.move(name, S.READY)
         entry.attempts -= 1
         entry.attempt_id = None
@@ -726,7 +745,7 @@ class Fleet:
         t0 = time.monotonic()
         if self._record is None:
             self._record = self.ledger.study_writer({"name": self.study.name, "seed": self.study.seed,
-                                                     "store": self.store.url})
+                                                     "store": self.store.url}, before_write=self._check_writable)
         self._record.append_columns(self.runs.record_columns(self._recorded))  # runs added since the last flush
         self._recorded = len(self.runs)
         self._record.flush()
@@ -868,7 +887,9 @@ def open_fleet(name: str, store: str, *, seed: int = 0, storage_options: dict | 
         engine["cluster"] = _check_cluster(engine["cluster"])
     if check_store:
         st.check_writable()
-    return Fleet(study, st, **engine)
+    fleet = Fleet(study, st, **engine)
+    fleet._store_checked = True  # checked above, or not wanted
+    return fleet
 
 
 def run_study(study: Study, *, cluster=None, store: str | None = None, storage_options: dict | None = None,
@@ -918,10 +939,13 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
     study.validate()
     st = resolve_store(study, store, storage_options)
     cluster = _check_cluster(cluster)
-    st.check_writable()
     prog = progress if isinstance(progress, Progress) else (Progress(study.name) if progress else None)
-    fleet = Fleet(study, st, cluster=cluster, workers=workers, max_in_flight=max_in_flight,
-                  pack_target_s=pack_target_s, progress=prog, worker_env=_worker_env(study), preflight=preflight)
+    from .store import store_errors
+
+    with store_errors(st.url):  # the store is read first; it is probed only before something is written
+        fleet = Fleet(study, st, cluster=cluster, workers=workers, max_in_flight=max_in_flight,
+                      pack_target_s=pack_target_s, progress=prog, worker_env=_worker_env(study),
+                      preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
         fleet.submit(study.runs.values(), checked=True)

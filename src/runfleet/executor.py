@@ -9,8 +9,9 @@ the traceback. A pack commits all its successful markers in one file, with one w
 Store requests are a budget (docs/requests.md): no request whose answer is known (no clearing of
 a directory that never had files, no removal of a failure record that cannot exist), and the
 requests that do not depend on each other overlap (:func:`runfleet.store.in_background`): logs
-are uploaded while the next run executes and start markers are removed while the commit marker
-is written; the commit marker is still written after everything else of its run(s) is stored.
+are uploaded while the next run executes and a single run's start marker is removed while its
+commit marker is written; the commit marker is still written after everything else of its run(s)
+is stored. A pack writes one object: its pack file.
 """
 from __future__ import annotations
 
@@ -252,9 +253,9 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
         Run specs built by the engine: ``name``, ``fn``, ``params``, ``identity`` (key parts, see
         :meth:`runfleet.plan.KeyedRun.identity`), ``upstream`` ({name: value}), ``study_seed``,
         ``attempt``, ``timeout_s``, ``clear``, ``history`` (failed earlier attempts) and, on
-        clusters, ``attempt_id``: the attempt's start is recorded exclusively in the store, so a
+        clusters, ``attempt_id``: a single run's start is recorded exclusively in the store, so a
         scheduler that re-runs the task after its worker died does not run the attempt twice
-        (that execution returns a ``LostWorker`` row instead).
+        (that execution returns a ``LostWorker`` row instead). Packs record no start.
     store : runfleet.store.Store
         The study's store.
     study : str
@@ -262,8 +263,8 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
     pack_id : str or None
         None for a single run: its marker is ``runs/<name>/_result.json``, created exclusively
         (a marker that already exists means another attempt committed it first: reported as
-        such). Else the markers of the pack's successful runs go to ``_packs/<pack_id>.json`` in
-        one write.
+        such). Else the markers of the pack's successful runs go to ``_packs/<pack_id>.json.gz``
+        in one write, the pack's only object.
     serial : bool
         True when executed in the driver's process (serial backend): ``ctx.map`` loops, and a
         run blocked past its timeout is not ended by ending the process.
@@ -329,33 +330,22 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
 
 
 def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, serial: bool) -> list[dict]:
-    """A pack: one start marker for all its runs (when the backend tracks attempt starts), the
-    runs in order with their logs uploaded in the background, then one write of all their
-    commit markers while the start marker is removed."""
+    """A pack: the runs in order with their logs uploaded in the background, then one write of
+    all their commit markers: one PUT per pack (docs/requests.md). No start marker: a pack lost
+    with its worker is known to the driver from Dask (the task fails with the lost worker), and
+    none of its runs is charged an attempt for it; each runs again alone (docs/engine.md)."""
     ledger = Ledger(store, study)
-    tracked = {spec["attempt_id"]: spec["name"] for spec in specs if spec.get("attempt_id") is not None}
-    if tracked and not ledger.mark_pack_started(pack_id, tracked, _start_info(None)):
-        return [_refused(spec) for spec in specs]
     rows, records, pending = [], [], []
-    ended = None
-    try:
-        for spec in specs:
-            row, record = _attempt(spec, ledger, store, serial, pending)
-            if record is not None:
-                records.append(record)
-            if row["status"] == "done":
-                row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
-            rows.append(row)
-        _wait(pending)  # logs, before the pack's markers
-    finally:
-        if tracked:
-            ended = in_background(ledger.end_pack_started, pack_id)
-    try:
-        if records:
-            ledger.commit_pack(pack_id, records)
-    finally:
-        if ended is not None:
-            ended.result()
+    for spec in specs:
+        row, record = _attempt(spec, ledger, store, serial, pending)
+        if record is not None:
+            records.append(record)
+        if row["status"] == "done":
+            row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
+        rows.append(row)
+    _wait(pending)  # logs, before the pack's markers
+    if records:
+        ledger.commit_pack(pack_id, records)
     return rows
 
 

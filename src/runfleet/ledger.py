@@ -3,7 +3,7 @@
 Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
 
     study.json                  header of the study record of the last invocation (name, seed, store,
-                                updated, format 2, run_count, shards); a whole-study ``runs`` list
+                                updated, format 2, run_count, shards, digest); a whole-study ``runs`` list
                                 in stores written before format 2
     _study/<gen>-<n>.parquet    the study record's runs, columnar (name, fn, params, after, key,
                                 retries, timeout_s), shards written incrementally
@@ -13,9 +13,9 @@ Layout under ``<store>/<study>/`` (a contract: README "Store layout")::
     _packs/<id>.json.gz         commit markers of packed short runs, columnar (format 2: fields
                                 shared by the pack once, per-run fields as columns; gzip)
     _packs/<id>.json            the same, written before format 2: {"markers": {name: marker}}
-    _started/<attempt id>.json  an attempt executing on a Dask cluster (removed when it ends; one
-                                left behind: its worker died running it; never read by resume)
-    _started/pack-<id>.json     the same for a pack: one marker naming its runs' attempt ids
+    _started/<attempt id>.json  a single run's attempt executing on a Dask cluster (removed when it
+                                ends; one left behind: its worker died running it; never read by
+                                resume). Packs have none: their one object is the pack file
 
 When a run has several records (an old marker, a newer failure), the newest one (``finished``
 time) is the run's state.
@@ -46,11 +46,10 @@ STUDY = "study.json"
 PACKS = "_packs"
 RUNS = "runs"
 TIMEOUT_MARK = "_timeout_kill"
-#: ``<study>/_started/<attempt id>.json``: written exclusively when an attempt starts executing,
-#: removed when it ends in the executor; one left behind means its worker died running it.
-#: A pack has one, ``_started/pack-<pack id>.json``, naming its runs' attempt ids.
+#: ``<study>/_started/<attempt id>.json``: written exclusively when a single run's attempt starts
+#: executing, removed when it ends in the executor; one left behind means its worker died running
+#: it. Packs write none (docs/requests.md).
 STARTED = "_started"
-PACK_STARTED_PREFIX = "pack-"
 
 #: characters of an attempt's message kept in the attempt history
 HISTORY_MESSAGE_CHARS = 500
@@ -546,9 +545,10 @@ class Ledger:
             return {}
         return {n: cols.params(i) for i, n in enumerate(cols.names)}
 
-    def study_writer(self, header: dict) -> "StudyRecordWriter":
-        """A :class:`StudyRecordWriter` that writes this study's record incrementally."""
-        return StudyRecordWriter(self, header)
+    def study_writer(self, header: dict, before_write=None) -> "StudyRecordWriter":
+        """A :class:`StudyRecordWriter` that writes this study's record incrementally
+        (``before_write``: called once before its first write)."""
+        return StudyRecordWriter(self, header, before_write)
 
     def timeout_marked(self, name: str) -> bool:
         """True when a worker ended itself because run ``name`` ignored its timeout."""
@@ -564,46 +564,11 @@ class Ledger:
         (a scheduler re-ran it after its worker died: it must not run twice)."""
         return self.store.create_exclusive(self.started_path(attempt_id), json.dumps(info).encode("utf-8"))
 
-    def mark_pack_started(self, pack_id: str, attempt_ids: dict[str, str], info: dict) -> bool:
-        """Record that a pack starts executing: one start marker for all its runs' attempts.
-
-        Parameters
-        ----------
-        pack_id : str
-            The pack's id (unique per task).
-        attempt_ids : dict
-            ``{attempt id: run name}`` of the pack's runs.
-        info : dict
-            ``started``, ``host``, ``pid``.
-
-        Returns
-        -------
-        bool
-            False when the pack had started before (a scheduler re-ran it after its worker died:
-            none of its runs may run twice).
-        """
-        doc = {**info, "pack": pack_id, "attempts": attempt_ids}
-        return self.store.create_exclusive(self.started_path(PACK_STARTED_PREFIX + pack_id),
-                                           json.dumps(doc, separators=(",", ":")).encode("utf-8"))
-
     def attempt_started(self, attempt_id: str) -> bool:
-        """True when attempt ``attempt_id`` started and did not end in its executor (its worker died).
-
-        Its own start marker, else a pack's start marker naming it (one listing of ``_started/``
-        and a read of the pack markers there: only packs in flight or lost; asked only when a
-        task was lost with its worker).
-        """
-        if self.store.exists(self.started_path(attempt_id)):
-            return True
-        prefix = f"{self.root}/{STARTED}/{PACK_STARTED_PREFIX}"
-        packs = [p for p in self.store.find(f"{self.root}/{STARTED}") if p.startswith(prefix)]
-        for blob in self.store.read_many(packs).values():
-            try:
-                if attempt_id in json.loads(blob).get("attempts", {}):
-                    return True
-            except (ValueError, AttributeError):
-                continue
-        return False
+        """True when single-run attempt ``attempt_id`` started and did not end in its executor
+        (its worker died): its start marker is there (one HEAD; asked only when a task was lost
+        with its worker)."""
+        return self.store.exists(self.started_path(attempt_id))
 
     def end_started(self, attempt_id: str) -> None:
         """Remove the start marker of an attempt that ended in its executor.
@@ -615,11 +580,6 @@ class Ledger:
             self.store.remove(self.started_path(attempt_id))
         except Exception:  # noqa: BLE001 - see above
             pass
-
-    def end_pack_started(self, pack_id: str) -> None:
-        """Remove the start marker of a pack that ended in its executor (best effort, as
-        :meth:`end_started`)."""
-        self.end_started(PACK_STARTED_PREFIX + pack_id)
 
     def clear_run(self, name: str) -> None:
         """Remove everything an earlier attempt left in run ``name``'s directory."""

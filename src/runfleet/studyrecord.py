@@ -6,6 +6,7 @@ record in memory. Only :class:`runfleet.ledger.Ledger` reads and writes it (thro
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import uuid
@@ -131,16 +132,23 @@ class StudyRecordWriter:
     of this record. The first flush removes the previous record's shards after its header is
     replaced, so a reader always finds a complete record (the old one or the new one).
 
+    The header carries a ``digest`` of every run's row: when the first flush finds the same
+    record in the store already (same header fields, same rows in the same order: a resume with
+    nothing changed), it writes nothing and goes on from the stored shards.
+
     Parameters
     ----------
     ledger : Ledger
         The study's ledger.
     header : dict
         Header fields (``name``, ``seed``, ``store``, ...); ``updated``, ``format``,
-        ``run_count`` and ``shards`` are set by the writer.
+        ``run_count``, ``shards`` and ``digest`` are set by the writer.
+    before_write : callable, optional
+        Called once, before the writer's first write to the store (the engine's writability
+        probe: a record that is already there costs no probe).
     """
 
-    def __init__(self, ledger: "Ledger", header: dict):
+    def __init__(self, ledger: "Ledger", header: dict, before_write=None):
         self.ledger = ledger
         self.header = dict(header)
         self.generation = uuid.uuid4().hex[:12]
@@ -148,6 +156,8 @@ class StudyRecordWriter:
         self.count = 0
         self._pending: dict[str, list] = {c: [] for c in STUDY_COLUMNS}
         self._flushed_once = False
+        self._before_write = before_write
+        self._hashes = {c: hashlib.sha256() for c in STUDY_COLUMNS}  # one running digest per column
 
     def append(self, rows: list[dict]) -> None:
         """Queue run rows (dicts with the :data:`STUDY_COLUMNS`) for the next flush."""
@@ -161,6 +171,14 @@ class StudyRecordWriter:
             if c in ("params", "after"):
                 col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
             self._pending[c].extend(col)
+            # boundary-free: the digest of every value followed by a separator, whatever the batches
+            # (names are plain, JSON text escapes control characters)
+            text = "\x1f".join(col if c in ("params", "after", "name") else map(str, col))
+            self._hashes[c].update((text + "\x1f").encode("utf-8") if col else b"")
+
+    def digest(self) -> str:
+        """The digest of every row appended so far (sha256 hex of the per-column digests)."""
+        return hashlib.sha256("".join(self._hashes[c].hexdigest() for c in STUDY_COLUMNS).encode()).hexdigest()
 
     @property
     def pending(self) -> int:
@@ -172,6 +190,20 @@ class StudyRecordWriter:
         store, root = self.ledger.store, self.ledger.root
         if header:
             self.header.update(header)
+        old = None
+        if not self._flushed_once:
+            try:
+                old = self.ledger.read_study_header()
+            except InputError:
+                old = None
+            if self._same_record(old):  # already in the store: nothing to write
+                self._flushed_once = True
+                self.shards, self.count = list(old["shards"]), int(old["run_count"])
+                self._pending = {c: [] for c in STUDY_COLUMNS}
+                return
+        if self._before_write is not None:
+            self._before_write()
+            self._before_write = None
         cols, self._pending = self._pending, {c: [] for c in STUDY_COLUMNS}
         n = len(cols["name"])
         for start in range(0, n, SHARD_ROWS):
@@ -181,15 +213,10 @@ class StudyRecordWriter:
             self.shards.append(rel)
         del cols
         self.count += n
-        old = None
-        if not self._flushed_once:
-            try:
-                old = self.ledger.read_study_header()
-            except InputError:
-                old = None
         from .ledger import now_iso  # (the ledger imports this module)
 
-        doc = {**self.header, "updated": now_iso(), "format": 2, "run_count": self.count, "shards": list(self.shards)}
+        doc = {**self.header, "updated": now_iso(), "format": 2, "run_count": self.count, "shards": list(self.shards),
+               "digest": self.digest()}
         store.write_bytes_atomic(self.ledger.study_path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
         if not self._flushed_once:
             self._flushed_once = True
@@ -197,6 +224,15 @@ class StudyRecordWriter:
                 for rel in old.get("shards") or []:
                     if rel not in self.shards and isinstance(rel, str) and rel.startswith(f"{STUDY_SHARDS}/"):
                         store.remove(f"{root}/{rel}")
+
+    def _same_record(self, old) -> bool:
+        """True when ``old`` (the stored header) is this writer's record: format 2, the same
+        header fields, the same number of rows and the same digest of them."""
+        if not isinstance(old, dict) or old.get("format") != 2 or not isinstance(old.get("shards"), list):
+            return False
+        if old.get("digest") != self.digest() or old.get("run_count") != self.count + self.pending:
+            return False
+        return all(old.get(k) == v for k, v in self.header.items())
 
 
 __all__ = ["SHARD_ROWS", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "read_shard"]
