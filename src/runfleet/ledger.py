@@ -27,15 +27,18 @@ The formats of two kinds of file live in modules of their own: pack files in
 """
 from __future__ import annotations
 
+import bisect
 import json
 import uuid
+import zlib
+from collections.abc import Mapping, ValuesView
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from .errors import InputError
 from .keys import param_hashes
-from .packfile import PACK_SUFFIX, decode_pack, encode_pack, pack_markers
+from .packfile import PACK_SUFFIX, decode_pack, decode_pack_index, encode_pack, pack_markers
 from .studyrecord import STUDY_COLUMNS, STUDY_SHARDS, StudyColumns, StudyRecordWriter, read_shard
 from .values import decode_value
 
@@ -232,8 +235,9 @@ class RunRecord:
 
 
 class _Pack:
-    """One format-2 pack file as the ledger keeps it after a listing: the columns resume needs
-    (name, key, value, duration_s, finished, upstream_missing, fn), and where to read the rest.
+    """One format-2 or format-3 pack file as the ledger keeps it after a listing: the columns
+    resume needs (name, key, value, duration_s, finished, upstream_missing, fn; a format-3 pack's
+    index), and where to read the rest.
 
     A pack's full records are parsed again only when a reader asks for a record's ``data``
     (``status``, ``report``, ``results``), and then cached here.
@@ -348,6 +352,90 @@ class PackedRecord:
         return f"PackedRecord({self.name!r}, key={self.key!r})"
 
 
+class _Values(ValuesView):
+    """The records of a :class:`RunRecords`, also from the last (``reversed``)."""
+
+    def __reversed__(self):
+        m = self._mapping
+        for name in reversed(list(m)):
+            yield m[name]
+
+
+class RunRecords(Mapping):
+    """``{run name: newest record}`` of a study, as :meth:`Ledger.load` returns it.
+
+    Records of runs committed in pack files are not made one object per run at load time: the
+    mapping keeps each pack's columns and a position per name, and makes a
+    :class:`PackedRecord` when one is asked for (a million packed runs load as a few hundred
+    packs and one dict of names).
+
+    Parameters
+    ----------
+    single : dict
+        ``{name: RunRecord}`` of the records in files of their own (markers, failures, skips,
+        format-1 pack entries), the newest already chosen among them.
+    packs : list of _Pack
+        The format-2/3 packs, in listing order.
+    """
+
+    def __init__(self, single: dict, packs: list):
+        self._single = single
+        self._packs = packs
+        self._offsets: list[int] = []
+        self._pos: dict[str, int] = {}
+        off = 0
+        for pack in packs:
+            self._offsets.append(off)
+            names = pack.names
+            clash = self._pos.keys() & names if self._pos else ()
+            if clash:  # a run in several packs (it ran again later): the newest marker wins
+                for i, name in enumerate(names):
+                    if name in clash:
+                        if pack.get("finished", i) >= self._packed(self._pos[name]).finished:
+                            self._pos[name] = off + i
+                    else:
+                        self._pos[name] = off + i
+            else:
+                self._pos.update(zip(names, range(off, off + len(names))))
+            off += len(names)
+        for name in [n for n in single if n in self._pos]:  # a marker of its own against a pack's
+            packed = self._packed(self._pos[name])
+            if single[name].finished >= packed.finished:
+                del self._pos[name]
+            else:
+                del single[name]
+
+    def _packed(self, p: int) -> "PackedRecord":
+        k = bisect.bisect_right(self._offsets, p) - 1
+        return PackedRecord(self._packs[k], p - self._offsets[k])
+
+    def __getitem__(self, name: str):
+        rec = self._single.get(name)
+        if rec is not None:
+            return rec
+        return self._packed(self._pos[name])
+
+    def get(self, name: str, default=None):
+        rec = self._single.get(name)
+        if rec is not None:
+            return rec
+        p = self._pos.get(name)
+        return default if p is None else self._packed(p)
+
+    def __contains__(self, name) -> bool:
+        return name in self._single or name in self._pos
+
+    def __iter__(self):
+        yield from self._single
+        yield from self._pos
+
+    def __len__(self) -> int:
+        return len(self._single) + len(self._pos)
+
+    def values(self) -> _Values:
+        return _Values(self)
+
+
 def _identity_fields(identity: dict, params: dict | None) -> dict:
     out = {"name": identity["name"], "key": identity["key"], "fn": identity["fn"],
            "params_hash": identity["params_hash"], "code": identity["code"], "upstream": identity["upstream"]}
@@ -394,10 +482,12 @@ class Ledger:
         return f"{self.root}/{PACKS}/{pack_id}{PACK_SUFFIX}"
 
     # -- reading -------------------------------------------------------------------------------
-    def load(self) -> tuple[dict[str, RunRecord], set[str]]:
-        """All runs' newest records, and the names of runs that have files in their directory.
+    def load(self) -> tuple["RunRecords", set[str]]:
+        """All runs' newest records (a :class:`RunRecords` mapping), and the names of runs that
+        have files in their directory.
 
-        One listing of the study plus one (concurrent on object stores) read of the record files.
+        One listing of the study plus one (concurrent on object stores) read of the record files;
+        of a format-3 pack file only its index is decompressed and parsed.
         """
         files = self.store.find(self.root)
         runs_prefix = f"{self.root}/{RUNS}/"
@@ -413,38 +503,33 @@ class Ledger:
             elif path.startswith(packs_prefix) and (path.endswith(".json") or path.endswith(PACK_SUFFIX)):
                 wanted.append(path)
         blobs = self.store.read_many(wanted)
-        records: dict[str, RunRecord] = {}
+        single: dict[str, RunRecord] = {}
+        packs: list[_Pack] = []
 
         def offer(name: str, status: str, data: dict) -> None:
-            current = records.get(name)
+            current = single.get(name)
             if current is None or (data.get("finished") or "") >= current.finished:
-                records[name] = RunRecord(name, status, data)
+                single[name] = RunRecord(name, status, data)
 
         for path in wanted:  # listing order: the same newest record whatever order reads finish in
             blob = blobs.pop(path, None)
             if blob is None:
                 continue
+            is_pack = path.startswith(packs_prefix)
             try:
-                doc = decode_pack(blob) if path.startswith(packs_prefix) else json.loads(blob)
-            except (ValueError, OSError, EOFError):
+                doc = decode_pack_index(blob) if is_pack else json.loads(blob)
+            except (ValueError, OSError, EOFError, zlib.error):
                 continue  # a torn write cannot happen with atomic commits; ignore foreign files
-            if path.startswith(packs_prefix) and doc.get("format") == 2:
-                pack = _Pack(path, self.store, doc)
-                del doc
-                for i, name in enumerate(pack.names):
-                    current = records.get(name)
-                    if current is None:
-                        records[name] = PackedRecord(pack, i)
-                    elif pack.get("finished", i) >= current.finished:
-                        records[name] = PackedRecord(pack, i)
-            elif path.startswith(packs_prefix):
+            if is_pack and doc.get("format") in (2, 3):
+                packs.append(_Pack(path, self.store, doc))
+            elif is_pack:
                 for name, marker in doc.get("markers", {}).items():
                     offer(name, "done", marker)
             elif path.endswith(MARKER):
                 offer(doc.get("name", path.split("/")[-2]), "done", doc)
             else:
                 offer(doc.get("name", path.split("/")[-2]), doc.get("status", "failed"), doc)
-        return records, dirty
+        return RunRecords(single, packs), dirty
 
     def committed_names(self, batch: int = 64):
         """Names of the runs with a commit marker (single or packed), pack by pack: one listing,
@@ -470,10 +555,10 @@ class Ledger:
             blobs = self.store.read_many(packs[start:start + batch])
             for blob in blobs.values():
                 try:
-                    doc = decode_pack(blob)
-                except (ValueError, OSError, EOFError):
+                    doc = decode_pack_index(blob)
+                except (ValueError, OSError, EOFError, zlib.error):
                     continue
-                if doc.get("format") == 2:
+                if doc.get("format") in (2, 3):
                     yield from doc.get("columns", {}).get("name", [])
                 else:
                     yield from doc.get("markers", {})
@@ -509,10 +594,12 @@ class Ledger:
             raise InputError(f"{self.study_path}: corrupt record (expected an object)")
         return doc
 
-    def read_study_columns(self) -> tuple[dict | None, "StudyColumns | None"]:
+    def read_study_columns(self, columns=STUDY_COLUMNS) -> tuple[dict | None, "StudyColumns | None"]:
         """The study record as ``(header, columns)``: the header fields of ``study.json``
         (``name``, ``seed``, ``store``, ``updated``, ...) and a :class:`StudyColumns` with one
-        item per run; ``(None, None)`` when the study has no record.
+        item per run; ``(None, None)`` when the study has no record. ``columns``: the
+        :data:`STUDY_COLUMNS` to read from the shards (``name`` and ``key`` always are; ``status``
+        reads only these).
 
         Raises
         ------
@@ -535,7 +622,7 @@ class Ledger:
             blob = blobs.get(f"{self.root}/{rel}")
             if blob is None:
                 raise InputError(f"{self.root}/{rel}: missing shard of the study record {self.study_path}")
-            parts.append(read_shard(blob, f"{self.root}/{rel}"))
+            parts.append(read_shard(blob, f"{self.root}/{rel}", columns))
         return doc, StudyColumns.concat(parts)
 
     def study_params(self) -> dict[str, dict]:
@@ -689,5 +776,6 @@ def run_dir(store, study: str, name: str, storage_options: dict | None = None) -
 
 
 __all__ = ["ERROR", "LOG", "Ledger", "MARKER", "PACKS", "PACK_SUFFIX", "PackedRecord", "RUNS", "Record", "RunRecord",
+           "RunRecords",
            "STUDY", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "TIMEOUT_MARK",
            "attempt_entry", "decode_pack", "encode_pack", "now_iso", "pack_markers", "run_dir", "run_relpath"]

@@ -19,7 +19,7 @@ def split_study_url(study_url: str) -> tuple[str, str]:
     return store_url, name
 
 
-def load_study_columns(study_url: str, storage_options: dict | None = None):
+def load_study_columns(study_url: str, storage_options: dict | None = None, columns=STUDY_COLUMNS):
     """The study record as columns and every run's newest record, read once from the store.
 
     Parameters
@@ -28,6 +28,8 @@ def load_study_columns(study_url: str, storage_options: dict | None = None):
         ``<store>/<study name>``.
     storage_options : dict, optional
         fsspec options of the store.
+    columns : sequence of str
+        The study record's columns to read (``name`` and ``key`` always are).
 
     Returns
     -------
@@ -48,7 +50,7 @@ def load_study_columns(study_url: str, storage_options: dict | None = None):
     store_url, name = split_study_url(study_url)
     ledger = Ledger(Store(store_url, storage_options), name)
     with store_errors(store_url):
-        head, cols = ledger.read_study_columns()
+        head, cols = ledger.read_study_columns(columns)
         if head is None:
             raise InputError(f"{study_url}: no study here (no {name}/study.json in store {store_url})")
         records, _ = ledger.load()
@@ -121,7 +123,7 @@ def study_status(study_url: str, storage_options: dict | None = None) -> list[di
     StoreUnavailable
         The store does not answer (exit 4).
     """
-    _, cols, records = load_study_columns(study_url, storage_options)
+    _, cols, records = load_study_columns(study_url, storage_options, columns=("name", "key"))
     return status_rows(cols, records)
 
 

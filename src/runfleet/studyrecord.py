@@ -31,8 +31,9 @@ class StudyColumns:
     Parameters
     ----------
     columns : dict
-        ``{column: list}`` for every name of :data:`STUDY_COLUMNS`; ``params`` and ``after`` hold
-        JSON text (parsed by :meth:`params` / :meth:`after`) or already parsed values.
+        ``{column: list}`` for every name of :data:`STUDY_COLUMNS` (or the ones a reader asked
+        for: ``name`` and ``key`` always); ``params`` and ``after`` hold JSON text (parsed by
+        :meth:`params` / :meth:`after`) or already parsed values.
     """
 
     def __init__(self, columns: dict):
@@ -71,8 +72,11 @@ class StudyColumns:
 
     @classmethod
     def concat(cls, parts: list["StudyColumns"]) -> "StudyColumns":
-        """The runs of several shards, in order."""
-        return cls({c: [v for p in parts for v in p._cols[c]] for c in STUDY_COLUMNS})
+        """The runs of several shards, in order (the columns all of them have)."""
+        if len(parts) == 1:
+            return parts[0]
+        present = [c for c in STUDY_COLUMNS if all(c in p._cols for p in parts)] if parts else STUDY_COLUMNS
+        return cls({c: [v for p in parts for v in p._cols[c]] for c in present})
 
 
 def _study_schema():
@@ -109,13 +113,34 @@ def _rows_to_columns(rows: list[dict]) -> dict:
     }
 
 
-def read_shard(blob: bytes, path: str) -> StudyColumns:
+def read_shard(blob: bytes, path: str, columns=STUDY_COLUMNS) -> StudyColumns:
+    """The runs of one shard of the study record.
+
+    Parameters
+    ----------
+    blob : bytes
+        The shard's parquet bytes.
+    path : str
+        Where it was read (for the message when it is corrupt).
+    columns : sequence of str
+        The :data:`STUDY_COLUMNS` to read (``name`` and ``key`` always are).
+
+    Returns
+    -------
+    StudyColumns
+
+    Raises
+    ------
+    InputError
+        A corrupt shard.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    wanted = [c for c in STUDY_COLUMNS if c in columns or c in ("name", "key")]
     try:
-        table = pq.read_table(pa.BufferReader(blob))
-        cols = {c: table.column(c).to_pylist() for c in STUDY_COLUMNS}
+        table = pq.read_table(pa.BufferReader(blob), columns=wanted)
+        cols = {c: table.column(c).to_pylist() for c in wanted}
     except (pa.ArrowException, KeyError, OSError) as e:
         raise InputError(f"{path}: corrupt shard of the study record ({type(e).__name__}: {_short(e)})") from None
     return StudyColumns(cols)
