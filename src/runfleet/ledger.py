@@ -435,6 +435,25 @@ class RunRecords(Mapping):
     def values(self) -> _Values:
         return _Values(self)
 
+    def packed_states(self) -> dict[str, tuple]:
+        """``{name: (key, attempts, duration_s, finished)}`` of the runs whose newest record is a
+        packed marker, read pack by pack from the columns (what ``runfleet status`` shows of a
+        done run, without a record object per run)."""
+        out: dict[str, tuple] = {}
+        pos = self._pos
+        for pack, off in zip(self._packs, self._offsets):
+            n = len(pack.names)
+
+            def col(attr, default=None):
+                v = getattr(pack, attr)
+                return v if isinstance(v, list) else [default if v is None else v] * n
+
+            keys, attempts, durations, finished = col("keys"), col("attempt", 0), col("durations"), col("finished")
+            for i, name in enumerate(pack.names):
+                if pos.get(name) == off + i:
+                    out[name] = (keys[i], int(attempts[i] or 0), durations[i], finished[i] or "")
+        return out
+
 
 def _identity_fields(identity: dict, params: dict | None) -> dict:
     out = {"name": identity["name"], "key": identity["key"], "fn": identity["fn"],

@@ -144,7 +144,18 @@ def status_rows(cols, records: dict) -> list[dict]:
     """
     rows = []
     get = records.get
+    packed = records.packed_states() if hasattr(records, "packed_states") else {}
+    packed_get = packed.get
     for name, key in zip(cols.names, cols.keys):
+        p = packed_get(name)
+        if p is not None:  # a packed marker: its columns, no record object
+            if p[0] == key:
+                rows.append({"name": name, "status": "done", "attempts": p[1], "duration_s": p[2],
+                             "error_class": None, "finished": p[3] or None, "key": key})
+            else:
+                rows.append({"name": name, "status": "pending", "attempts": 0, "duration_s": None,
+                             "error_class": None, "finished": None, "key": key})
+            continue
         rec = get(name)
         if rec is not None and rec.key != key:
             rec = None  # an older key's record is stale
