@@ -390,13 +390,17 @@ def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, ser
     commit markers while the start marker is removed."""
     ledger = Ledger(store, study)
     tracked = {spec["attempt_id"]: spec["name"] for spec in specs if spec.get("attempt_id") is not None}
-    if tracked and not ledger.mark_pack_started(pack_id, tracked, _start_info(None)):
-        return [_refused(spec) for spec in specs]
+    # the pack's start marker is written while its first run starts (see _StartGate)
+    gate = _StartGate(in_background(ledger.mark_pack_started, pack_id, tracked, _start_info(None))) if tracked else None
     rows, records, pending = [], [], []
     ended = None
     try:
         for spec in specs:
-            row, record = _attempt(spec, ledger, store, serial, pending)
+            try:
+                row, record = _attempt(spec, ledger, store, serial, pending, gate)
+            except AttemptRefused:  # the first run found the marker there: none of the pack runs
+                gate = None
+                return [_refused(s) for s in specs]
             if record is not None:
                 records.append(record)
             if row["status"] == "done":
@@ -404,7 +408,7 @@ def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, ser
             rows.append(row)
         _wait(pending)  # logs, before the pack's markers
     finally:
-        if tracked:
+        if gate is not None and gate.ok:
             ended = in_background(ledger.end_pack_started, pack_id)
     try:
         if records:
