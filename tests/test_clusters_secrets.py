@@ -232,7 +232,7 @@ def test_adaptive_address_cluster_forwards_env_to_runs_and_their_map_tasks_and_a
             sched = c2.run_on_scheduler(scheduler_holds, needle=sentinel.encode())
             assert not sched["in_tasks"] and not sched["in_worker_plugins"], sched
             # (workers are not asked here: adapt retires them meanwhile, and their processes end)
-            _wait(lambda: not c2.scheduler_info(n_workers=-1)["workers"], 60, "adapt retired every worker")
+            _wait(lambda: not c2.scheduler_info(n_workers=-1)["workers"], 120, "adapt retired every worker")
     finally:
         stop_process(proc)
         log.close()
