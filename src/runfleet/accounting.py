@@ -147,7 +147,7 @@ class WorkerAccounting:
         self.started: float | None = None
 
     # ------------------------------------------------------------------ collecting
-    def attach(self, client, events: bool | None = None) -> None:
+    def attach(self, client) -> None:
         """Start counting on ``client``'s cluster (again after a reconnect: the old one's workers
         were closed by :meth:`workers_lost`).
 
@@ -155,9 +155,6 @@ class WorkerAccounting:
         ----------
         client : distributed.Client
             The study's client.
-        events : bool, optional
-            Ignored (kept for callers of the earlier two-mode accounting): every cluster is
-            polled the same way.
         """
         now = time.time()
         if self.started is None:
