@@ -328,3 +328,19 @@ def worker_holds(dask_worker=None, name: str = "", needle: bytes = b"") -> dict:
     return {"in_env": name in os.environ, "in_data": in_data, "n_data": len(data),
             "in_plugins": any(needle in repr(vars(p)).encode() for p in dask_worker.plugins.values()
                               if hasattr(p, "__dict__"))}
+
+
+def _secret_hash_item(i: int, name: str, sleep_s: float = 0.0):
+    """A ``ctx.map`` sub-task: the sha256 of ``name`` in its environment (never the value), or None."""
+    import hashlib
+
+    time.sleep(sleep_s)  # in flight this long, so adapt adds a worker and the items spread
+    value = os.environ.get(name)
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+def fanout_secret_run(ctx, name: str, n: int = 4, sleep_s: float = 0.3, i: int = 0):
+    """A run that fans out ``n`` sub-tasks with ``ctx.map``: the sha256 of ``name`` as the run saw
+    it and as each sub-task saw it."""
+    subs = ctx.map(_secret_hash_item, range(n), name=name, sleep_s=sleep_s)
+    return {"own": _secret_hash_item(-1, name), "subs": subs}

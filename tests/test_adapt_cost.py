@@ -97,6 +97,44 @@ def test_workers_go_to_zero_after_the_study_with_the_knobs_set_low(profiles, tmp
         session.close()
 
 
+RETIRE_DRIVER = """
+import sys, time
+import dask
+from runfleet import Run, Study, run_study
+from runfleet.clusters import open_cluster, resolve_cluster
+if __name__ == "__main__":
+    with dask.config.set({"runfleet.profiles-file": sys.argv[1]}):
+        s = Study("quiet", store=sys.argv[2], seed=1)
+        for i in range(4):
+            s.add(Run(f"r{i}", "runfns:sleepy", params={"seconds": 0.4, "i": i}, pack=False))
+        session = open_cluster(resolve_cluster("quick"))
+        run_study(s, cluster=session.client, progress=False)
+        deadline = time.monotonic() + 60
+        while session.client.scheduler_info(n_workers=-1).get("workers") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # a retired worker's last log lines are written as its process ends
+        session.close()
+        print("zero" if time.monotonic() < deadline else "not zero")
+"""
+
+
+def test_workers_retired_by_adapt_say_nothing_on_the_terminal(profiles, tmp_path):
+    """A worker process adapt retires logs ``distributed.core - INFO - Connection to ... has been
+    closed.`` unless runfleet's worker logging levels reach it (its stderr is the driver's)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import worker_env
+
+    script = tmp_path / "driver.py"
+    script.write_text(RETIRE_DRIVER)
+    r = subprocess.run([sys.executable, str(script), str(profiles), str(tmp_path / "store")], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": worker_env()["PYTHONPATH"]})
+    assert r.returncode == 0 and r.stdout.strip() == "zero", (r.stdout, r.stderr[-2000:])
+    assert "has been closed" not in r.stderr and " - INFO - " not in r.stderr, r.stderr[-2000:]
+
+
 def test_bad_adapt_knob_is_one_line_naming_the_field(tmp_path):
     from runfleet.config import ConfigError, load_profiles
 

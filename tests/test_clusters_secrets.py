@@ -8,6 +8,7 @@ environment does not get it; the same after the driver is SIGKILLed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -172,3 +173,69 @@ def test_runfleet_run_on_an_address_cluster_forwards_and_forgets(dask_processes,
         marker = json.loads((tmp_path / "store" / "sec" / "runs" / f"r{i}" / "_result.json").read_text())
         assert sentinel in json.dumps(marker)  # the run saw the forwarded value
     _assert_nowhere(procs.address, sentinel)
+
+
+ADAPTIVE = """
+import sys, time
+from distributed import LocalCluster
+cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=":0")
+cluster.adapt(minimum=0, maximum=2, interval="200ms", wait_count=3, target_duration="1s")
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(cluster.scheduler_address)
+import os
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)  # the test stops this process
+"""
+
+
+def test_adaptive_address_cluster_forwards_env_to_runs_and_their_map_tasks_and_accounts(profiles_file, monkeypatch,
+                                                                                       tmp_path):
+    """A scheduler that scales itself (Dask's Adaptive, 0..2 worker processes) reached through an
+    ``address`` profile that forwards a secret: the study starts at zero workers, every run and
+    every ``ctx.map`` sub-task sees the variable, the cost is accounted from the scheduler's
+    worker events, and after the study the scheduler holds nothing of it and its workers can
+    retire (a ciphertext left behind would keep the last one: Dask does not retire the only
+    holder of scattered data)."""
+    from runfleet import Run, Study, run_study
+
+    from cluster_fixtures import stop_process
+
+    addr_file = tmp_path / "address"
+    log = open(tmp_path / "adaptive.log", "w")
+    proc = subprocess.Popen([sys.executable, "-c", ADAPTIVE, str(addr_file)], env=_plain_env(), stdout=log,
+                            stderr=subprocess.STDOUT, cwd=str(tmp_path))
+    try:
+        _wait(addr_file.exists, 60, "the adaptive cluster's scheduler is up")
+        address = addr_file.read_text()
+        sentinel = f"sentinel-{uuid.uuid4().hex}"
+        digest = hashlib.sha256(sentinel.encode()).hexdigest()
+        monkeypatch.setenv(NAME, sentinel)
+        profiles_file({"elastic": {"kind": "address", "address": address, "env": {"forward": [NAME]}}})
+        study = Study("adaptive-secret", store=str(tmp_path / "store"), seed=1)
+        for i in range(4):
+            study.add(Run(f"r{i}", "cluster_fixtures:fanout_secret_run", params={"name": NAME, "n": 4, "i": i},
+                          pack=False))
+        summary = run_study(study, cluster="elastic", progress=False)
+        assert summary.counts["done"] == 4, summary.counts
+        for i in range(4):
+            value = json.loads((tmp_path / "store" / "adaptive-secret" / "runs" / f"r{i}" / "_result.json")
+                               .read_text())["value"]
+            assert value["own"] == digest, f"r{i} did not see {NAME}"
+            assert value["subs"] == [digest] * 4, f"a ctx.map sub-task of r{i} did not see {NAME}: {value['subs']}"
+        cost = summary.cost
+        assert cost is not None and cost.workers >= 1 and cost.tasks >= 4 * 5
+        assert cost.paid_s >= cost.busy_s >= 4 * 4 * 0.3 * 0.95  # the sub-tasks slept on worker threads
+
+        # after the study: nothing on the scheduler, and the workers retire to zero
+        with Client(address, timeout=10, set_as_default=False) as c2:
+            sched = c2.run_on_scheduler(scheduler_holds, needle=sentinel.encode())
+            assert not sched["in_tasks"] and not sched["in_worker_plugins"], sched
+            # (workers are not asked here: adapt retires them meanwhile, and their processes end)
+            _wait(lambda: not c2.scheduler_info(n_workers=-1)["workers"], 120, "adapt retired every worker")
+    finally:
+        stop_process(proc)
+        log.close()
+    text = (tmp_path / "adaptive.log").read_text()
+    assert "CRITICAL" not in text and "lost dependencies" not in text.lower(), text[-3000:]
+    assert "Could not retire worker" not in text, text[-3000:]

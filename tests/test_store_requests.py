@@ -173,3 +173,25 @@ def test_a_pack_leaves_no_start_marker_and_its_resume_writes_nothing(tmp_path):
     third = run_study(study, cluster="serial", progress=False)
     assert third.counts["resumed"] == 30
     assert Ledger(store, "q").read_study_columns()[1].column("timeout_s")[3] == 60
+    started = tmp_path / "store" / "p" / "_started"
+    assert not started.exists() or not any(started.iterdir())
+
+
+def test_a_single_runs_start_marker_overlaps_the_run_and_a_second_execution_writes_nothing(tmp_path):
+    """The start marker's write overlaps the run's first steps, but nothing the run writes
+    reaches the store before the marker is acknowledged: a scheduler's re-execution of the same
+    attempt (marker already there) writes no output, no log, no commit, and keeps the marker."""
+    store = Store(str(tmp_path / "store"))
+    ledger = Ledger(store, "g")
+    specs = _pack_specs(1, fn="test_store_requests:parquet_run")
+    attempt_id = specs[0]["attempt_id"]
+    assert ledger.mark_started(attempt_id, {"started": "now"})  # the first execution, whose worker died
+    rows = execute(specs, store, "g", None)
+    assert [(r["status"], r["error_class"]) for r in rows] == [("error", "LostWorker")]
+    run_dir = tmp_path / "store" / "g" / "runs" / "t-0"
+    assert not run_dir.exists() or not any(run_dir.iterdir()), "the refused execution wrote under its run"
+    assert ledger.attempt_started(attempt_id)  # not removed: it is the first execution's
+    specs = _pack_specs(1, fn="test_store_requests:parquet_run")  # a new attempt runs and commits
+    rows = execute(specs, store, "g", None)
+    assert rows[0]["status"] == "done" and (run_dir / "out.parquet").exists() and (run_dir / "_result.json").exists()
+    assert not ledger.attempt_started(specs[0]["attempt_id"])

@@ -332,6 +332,20 @@ async def _fetch_projected(fs, path: str, size: int, directory: str):
     return buf, meta
 
 
+def _pooled(directory: str, storage_options: dict | None, batch: int) -> dict | None:
+    """``storage_options`` for fetching ``batch`` objects at once from ``directory``: on S3, a
+    connection pool of at least ``batch`` connections (botocore's default is 10, so 64 files in
+    flight queued for 10 connections and paid the round trip ~6 times over); a pool size the user
+    set is kept."""
+    if not str(directory).startswith(("s3://", "s3a://")):
+        return storage_options
+    so = dict(storage_options or {})
+    config = dict(so.get("config_kwargs") or {})
+    config.setdefault("max_pool_connections", max(10, int(batch)))
+    so["config_kwargs"] = config
+    return so
+
+
 def _remote_sources(fs, paths: list, sizes: list, directory: str, window: int):
     """Yield ``(k, buffer, metadata or exception)`` for ``paths`` in order, ``window`` objects in flight.
 
@@ -436,7 +450,7 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
         return InputError(f"load file missing for bldg_id {ids[i]} (upgrade {upgrade}): {paths[i]}")
 
     if remote:
-        fs, _ = get_fs(directory, storage_options)
+        fs, _ = get_fs(directory, _pooled(directory, storage_options, batch))
         stripped = [fs._strip_protocol(p) for p in paths]
         with access(directory):
             listing = _remote_listing(fs, directory, read_token)

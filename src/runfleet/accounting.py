@@ -3,10 +3,20 @@
 Our users want a cluster to cost only while runs run. :class:`WorkerAccounting` measures that
 from Dask's own records, for one invocation of a study on one cluster:
 
-- **paid**: for every worker, from its join to its leave as the scheduler sees them (the
-  scheduler's ``add-worker`` / ``remove-worker`` events on its ``all`` topic, received through
-  ``Client.subscribe_topic``), times its threads. Workers already connected when the study's
-  cluster opened count from then; workers still connected at the end count until then.
+- **paid**: for every worker, from its join to its leave as the scheduler saw them, times its
+  threads. The same mechanism on every cluster (embedded, address, gateway, batch): the driver
+  polls the scheduler's worker list (``Client.scheduler_info``, every ``poll_s`` seconds from a
+  daemon thread, and once at the end); for a worker that appeared or disappeared it reads that
+  worker's own event topic (``Client.get_events(<address>)``: a pull of a few small events) for
+  the scheduler's timestamp of its ``add-worker`` / ``remove-worker``, so the times are the
+  scheduler's, not the poll's. Nothing is subscribed to, and the scheduler's ``all`` topic is
+  never read: Dask logs its ``replicate`` event there (every ``scatter(broadcast=True)``, which
+  a forwarded secret environment makes) with ``WorkerState`` objects that cannot be serialised,
+  so a client subscribed to ``all`` (or pulling it) made the scheduler log a CRITICAL
+  ``Failed to Serialize`` and broke that client's connection, releasing its scattered
+  ciphertext ("lost dependencies"). A worker that joins and leaves between two polls is not
+  seen. Workers already connected when the study's cluster opened count from then; workers
+  still connected at the end count until then.
 - **busy**: for every worker, the time at least one task executed on it (the scheduler's task
   stream: each finished task's ``compute`` start and stop on its worker), at most ``threads``
   tasks counted at once. A run that waits in ``ctx.map`` for its chunks has seceded from its
@@ -106,46 +116,45 @@ class WorkerAccounting:
     ----------
     adaptive : bool
         Whether the cluster adapts (recorded, and decides where the numbers are shown).
+    poll_s : float
+        Seconds between two polls of the scheduler's worker list (s); ``0``: no polling
+        thread, only :meth:`poll` calls and the final one in :meth:`finish`.
 
     Notes
     -----
-    :meth:`attach` subscribes to the scheduler's ``all`` event topic (worker joins and leaves to
-    the scheduler's clock) and registers Dask's task stream plugin. With ``events=False`` (every
-    cluster but the embedded one runfleet owns: on a shared scheduler a client subscribed to
-    ``all`` had a secret environment's scattered ciphertext released under it, "lost
-    dependencies", and a user's client closed right after the study makes the scheduler log a
-    CRITICAL traceback) joins and leaves are taken from the backend's periodic
-    ``scheduler_info`` polls instead (:meth:`note_threads`, every 3 s, so paid time is known to
-    about 3 s per join or leave); :meth:`finish` reads the task stream once (records since :meth:`attach`;
-    Dask keeps at most ``distributed.scheduler.dashboard.tasks.task-stream-length`` of them,
-    100,000 by default, so busy time of older tasks of a longer invocation is not counted).
+    :meth:`attach` reads the workers connected now and the task stream cursor (it registers
+    Dask's task stream plugin), then polls ``Client.scheduler_info`` every ``poll_s`` seconds
+    and reads a joining or leaving worker's own event topic (:meth:`poll`). Nothing is subscribed or
+    registered on the scheduler but Dask's own task stream plugin, so a shared scheduler, a
+    forwarded secret environment (:mod:`runfleet.clusters.secrets`) and a user's client closed
+    right after the study are not affected. :meth:`finish` polls once more and reads the task
+    stream once (records since :meth:`attach`; Dask keeps at most
+    ``distributed.scheduler.dashboard.tasks.task-stream-length`` of them, 100,000 by default, so
+    busy time of older tasks of a longer invocation is not counted).
     """
 
-    def __init__(self, adaptive: bool = False):
+    def __init__(self, adaptive: bool = False, poll_s: float = 3.0):
         self.adaptive = adaptive
+        self.poll_s = poll_s
         self._lock = threading.Lock()
         self._live: dict[str, float] = {}          # worker address -> joined (s)
         self._spans: list[tuple[str, float, float]] = []  # (address, joined, left)
         self._threads: dict[str, int] = {}
         self._zero_at: float | None = None
         self._peak = 0
-        self._clients: list = []
         self._stream_start: dict[int, tuple[str, float]] = {}
-        self._previous: dict[int, object] = {}  # a handler of the "all" topic that was there before
-        self._polled = False  # joins and leaves from note_threads' polls, not from events
+        self._pollers: dict[int, tuple[threading.Thread, threading.Event]] = {}
         self.started: float | None = None
 
     # ------------------------------------------------------------------ collecting
-    def attach(self, client, events: bool = True) -> None:
+    def attach(self, client) -> None:
         """Start counting on ``client``'s cluster (again after a reconnect: the old one's workers
-        were closed by :meth:`detach`).
+        were closed by :meth:`workers_lost`).
 
         Parameters
         ----------
         client : distributed.Client
             The study's client.
-        events : bool
-            Subscribe to the scheduler's worker events (else: polls, see the class notes).
         """
         now = time.time()
         if self.started is None:
@@ -159,18 +168,6 @@ class WorkerAccounting:
                 self._live.setdefault(addr, now)
                 self._threads[addr] = int(w.get("nthreads") or 1)
             self._peak = max(self._peak, len(self._live))
-        if not events:
-            self._polled = True
-        else:
-            try:
-                # one handler per topic and client: chain to one already there (a user's, or
-                # another accounting on the same client) and restore it in detach()
-                previous = getattr(client, "_event_handlers", {}).get("all")
-                self._previous[id(client)] = previous
-                client.subscribe_topic("all", self._on_event if previous is None else _Chained(self._on_event, previous))
-                self._clients.append(client)
-            except Exception:  # noqa: BLE001 - a client that cannot subscribe: workers present now only
-                pass
         try:  # an index cursor into the task stream (it also registers Dask's task stream plugin)
             self._stream_start[id(client)] = ("index", client.sync(client.scheduler.get_task_stream_index))
         except Exception:  # noqa: BLE001 - an older scheduler: records by time instead
@@ -179,47 +176,89 @@ class WorkerAccounting:
                 self._stream_start[id(client)] = ("time", now)
             except Exception:  # noqa: BLE001 - no task stream at all: busy stays 0
                 pass
+        if self.poll_s > 0 and id(client) not in self._pollers:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._poll_loop, args=(client, stop), daemon=True,
+                                      name="runfleet-accounting")
+            self._pollers[id(client)] = (thread, stop)
+            thread.start()
 
-    def _on_event(self, event) -> None:
-        ts, msg = event
-        if not isinstance(msg, dict) or "worker" not in msg:
+    def _poll_loop(self, client, stop: threading.Event) -> None:
+        while not stop.wait(self.poll_s):
+            if getattr(client, "status", "running") != "running":
+                continue  # reconnecting or closed: the backend calls workers_lost / finish
+            self.poll(client)
+
+    def poll(self, client) -> None:
+        """Apply the worker joins and leaves since the last poll.
+
+        Parameters
+        ----------
+        client : distributed.Client
+            An attached client.
+
+        Notes
+        -----
+        The scheduler's worker list says who joined or left; each such worker's own event topic
+        says when (its last ``add-worker`` / ``remove-worker``, scheduler clock). Without such an
+        event (the scheduler's per-topic log is bounded) the poll's time counts.
+        """
+        try:
+            info = client.scheduler_info(n_workers=-1).get("workers", {})
+        except Exception:  # noqa: BLE001 - no answer: next time
             return
-        action, addr = msg.get("action"), msg["worker"]
+        now = time.time()
         with self._lock:
-            if action == "add-worker":
-                self._live.setdefault(addr, ts)
-                self._peak = max(self._peak, len(self._live))
-                self._zero_at = None
-            elif action == "remove-worker" and addr in self._live:
-                self._spans.append((addr, self._live.pop(addr), ts))
-                if not self._live:
-                    self._zero_at = ts
+            joined = [a for a in info if a not in self._live]
+            left = [a for a in self._live if a not in info]
+            start = self.started or now
+        changes = []  # (time, address, joined?) in the scheduler's order
+        for addr in joined:
+            ts = _event_time(client, addr, "add-worker", after=start)
+            changes.append((min(ts, now) if ts is not None else now, addr, True))
+        for addr in left:
+            with self._lock:
+                since = self._live.get(addr, start)
+            ts = _event_time(client, addr, "remove-worker", after=since)
+            changes.append((min(ts, now) if ts is not None else now, addr, False))
+        with self._lock:
+            for addr, w in info.items():
+                self._threads[addr] = int(w.get("nthreads") or 1)
+            for ts, addr, is_join in sorted(changes):
+                if is_join:
+                    self._live.setdefault(addr, ts)
+                    self._zero_at = None
+                elif addr in self._live:
+                    joined_at = self._live.pop(addr)
+                    self._spans.append((addr, joined_at, max(ts, joined_at)))
+                    if not self._live:
+                        self._zero_at = ts
+            self._peak = max(self._peak, len(self._live))
 
     def workers_lost(self) -> None:
         """The scheduler was lost: its workers are no longer paid from now (a new cluster's
         workers are counted after the next :meth:`attach`)."""
         now = time.time()
+        self._stop_pollers()
         with self._lock:
             self._spans.extend((a, t, now) for a, t in self._live.items())
             self._live.clear()
-        self._clients.clear()
 
     def note_threads(self, workers: dict) -> None:
-        """Remember threads per worker from a ``scheduler_info()["workers"]`` mapping (and, when
-        polled, the workers that joined or left since the last poll)."""
-        now = time.time()
+        """Remember threads per worker from a ``scheduler_info()["workers"]`` mapping."""
         with self._lock:
             for addr, w in workers.items():
                 self._threads[addr] = int(w.get("nthreads") or 1)
-                if self._polled and addr not in self._live:
-                    self._live[addr] = now
-                    self._zero_at = None
-            if self._polled:
-                for addr in [a for a in self._live if a not in workers]:
-                    self._spans.append((addr, self._live.pop(addr), now))
-                if not self._live:
-                    self._zero_at = now
-                self._peak = max(self._peak, len(self._live))
+
+    def _stop_pollers(self, client=None) -> None:
+        keys = [id(client)] if client is not None else list(self._pollers)
+        for key in keys:
+            entry = self._pollers.pop(key, None)
+            if entry is not None:
+                thread, stop = entry
+                stop.set()
+                if thread is not threading.current_thread():
+                    thread.join(30)
 
     def _task_stream(self, client) -> list[dict]:
         start = self._stream_start.get(id(client))
@@ -233,23 +272,10 @@ class WorkerAccounting:
             return []
 
     def detach(self, client) -> list[dict]:
-        """Stop listening to ``client`` (its workers end now); return its task-stream records."""
+        """Stop polling ``client`` (after a last poll); return its task-stream records."""
+        self._stop_pollers(client)
         records = self._task_stream(client)
-        try:
-            info = client.scheduler_info(n_workers=-1).get("workers", {})
-            self.note_threads(info)
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            previous = self._previous.pop(id(client), None)
-            if previous is not None:
-                client.subscribe_topic("all", previous)
-            else:
-                client.unsubscribe_topic("all")
-        except Exception:  # noqa: BLE001
-            pass
-        if client in self._clients:
-            self._clients.remove(client)
+        self.poll(client)
         return records
 
     # ------------------------------------------------------------------ result
@@ -259,7 +285,7 @@ class WorkerAccounting:
         Parameters
         ----------
         client : distributed.Client, optional
-            The live client: its task stream is read and its events unsubscribed.
+            The live client: its task stream and worker events are read a last time.
         records : list of dict, optional
             Task-stream records collected earlier (e.g. from a client lost mid-study).
         closing : bool
@@ -273,6 +299,7 @@ class WorkerAccounting:
         records = list(records or [])
         if client is not None:
             records += self.detach(client)
+        self._stop_pollers()
         now = time.time()
         with self._lock:
             spans = list(self._spans) + [(a, t, now) for a, t in self._live.items()]
@@ -291,15 +318,17 @@ class WorkerAccounting:
                            last_task_end=last_end, to_zero_s=to_zero, workers_at_end=at_end, tasks=n)
 
 
-class _Chained:
-    """An event handler calling ours, then the one that was subscribed before (maybe async)."""
-
-    def __init__(self, ours, previous):
-        self.ours, self.previous = ours, previous
-
-    def __call__(self, event):
-        self.ours(event)
-        return self.previous(event)
+def _event_time(client, address: str, action: str, after: float) -> float | None:
+    """The scheduler's time of the last ``action`` event (``add-worker`` / ``remove-worker``) in
+    worker ``address``'s own topic at or after ``after`` (a pull, ``Client.get_events``);
+    ``None`` when there is none or the scheduler does not answer."""
+    try:
+        events = client.get_events(address)
+    except Exception:  # noqa: BLE001 - accounting never fails a study
+        return None
+    times = [float(ts) for ts, msg in events
+             if isinstance(msg, dict) and msg.get("action") == action and float(ts) >= after - 1e-3]
+    return max(times) if times else None
 
 
 def _busy_seconds(records, spans, threads, default_threads) -> tuple[float, float | None, int]:

@@ -100,6 +100,10 @@ class RunContext:
         self._store = None
         self._log = None
         self._log_buffer = None
+        self._workers: list[str] | None = None  # sorted worker addresses, asked once per run (map affinity)
+        #: called before the run's first access to its output location (the executor waits there
+        #: for the attempt's start marker, written while the run starts)
+        self._before_write: Callable[[], None] | None = None
 
     @property
     def log(self) -> logging.Logger:
@@ -128,8 +132,13 @@ class RunContext:
         return self._rng
 
     # -- files -----------------------------------------------------------------------------------
+    def _writable(self) -> None:
+        if self._before_write is not None:
+            self._before_write()
+
     @property
     def store(self) -> Store:
+        self._writable()
         if self._store is None:
             self._store = Store(self.out, self.storage_options)
         return self._store
@@ -139,6 +148,7 @@ class RunContext:
         return self.store.fs
 
     def path(self, *parts: str) -> str:
+        self._writable()
         return "/".join([self.out.rstrip("/")] + [p.strip("/") for p in parts if p])
 
     def open(self, relpath: str, mode: str = "rb", **kwargs):
@@ -211,18 +221,34 @@ class RunContext:
             get_worker()
         except (ImportError, ValueError):
             return [fn(item, **kwargs) for item in items]
+        from .clusters.secrets import call_with, current
+
         with worker_client() as client:
-            places = _placements(client, items, affinity) if affinity is not None else None
-            if places is None:
-                futures = client.map(fn, items, pure=False, priority=NESTED_PRIORITY, **kwargs)
+            places = self._placements(client, items, affinity) if affinity is not None else None
+            env = current()  # the run's forwarded environment (address/gateway clusters): theirs too
+            env_future = None
+            if env is not None:
+                from distributed import Future
+
+                env_future = Future(env[0], client)
+                args = (call_with, (env_future, env[1], env[0]), fn)
             else:
-                futures = [client.submit(fn, item, pure=False, priority=NESTED_PRIORITY, workers=[w],
+                args = (fn,)
+            if places is None and env is None:
+                futures = client.map(fn, items, pure=False, priority=NESTED_PRIORITY, **kwargs)
+            elif places is None:
+                futures = [client.submit(*args, item, pure=False, priority=NESTED_PRIORITY, **kwargs)
+                           for item in items]
+            else:
+                futures = [client.submit(*args, item, pure=False, priority=NESTED_PRIORITY, workers=[w],
                                          allow_other_workers=True, **kwargs) for item, w in zip(items, places)]
             try:
                 return client.gather(futures)
             finally:
                 for f in futures:
                     f.release()
+                if env_future is not None:
+                    env_future.release()
 
     # -- helpers for the executor ----------------------------------------------------------------
     def _log_text(self) -> str:
@@ -245,12 +271,19 @@ class RunContext:
                    params=params, upstream=upstream, serial=True)
 
 
-def _placements(client, items: list, affinity: Callable) -> list[str] | None:
-    """The preferred worker of each item (see :meth:`RunContext.map`); None with fewer than two
-    workers (nothing to prefer)."""
+    def _placements(self, client, items: list, affinity: Callable) -> list[str] | None:
+        """The preferred worker of each item (see :meth:`map`); the workers are asked once per
+        run (a run calling ``map`` many times does not ask the scheduler each time)."""
+        if self._workers is None:
+            self._workers = sorted(client.scheduler_info(n_workers=-1).get("workers", {}))
+        return _placements(self._workers, items, affinity)
+
+
+def _placements(addrs: list[str], items: list, affinity: Callable) -> list[str] | None:
+    """The preferred worker of each item among the sorted worker addresses ``addrs`` (see
+    :meth:`RunContext.map`); None with fewer than two workers (nothing to prefer)."""
     import zlib
 
-    addrs = sorted(client.scheduler_info(n_workers=-1).get("workers", {}))
     if len(addrs) < 2:
         return None
     out = []

@@ -123,17 +123,58 @@ class _Deadline:
             timer.cancel()
 
 
+class AttemptRefused(BaseException):
+    """The attempt's start marker existed already: the scheduler re-ran a task whose worker died
+    (a ``BaseException``, so a run's ``except Exception`` does not swallow it)."""
+
+
+class _StartGate:
+    """The answer of an attempt's start-marker write (a future of ``Ledger.mark_started``).
+
+    The write is started before the run and overlaps its first steps; :meth:`wait` is called
+    before the run's first store access (``ctx.out`` paths, ``ctx.store``, ``ctx.fs``), before
+    its log and its commit, so an attempt the store refuses writes nothing (it raises
+    :class:`AttemptRefused` there; a store failure is raised as it came).
+    """
+
+    def __init__(self, future):
+        self.future = future
+        self.ok: bool | None = None
+        self.error: BaseException | None = None  # the store's failure writing the marker
+        self.waited_s = 0.0  # time the run spent waiting here (not the run's own duration), s
+
+    def wait(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.ok is None:
+            t0 = time.perf_counter()
+            try:
+                self.ok = bool(self.future.result())
+            except BaseException as e:  # noqa: BLE001 - raised to the executor, not the run
+                self.error = e
+                raise
+            finally:
+                self.waited_s = time.perf_counter() - t0
+        if not self.ok:
+            raise AttemptRefused()
+
+
 def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
-             pending: list | None = None) -> tuple[dict, RunRecord | None]:
+             pending: list | None = None, gate: _StartGate | None = None) -> tuple[dict, RunRecord | None]:
     """Run one attempt; return (status row for the driver, record to commit or None). The log's
-    upload is appended to ``pending`` (a future) when given, else written before returning."""
+    upload is appended to ``pending`` (a future) when given, else written before returning.
+    ``gate``: the attempt's start marker being written (raises :class:`AttemptRefused`)."""
     name = spec["name"]
     run_dir = ledger.run_dir(name)
     if spec.get("clear"):
+        if gate is not None:
+            gate.wait()
         ledger.clear_run(name)
     ctx = RunContext(name=name, study=ledger.study, out=run_dir, storage_options=store.storage_options,
                      study_seed=spec["study_seed"], params=spec["params"], upstream=spec["upstream"],
                      attempt=spec["attempt"], serial=serial, upstream_status=spec.get("upstream_status"))
+    if gate is not None:
+        ctx._before_write = gate.wait
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
                            "host": socket.gethostname(), "pid": os.getpid()}
@@ -147,18 +188,27 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
                 else:  # a plain function: its global random generators are seeded like ctx.rng
                     seed_globals(ctx.seed)
                     value = fn(**spec["params"])
-        except RunTimeout:
+        except (RunTimeout, AttemptRefused):
             raise
         except BaseException:
             if deadline.fired:  # the timeout landed while the run was handling another exception
                 raise RunTimeout() from None
+            if gate is not None:  # a refused attempt reports that, not what it ran into meanwhile
+                gate.wait()
             raise
+        if gate is not None:
+            gate.wait()
         stored = encode_value(value)  # NaN/inf tagged; UnstorableResult naming the key path
         encoded = canonical_json(stored)
         if len(encoded) > MAX_VALUE_BYTES:
             raise UnstorableResult(f"returned value is {len(encoded)} bytes of JSON; runs must return a small "
                              f"status (< {MAX_VALUE_BYTES} bytes) and write results under ctx.out")
+    except AttemptRefused:
+        ctx._close()
+        raise
     except RunTimeout:
+        if gate is not None:
+            gate.wait()
         row.update(timeout_failure(spec.get("timeout_s"), ended_worker=False),
                    duration_s=time.perf_counter() - t0, finished=now_iso())
         row["status"] = "error"
@@ -167,6 +217,8 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
     except (KeyboardInterrupt, SystemExit) as e:
         raise e
     except BaseException as e:  # noqa: BLE001 - user code may raise anything
+        if gate is not None and gate.error is not None:  # the store failed, not the run
+            raise gate.error from None
         kind, error_class = classify(e, in_run=True)  # e.g. a chunk it fanned out lost its worker
         row.update(status="error", kind=kind, error_class=error_class, message=str(e)[:2000],
                    traceback=traceback.format_exc()[-20000:], duration_s=time.perf_counter() - t0,
@@ -178,7 +230,7 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
             row["details"] = {str(k): v for k, v in details.items() if v is None or isinstance(v, (str, int, float))}
         _write_log(ctx, ledger, pending)
         return row, None
-    duration = time.perf_counter() - t0
+    duration = time.perf_counter() - t0 - (gate.waited_s if gate is not None else 0.0)
     _write_log(ctx, ledger, pending)
     finished = now_iso()
     record = RunRecord.done(spec["identity"], value=stored, attempt=spec["attempt"], started=started,
@@ -307,16 +359,20 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
     rows = []
     for spec in specs:
         attempt_id = spec.get("attempt_id")
-        if attempt_id is not None and not ledger.mark_started(attempt_id, _start_info(spec)):
-            rows.append(_refused(spec))
-            continue
+        # the start marker's PUT overlaps the run's start; the run's first store access and
+        # everything after it wait for its answer (_StartGate)
+        gate = (_StartGate(in_background(ledger.mark_started, attempt_id, _start_info(spec)))
+                if attempt_id is not None else None)
         pending: list = []
         ended = None
         try:
             try:
-                row, record = _attempt(spec, ledger, store, serial, pending)
+                row, record = _attempt(spec, ledger, store, serial, pending, gate)
+            except AttemptRefused:
+                rows.append(_refused(spec))
+                continue
             finally:
-                if attempt_id is not None:  # overlaps the log and the commit below; best effort
+                if attempt_id is not None and gate.ok:  # overlaps the log and the commit below; best effort
                     ended = in_background(ledger.end_started, attempt_id)
             _wait(pending)  # the log, before the marker
             # the directory was cleared (spec["clear"]) or never had files: no failure record to remove

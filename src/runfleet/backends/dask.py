@@ -291,13 +291,8 @@ class DaskBackend(ExecutionBackend):
 
         if self._accounting is None:
             self._accounting = WorkerAccounting(adaptive=self.session.adapt_range is not None)
-        # worker events (the scheduler's "all" topic) only on the embedded cluster runfleet owns:
-        # on a shared scheduler a subscribed client had a secret env's scattered ciphertext
-        # released under it, and a client the user closes right after the study makes the
-        # scheduler log a CRITICAL traceback sending it the remove-client event; polls elsewhere
-        s = self.session
-        events = s.kind == "local" and s.owns_client and getattr(s, "secret_env", None) is None
-        self._accounting.attach(s.client, events=events)
+        # one mechanism on every cluster: the scheduler's worker events pulled on a cadence
+        self._accounting.attach(self.session.client)
 
     def finish_accounting(self):
         """Worker-seconds paid, busy and idle of this invocation (see :mod:`runfleet.accounting`).

@@ -12,6 +12,7 @@ Batch backends (slurm, pbs, sge, lsf) also know each worker's walltime: see
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -151,6 +152,17 @@ class ClusterSession:
                     self.cluster.adapt(minimum=lo, maximum=hi, **self._adapt_knobs())
                 return
             self.cluster.scale(n)
+        if have < n and self.cluster is None:
+            # a scheduler somebody else scales (adaptive address or gateway cluster at zero): a
+            # queued task is what makes its autoscaler add workers
+            wake = [self.client.submit(len, (), pure=False, key=f"runfleet-wake-{uuid.uuid4().hex[:8]}")
+                    for _ in range(n - have)]
+            try:
+                self.client.wait_for_workers(n, timeout=timeout)
+            finally:
+                for f in wake:
+                    f.release()
+            return
         self.client.wait_for_workers(n, timeout=timeout)
 
     # ------------------------------------------------------------------ walltime

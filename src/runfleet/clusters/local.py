@@ -155,10 +155,32 @@ def _nanny_environ(worker_env: dict | None) -> dict:
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     try:
-        env["DASK_INTERNAL_INHERIT_CONFIG"] = dask.config.serialize(dask.config.global_config)
+        env["DASK_INTERNAL_INHERIT_CONFIG"] = dask.config.serialize(_worker_config())
     except Exception:  # noqa: BLE001 - a config value that is not JSON: workers read their own files
         pass
     return env
+
+
+#: loggers of the worker processes set quieter than Dask's defaults (``logging:`` of Dask's
+#: configuration, applied when a worker process imports ``distributed``): a worker that adapt
+#: retires logs ``distributed.core - INFO - Connection to <scheduler> has been closed.`` on the
+#: user's terminal (the nanny's ``silence_logs`` reaches only the nanny's own loggers)
+WORKER_LOG_LEVELS = {"distributed.core": "warning"}
+
+
+def _worker_config() -> dict:
+    """The driver's Dask configuration for the nanny processes, with :data:`WORKER_LOG_LEVELS`
+    added to its ``logging`` levels (a level the user configured, a ``logging`` dictConfig with a
+    ``version``, or a ``logging-file-config`` is left as it is)."""
+    config = dict(dask.config.global_config)
+    logging_cfg = config.get("logging")
+    if "logging-file-config" in config or (isinstance(logging_cfg, dict) and "version" in logging_cfg):
+        return config
+    levels = dict(logging_cfg) if isinstance(logging_cfg, dict) else {}
+    for name, level in WORKER_LOG_LEVELS.items():
+        levels.setdefault(name, level)
+    config["logging"] = levels
+    return config
 
 
 def default_workers() -> int:

@@ -36,7 +36,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
-__all__ = ["SecretEnv", "applied", "seal", "unseal"]
+__all__ = ["SecretEnv", "applied", "call_with", "current", "seal", "unseal"]
 
 
 def seal(env: Mapping[str, str]) -> tuple[bytes, bytes]:
@@ -110,11 +110,15 @@ class SecretEnv:
         return fut is not None and fut.status == "finished"
 
     def task_arg(self) -> tuple:
-        """``(future of the ciphertext, pad)`` for one task's ``secret_env`` argument."""
+        """``(future of the ciphertext, pad, its key)`` for one task's ``secret_env`` argument.
+
+        The key lets a run hand the same environment to the tasks it fans out with
+        ``ctx.map`` (:func:`current`): they depend on the same scattered ciphertext.
+        """
         with self._lock:
             if self._future is None or self._future.status != "finished":
                 self._future = self._client.scatter(self._cipher, broadcast=True, hash=False)
-            return (self._future, self._pad)
+            return (self._future, self._pad, self._future.key)
 
     def release(self) -> None:
         """Drop the ciphertext from the workers now (the session calls this on close)."""
@@ -130,6 +134,39 @@ class SecretEnv:
 _lock = threading.Lock()
 _active: dict[str, list] = {}     # name -> [users, value before the first user]
 _paths: dict[str, int] = {}       # sys.path entry -> users
+_current = threading.local()      # .arg: (ciphertext key, pad) of the block this thread is in
+
+
+def current() -> tuple | None:
+    """``(ciphertext key, pad)`` of the environment :func:`applied` set in this thread, or
+    ``None`` (no block, or a plain mapping).
+
+    ``RunContext.map`` passes it on to the tasks a run fans out (:func:`call_with`), so they
+    execute with the run's environment on whichever worker takes them: the ciphertext stays a
+    scattered value they depend on, the pad travels with them as it did with the run.
+    """
+    return getattr(_current, "arg", None)
+
+
+def call_with(secret_env: Any, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` inside :func:`applied` of ``secret_env`` (a ``ctx.map`` sub-task).
+
+    Parameters
+    ----------
+    secret_env : tuple
+        ``(ciphertext, pad, key)`` after Dask resolved the ciphertext's future.
+    fn : callable
+        The function ``ctx.map`` was given.
+    *args, **kwargs
+        Its arguments.
+
+    Returns
+    -------
+    object
+        What ``fn`` returns.
+    """
+    with applied(secret_env):
+        return fn(*args, **kwargs)
 
 
 @contextmanager
@@ -138,9 +175,10 @@ def applied(secret_env: Any) -> Iterator[dict[str, str]]:
 
     Parameters
     ----------
-    secret_env : tuple of (bytes, bytes), mapping, or None
-        What the engine passed to the task: ``(ciphertext, pad)`` from :meth:`SecretEnv.task_arg`
-        (after Dask resolved the future), a plain mapping, or ``None`` (nothing to apply).
+    secret_env : tuple, mapping, or None
+        What the engine passed to the task: ``(ciphertext, pad, key)`` from
+        :meth:`SecretEnv.task_arg` (after Dask resolved the future; ``(ciphertext, pad)`` also
+        works), a plain mapping, or ``None`` (nothing to apply).
 
     Yields
     ------
@@ -156,11 +194,16 @@ def applied(secret_env: Any) -> Iterator[dict[str, str]]:
     if secret_env is None:
         yield {}
         return
+    arg = None
     if isinstance(secret_env, Mapping):
         env = {str(k): str(v) for k, v in secret_env.items()}
     else:
-        cipher, pad = secret_env
+        cipher, pad = secret_env[0], secret_env[1]
         env = unseal(cipher, pad)
+        if len(secret_env) > 2:
+            arg = (secret_env[2], pad)
+    outer = getattr(_current, "arg", None)
+    _current.arg = arg if arg is not None else outer
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     with _lock:
         for k, v in env.items():
@@ -181,6 +224,7 @@ def applied(secret_env: Any) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
+        _current.arg = outer
         with _lock:
             for k in env:
                 users = _active.get(k)
