@@ -36,6 +36,7 @@ from cholera.outputs import CalibrationFiles, read_parquet_rows
 from cholera.posterior import ESS_MIN, weights_summary
 from cholera.ppc import choose_draws, plot_ppc, ppc_summary
 from cholera.priors import Priors, resolve_priors
+from cholera.priorstore import store_priors
 from cholera.sim import RESERVED_COLUMNS, SERIES_FILE
 from cholera.stopping import BatchCheck, check_batch
 from cholera.weights import normalized_weights
@@ -48,6 +49,9 @@ SIM_FN = "cholera.sim:simulate"
 #: scheduler round trip after each, and writes one marker object each instead of one per pack
 PACK_TARGET_S = 2.0
 PPC_FN = "cholera.sim:predict"
+#: a simulation's status on the driver: one byte each
+_PENDING, _DONE, _FAILED, _OTHER = 0, 1, 2, 3
+_STATUS = {"done": _DONE, "failed": _FAILED}
 
 
 def sim_name(index: int) -> str:
@@ -99,14 +103,13 @@ def prepare(cfg: CalibrationConfig) -> tuple[Priors, Any]:
 class _Driver:
     """State of one calibration invocation (one float per simulation)."""
 
-    def __init__(self, cfg: CalibrationConfig, priors: Priors, progress: Progress):
+    def __init__(self, cfg: CalibrationConfig, priors_ref: str, progress: Progress):
         self.cfg = cfg
-        self.priors = priors
         self.progress = progress
         self.batch = cfg.batch_size
         self.n_batches = math.ceil(cfg.sims / self.batch)
         self.ll = np.full(cfg.sims, np.nan)
-        self.status: dict[int, str] = {}
+        self.status = np.zeros(cfg.sims, dtype=np.int8)  # _PENDING, _DONE, _FAILED or _OTHER
         self.remaining = [0] * self.n_batches
         self.submitted = 0  # batches submitted
         self.checked = 0  # batches evaluated by the rule
@@ -117,7 +120,7 @@ class _Driver:
         self.failures: dict[str, dict] = {}  # error class -> {count, sim, message} (first example)
         self.base_params = {
             "locations": list(cfg.locations),
-            "priors": priors.to_dict(),
+            "priors": priors_ref,  # the mapping is stored once (cholera.priorstore)
             "n_iter": cfg.n_iter,
             "days": cfg.days,
             "likelihood": cfg.likelihood.to_dict(),
@@ -141,7 +144,7 @@ class _Driver:
 
     def record(self, outcome) -> None:
         index = int(outcome.name.split("-", 1)[1])
-        self.status[index] = outcome.status
+        self.status[index] = _STATUS.get(outcome.status, _OTHER)
         if outcome.status == "done":
             self.ll[index] = float(outcome.value["ll"])
             self.counts["done"] += 1
@@ -187,8 +190,13 @@ class _Driver:
         """Simulations submitted (the stopping batch plus the lookahead batches already in flight)."""
         return min(self.submitted * self.batch, self.cfg.sims)
 
+    def indices(self, state: int) -> np.ndarray:
+        """Indices of the simulations used that are in ``state`` (``_DONE`` or ``_FAILED``)."""
+        return np.flatnonzero(self.status[: self.used()] == state)
 
-def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, progress) -> tuple[dict, dict]:
+
+def _run_ppc(fleet, cfg, priors, priors_ref: str, sims: pd.DataFrame, files: CalibrationFiles,
+             progress) -> tuple[dict, dict]:
     """Submit the posterior-predictive runs, then summarise and plot them.
 
     Returns ``(files written, ppc record)``; the record (``requested``, ``sims`` used,
@@ -207,7 +215,7 @@ def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, pr
         run_params = {
             "locations": list(cfg.locations),
             "params": params,
-            "priors": priors.to_dict(),
+            "priors": priors_ref,
             "n_iter": cfg.n_iter,
             "days": cfg.days,
             "likelihood": cfg.likelihood.to_dict(),
@@ -241,11 +249,11 @@ def _run_ppc(fleet, cfg, priors, sims: pd.DataFrame, files: CalibrationFiles, pr
     return out, info
 
 
-def _collect_tables(fleet, cfg, priors, done_sims: list[str], progress) -> dict | None:
+def _collect_tables(fleet, cfg, priors_ref: str, done_sims: list[str], progress) -> dict | None:
     """Run ``sims-table`` (:func:`cholera.collect.collect`) on a worker: it writes
     ``results/sims.parquet`` and the posterior table. Returns its value, or ``None`` when it failed."""
-    run = Run(TABLE_RUN, COLLECT_FN, params={"sims": list(done_sims), "locations": list(cfg.locations),
-                                             "priors": priors.to_dict(), "temperature": cfg.temperature},
+    run = Run(TABLE_RUN, COLLECT_FN, params={"sims": done_sims, "locations": list(cfg.locations),
+                                             "priors": priors_ref, "temperature": cfg.temperature},
               retries=1, backoff_s=0.2, pack=False)
     fleet.submit([run])
     result = None
@@ -303,7 +311,6 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
                              f"its location-specific parameters stay at their priors")
     store = Store(cfg.store, cfg.storage_options)
     files = CalibrationFiles(store, cfg.name)
-    driver = _Driver(cfg, priors, progress)
     cluster = client if client is not None else cfg.cluster
     settings = cfg.settings()
     files_out: dict[str, str] = {}
@@ -317,6 +324,8 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         progress=progress,
         pack_target_s=PACK_TARGET_S,
     ) as fleet:
+        priors_ref = store_priors(files, priors)  # once; runs reference it (written once the cluster is up)
+        driver = _Driver(cfg, priors_ref, progress)
         for _ in range(1 + cfg.lookahead):
             driver.submit_next(fleet)
         for outcome in fleet.as_completed():
@@ -324,10 +333,11 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
                 driver.record(outcome)
                 driver.advance(fleet)
         n_used = driver.used()
-        done_sims = [sim_name(i) for i in range(n_used) if driver.status.get(i) == "done"]
+        done_sims = [sim_name(i) for i in driver.indices(_DONE)]
         meta = {
             "settings": settings,
             "priors": priors.to_dict(),
+            "priors_ref": priors_ref,
             "priors_source": priors.source,
             "stop_reason": driver.stop.stop if driver.stop else "interrupted",
             "stopped_after_batch": driver.stop.batch if driver.stop else None,
@@ -339,12 +349,12 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
             "trace": [c.to_dict() for c in driver.history],
         }
         files_out["calibration"] = files.write_json("calibration.json", meta)
-        tables = _collect_tables(fleet, cfg, priors, done_sims, progress) if done_sims else None
+        tables = _collect_tables(fleet, cfg, priors_ref, done_sims, progress) if done_sims else None
         if tables is not None and tables["rows"]:
             files_out.update(tables["files"])
             sims = _read_sims_columns(files, ["sim", "ll", *priors.columns(cfg.locations)])
             table = files.read_frame("posterior.parquet")
-            ppc_files, meta["ppc"] = _run_ppc(fleet, cfg, priors, sims, files, progress)
+            ppc_files, meta["ppc"] = _run_ppc(fleet, cfg, priors, priors_ref, sims, files, progress)
             files_out.update(ppc_files)
         else:
             sims = pd.DataFrame()
@@ -364,7 +374,7 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         "stop_reason": meta["stop_reason"],
         "sims_submitted": n_used,
         "done": len(done_sims),
-        "failed": int(sum(1 for i in range(n_used) if driver.status.get(i) == "failed")),
+        "failed": int(len(driver.indices(_FAILED))),
         "resumed": driver.counts["resumed"],
         "executed": driver.counts["executed"],
         "ess": ws["ess"],
