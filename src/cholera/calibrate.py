@@ -10,12 +10,13 @@ are therefore a function of the settings and the seed only, not of worker count 
 Each simulation draws its parameters from the prior with its own seed (study seed + run name),
 so a simulation's row is the same whenever and wherever it runs, and resume is plain runfleet:
 runs already committed in the store come back as ``resumed`` with their stored value and are
-never executed again. Only ``{ll, log_prior, params}`` comes back per simulation; the driver keeps
-one float per simulation.
+never executed again. Only ``{ll, log_prior}`` comes back per simulation; the driver keeps one
+float and one status byte per simulation. The priors are written once to the store and every
+run's params reference them by content hash (:mod:`cholera.priorstore`).
 
-Afterwards: the committed rows are gathered into ``cholera/sims.parquet``, the posterior table
-(:mod:`cholera.posterior`) is written, and ``n_ppc`` posterior draws are re-simulated as runs
-``ppc-000...`` for the predictive check and plot (:mod:`cholera.ppc`).
+Afterwards: the run ``sims-table`` gathers the committed rows into ``results/sims.parquet`` and
+writes the posterior table (:mod:`cholera.collect`, on a worker), and ``n_ppc`` posterior draws
+are re-simulated as runs ``ppc-000...`` for the predictive check and plot (:mod:`cholera.ppc`).
 """
 
 from __future__ import annotations
@@ -352,17 +353,19 @@ def calibrate(cfg: CalibrationConfig, client=None) -> dict:
         tables = _collect_tables(fleet, cfg, priors_ref, done_sims, progress) if done_sims else None
         if tables is not None and tables["rows"]:
             files_out.update(tables["files"])
-            sims = _read_sims_columns(files, ["sim", "ll", *priors.columns(cfg.locations)])
+            ws = {"ess": tables["ess"], "best_ll": tables["best_ll"]}  # computed by sims-table on the worker
             table = files.read_frame("posterior.parquet")
+            # the predictive check's draws need sim, ll and the parameter columns; nothing else is read back
+            sims = (_read_sims_columns(files, ["sim", "ll", *priors.columns(cfg.locations)]) if cfg.n_ppc
+                    else pd.DataFrame())
             ppc_files, meta["ppc"] = _run_ppc(fleet, cfg, priors, priors_ref, sims, files, progress)
             files_out.update(ppc_files)
         else:
-            sims = pd.DataFrame()
+            ws = weights_summary([], cfg.temperature)
             table = pd.DataFrame()
             progress.message("no simulation succeeded: no posterior" if tables is None or not done_sims
                              else "no simulation row could be read: no posterior")
     meta["cost"] = fleet.cost.to_dict() if fleet.cost is not None else None
-    ws = weights_summary(sims["ll"] if not sims.empty else [], cfg.temperature)
     meta["files"] = {k: v for k, v in files_out.items() if k != "calibration"}
     meta["ess"] = ws["ess"]
     meta["ess_min"] = ESS_MIN
