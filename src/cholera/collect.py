@@ -1,10 +1,8 @@
 """The calibration's tables, built on a worker: ``sims.parquet`` and the posterior table.
 
-A run function (``cholera.collect:collect``, run ``sims-table`` of the calibration's study) has
-the committed simulations' one-row ``sim.parquet`` files read ``READ_CHUNK`` at a time by every
-worker at once (``ctx.map``: the table is built while no simulation runs, so one worker reading
-alone would leave the others idle) and appends the chunks in order to ``results/sims.parquet``
-with a ``pyarrow.parquet.ParquetWriter``, then computes
+A run function (``cholera.collect:collect``, run ``sims-table`` of the calibration's study) reads
+the committed simulations' one-row ``sim.parquet`` files ``READ_CHUNK`` at a time and appends them
+to ``results/sims.parquet`` with a ``pyarrow.parquet.ParquetWriter``, then computes
 ``results/posterior.csv`` / ``.parquet`` from it. The driver never holds per-simulation rows:
 at 10,000 simulations it reads back only the few columns it needs (``sim``, ``ll`` and the prior
 columns, a few MB) for the posterior-predictive draws.
@@ -15,9 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import pyarrow as pa
-import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pyarrow.parquet as pq
-from runfleet import Store
 from cholera.outputs import READ_CHUNK, CalibrationFiles
 from cholera.posterior import posterior_table, weights_summary
 from cholera.priorstore import run_priors
@@ -28,20 +24,6 @@ __all__ = ["collect", "TABLE_RUN", "COLLECT_FN"]
 #: run name and function of the table-building run
 TABLE_RUN = "sims-table"
 COLLECT_FN = "cholera.collect:collect"
-
-
-def _read_chunk(paths: list[str], store_url: str, storage_options: dict) -> bytes | None:
-    """The rows of the ``sim.parquet`` files ``paths`` (missing ones skipped) as Arrow IPC
-    stream bytes, or ``None`` when none exists (one ``ctx.map`` item of :func:`collect`)."""
-    blobs = Store(store_url, storage_options).read_many(paths)
-    tables = [pq.read_table(pa.BufferReader(blobs[p])) for p in paths if p in blobs]
-    if not tables:
-        return None
-    table = pa.concat_tables(tables, promote_options="default")
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as stream:
-        stream.write_table(table)
-    return sink.getvalue().to_pybytes()
 
 
 def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict | str, temperature: float = 1.0) -> dict:
@@ -68,17 +50,18 @@ def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict | s
         log) and ``files`` (name -> URL).
     """
     files = CalibrationFiles.of_run(ctx)
+    store = files.store
     paths = [files.run_file(s, SIM_FILE) for s in sims]
-    # chunks are read and decoded by every worker at once (ctx.map), appended here in order
-    chunks = [paths[start: start + READ_CHUNK] for start in range(0, len(paths), READ_CHUNK)]
-    parts = ctx.map(_read_chunk, chunks, store_url=files.store.url, storage_options=ctx.storage_options)
     sink = pa.BufferOutputStream()
     writer, rows = None, 0
     try:
-        for part in parts:
-            if part is None:
+        for start in range(0, len(paths), READ_CHUNK):
+            chunk = paths[start: start + READ_CHUNK]
+            blobs = store.read_many(chunk)
+            tables = [pq.read_table(pa.BufferReader(blobs[p])) for p in chunk if p in blobs]
+            if not tables:
                 continue
-            table = pa.ipc.open_stream(part).read_all()
+            table = pa.concat_tables(tables, promote_options="default")
             if writer is None:
                 writer = pq.ParquetWriter(sink, table.schema)
             elif table.schema != writer.schema:
