@@ -8,8 +8,9 @@ Compares, on one LocalCluster (processes, 1 thread per worker):
 - runfleet: ``cholera.calibrate`` (batches, stopping rule disabled so every simulation runs,
   commit markers, resume bookkeeping), on the same client.
 
-Prints the efficiency ratios ideal/runfleet and raw/runfleet, and the driver's peak RSS (sampled
-every 0.2 s) at the start and during the runfleet calibration.
+Prints the efficiency ratios ideal/runfleet and raw/runfleet, the driver's peak RSS (sampled
+every 0.2 s) at the start and during the runfleet calibration, and the store objects and bytes
+per simulation (``calibration_runner.measured_calibration``, shared with ``benchmarks/elastic.py``).
 
     python benchmarks/cholera.py --sims 200 --workers 2          # about 5 minutes on 2 idle cores
 """
@@ -21,36 +22,17 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 
 import psutil
 
-# this file is named like the package it measures: keep its directory off the import path
+# this file is named like the package it measures: keep its directory off the front of the import
+# path (``import cholera`` must find the package), but after it for the shared runner
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.append(_HERE)
 
-
-class PeakRSS:
-    """Peak resident set size of this process, sampled in a thread (bytes)."""
-
-    def __init__(self, interval_s: float = 0.2):
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
-
-    def _run(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+from calibration_runner import measured_calibration  # noqa: E402
 
 
 def one_sim(index: int, out_dir: str, locations: list[str], priors: dict, n_iter: int, seed: int) -> float:
@@ -77,7 +59,6 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from cholera.calibrate import calibrate
     from cholera.config import CalibrationConfig
     from cholera.model import available_locations
     from cholera.priors import load_priors
@@ -106,11 +87,8 @@ def main() -> None:
         cfg = CalibrationConfig(locations=tuple(locations), sims=args.sims, store=f"{tmp}/store", seed=7,
                                 n_iter=args.n_iter, batch=args.batch, ess_target=1e12, patience=0, n_ppc=0,
                                 progress="none")
-        with PeakRSS() as rss:
-            rss_before = rss.peak
-            t0 = time.perf_counter()
-            result = calibrate(cfg, client=client)
-            fleet = time.perf_counter() - t0
+        m = measured_calibration(cfg, client=client)
+        result, fleet = m["result"], m["wall_s"]
         assert result["done"] + result["failed"] == args.sims, result
         import pandas as pd
 
@@ -129,8 +107,10 @@ def main() -> None:
           f"raw {sum(raw_task_s) / args.workers / raw:.3f}, runfleet {sum(fleet_task_s) / args.workers / fleet:.3f}")
     print(f"  efficiency ideal/runfleet       : {ideal / fleet:.3f}")
     print(f"  efficiency raw/runfleet         : {raw / fleet:.3f}")
-    print(f"  driver RSS: {rss_start / mb:.0f} MB at start, {rss_before / mb:.0f} MB before the calibration, "
-          f"peak {rss.peak / mb:.0f} MB during it")
+    print(f"  driver RSS: {rss_start / mb:.0f} MB at start, {m['rss_start_mb']:.0f} MB before the calibration, "
+          f"peak {m['rss_peak_mb']:.0f} MB during it")
+    print(f"  store: {m['objects_per_sim']:.2f} objects and {m['bytes_per_sim']:.0f} bytes per simulation "
+          f"({m['objects']})")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ iteration, stopping rule off).
 
 ``cholera-scale`` runs each size in a fresh process on a fixed 2-worker embedded cluster and
 prints the driver's peak RSS (psutil, every 0.2 s), wall time, busy fraction (runfleet's
-accounting: busy / paid worker-seconds) and store objects per simulation. Targets: RSS at 10,000
+accounting: busy / paid worker-seconds) and store objects and bytes per simulation
+(``calibration_runner.measured_calibration``, shared with ``benchmarks/cholera.py``). Targets: RSS at 10,000
 within 10% of 1,000; busy fraction >= 0.95.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 
 # this directory holds cholera.py (a benchmark named like the package): keep it off the path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))  # after the package: for calibration_runner
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -38,8 +40,9 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
+
+from calibration_runner import measured_calibration  # noqa: E402
 
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
@@ -131,55 +134,17 @@ def case_cholera(args) -> dict:
         return {"case": f"cholera {args.sims} sims (ETH, {args.days} days, 1 iteration)", **elastic(args, run)}
 
 
-class PeakRSS:
-    """Peak resident set size of this process, sampled every ``interval_s`` (bytes)."""
-
-    def __init__(self, interval_s: float = 0.2):
-        import psutil
-
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
-
-    def _run(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def case_cholera_size(args) -> dict:
     """One calibration of ``--sims`` short simulations on a fixed 2-worker cluster (own process)."""
-    from cholera.calibrate import calibrate
     from cholera.config import CalibrationConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = CalibrationConfig(locations=("ETH",), sims=args.sims, store=f"{tmp}/store", seed=7, days=args.days,
                                 n_iter=1, batch=max(100, args.sims // 10), ess_target=1e12, patience=0, n_ppc=0,
                                 progress="none", workers=2)
-        with PeakRSS() as rss:
-            start = rss.peak
-            t0 = time.perf_counter()
-            r = calibrate(cfg)
-            wall = time.perf_counter() - t0
-        study = os.path.join(tmp, "store", cfg.name)
-        objects = {}
-        for dp, _, files in os.walk(study):
-            rel = os.path.relpath(dp, study).split(os.sep)
-            kind = rel[0] if rel[0] != "runs" else ("runs/sim-*" if len(rel) > 1 and rel[1].startswith("sim-") else "runs/other")
-            objects[kind] = objects.get(kind, 0) + len(files)
-    cost = r["cost"] or {}
-    return {"sims": args.sims, "done": r["done"], "failed": r["failed"], "wall_s": wall,
-            "rss_start_mb": start / 2**20, "rss_peak_mb": rss.peak / 2**20,
-            "busy_fraction": cost.get("busy_fraction"), "paid_s": cost.get("paid_s"), "busy_s": cost.get("busy_s"),
-            "objects": objects, "objects_per_sim": sum(objects.values()) / args.sims}
+        m = measured_calibration(cfg)
+    r = m.pop("result")
+    return {"sims": args.sims, "done": r["done"], "failed": r["failed"], **m}
 
 
 def main(argv=None) -> int:
@@ -205,7 +170,8 @@ def main(argv=None) -> int:
         print(f"driver peak RSS {first['sims']}: {first['rss_peak_mb']:.0f} MB, {last['sims']}: "
               f"{last['rss_peak_mb']:.0f} MB (ratio {last['rss_peak_mb'] / first['rss_peak_mb']:.3f}, target <= 1.10); "
               f"busy fraction {[round(r['busy_fraction'] or 0, 3) for r in rows]} (target >= 0.95); "
-              f"store objects per simulation {[round(r['objects_per_sim'], 2) for r in rows]}")
+              f"store objects per simulation {[round(r['objects_per_sim'], 2) for r in rows]}, "
+              f"bytes per simulation {[round(r['bytes_per_sim']) for r in rows]}")
     else:
         fn = {"chain": case_chain, "cholera": case_cholera, "cholera-size": case_cholera_size}[args.case]
         result = fn(args)

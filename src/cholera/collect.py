@@ -14,11 +14,9 @@ from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from runfleet import Store
-
 from cholera.outputs import READ_CHUNK, CalibrationFiles
 from cholera.posterior import posterior_table, weights_summary
-from cholera.priors import Priors
+from cholera.priorstore import run_priors
 from cholera.sim import SIM_FILE
 
 __all__ = ["collect", "TABLE_RUN", "COLLECT_FN"]
@@ -28,14 +26,7 @@ TABLE_RUN = "sims-table"
 COLLECT_FN = "cholera.collect:collect"
 
 
-def _study_files(ctx) -> CalibrationFiles:
-    """The calibration's files, from the run's own directory ``<store>/<study>/runs/<run>``."""
-    marker = f"/{ctx.study}/runs/"
-    store_url = ctx.out[: ctx.out.rindex(marker)]
-    return CalibrationFiles(Store(store_url, ctx.storage_options), ctx.study)
-
-
-def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict, temperature: float = 1.0) -> dict:
+def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict | str, temperature: float = 1.0) -> dict:
     """Write ``results/sims.parquet`` and the posterior table of the simulations ``sims``.
 
     Parameters
@@ -46,8 +37,9 @@ def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict, te
         Names of the committed simulations (``sim-000123``), in order.
     locations : sequence of str
         Calibrated ISO3 codes.
-    priors : dict
-        Priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
+    priors : dict or str
+        The priors' reference ``sha256:...`` (:mod:`cholera.priorstore`) or their mapping form
+        (:meth:`cholera.priors.Priors.to_dict`).
     temperature : float, optional
         Likelihood tempering of the importance weights.
 
@@ -57,7 +49,7 @@ def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict, te
         ``rows`` (simulations written), ``ess`` (effective sample size), ``best_ll`` (natural
         log) and ``files`` (name -> URL).
     """
-    files = _study_files(ctx)
+    files = CalibrationFiles.of_run(ctx)
     store = files.store
     paths = [files.run_file(s, SIM_FILE) for s in sims]
     sink = pa.BufferOutputStream()
@@ -85,8 +77,7 @@ def collect(ctx, sims: Sequence[str], locations: Sequence[str], priors: dict, te
         data = sink.getvalue().to_pybytes()
         written["sims"] = files.write_bytes("sims.parquet", data)
         frame = pq.read_table(pa.BufferReader(data)).to_pandas()
-        table = posterior_table(frame, Priors.from_dict(priors, source=f"run {ctx.name} params.priors"),
-                                list(locations), temperature)
+        table = posterior_table(frame, run_priors(ctx, priors), list(locations), temperature)
         written["posterior"] = files.write_frame("posterior.csv", table)
         files.write_frame("posterior.parquet", table)
         ll = frame["ll"].to_numpy(dtype=float)

@@ -5,6 +5,7 @@ Layout (``<store>/<name>/`` is the runfleet study directory)::
     runs/sim-000123/sim.parquet     one row per simulation, written by the worker
     runs/sim-000123/_result.json    runfleet's commit marker (or in _packs/ for packed runs)
     runs/ppc-000/series.parquet     posterior-predictive series of one draw
+    inputs/priors-<sha256>.json     the priors, once (every run's params reference them by hash)
     results/calibration.json        settings, priors, stopping trace, outcome counts, failures, files
     results/sims.parquet            all committed simulation rows in one table
     results/posterior.csv           posterior summary table (also .parquet)
@@ -53,6 +54,24 @@ class CalibrationFiles:
         self.name = name
         self.study_url = store.join(name)
         self.dir = store.join(name, subdir)
+
+    @classmethod
+    def of_run(cls, ctx) -> "CalibrationFiles":
+        """The files of the calibration a run belongs to, from the run's directory
+        ``<store>/<study>/runs/<run>`` (``ctx.out``) and its storage options.
+
+        Parameters
+        ----------
+        ctx : runfleet.RunContext
+            The run's context.
+
+        Returns
+        -------
+        CalibrationFiles
+        """
+        marker = f"/{ctx.study}/runs/"
+        store_url = ctx.out[: ctx.out.rindex(marker)]
+        return cls(Store(store_url, ctx.storage_options), ctx.study)
 
     def run_file(self, run: str, filename: str) -> str:
         """URL of ``filename`` in run ``run``'s directory (``<study>/runs/<run>/<filename>``)."""

@@ -22,7 +22,6 @@ started_at, host   UTC start time (ISO 8601) and worker host name
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from datetime import datetime, timezone
@@ -35,7 +34,7 @@ import pandas as pd
 from cholera.errors import CholeraError
 from cholera.likelihood import LikelihoodSettings, iteration_loglik, log_mean_exp
 from cholera.model import ModelInputs, apply_overrides, build_inputs, iteration_seeds, run_iterations
-from cholera.priors import Priors
+from cholera.priorstore import run_priors
 
 __all__ = ["simulate", "predict", "RESERVED_COLUMNS", "SIM_FILE", "SERIES_FILE"]
 
@@ -55,12 +54,6 @@ def _inputs(locations: tuple[str, ...], days: int | None) -> ModelInputs:
     return build_inputs(list(locations), days)
 
 
-@lru_cache(maxsize=4)
-def _priors(text: str) -> Priors:
-    # one parse (scipy distributions frozen) per worker process and priors, not per simulation
-    return Priors.from_dict(json.loads(text), source="run params.priors")
-
-
 def _score(inputs: ModelInputs, series, settings: LikelihoodSettings) -> list[float]:
     return [
         iteration_loglik(
@@ -77,7 +70,7 @@ def _score(inputs: ModelInputs, series, settings: LikelihoodSettings) -> list[fl
 def simulate(
     ctx,
     locations: Sequence[str],
-    priors: dict,
+    priors: dict | str,
     n_iter: int = 3,
     days: int | None = None,
     likelihood: dict | None = None,
@@ -98,8 +91,10 @@ def simulate(
         The run's context (``rng``, ``seed``, ``write_parquet``, ``log``).
     locations : sequence of str
         ISO3 codes to simulate.
-    priors : dict
-        Priors in mapping form (:meth:`cholera.priors.Priors.to_dict`).
+    priors : dict or str
+        The priors' reference ``sha256:...`` (what a calibration submits: the priors are stored
+        once, :mod:`cholera.priorstore`) or their mapping form
+        (:meth:`cholera.priors.Priors.to_dict`). Either way parsed once per worker process.
     n_iter : int, optional
         Stochastic iterations per parameter set.
     days : int, optional
@@ -135,7 +130,7 @@ def simulate(
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     locations = tuple(locations)
     inputs = _inputs(locations, days)
-    prior_set = _priors(json.dumps(priors, sort_keys=True))
+    prior_set = run_priors(ctx, priors)
     settings = LikelihoodSettings.from_dict(likelihood)
 
     draw = prior_set.sample(ctx.rng, locations)
@@ -179,7 +174,7 @@ def predict(
     ctx,
     locations: Sequence[str],
     params: dict,
-    priors: dict,
+    priors: dict | str,
     n_iter: int = 3,
     days: int | None = None,
     likelihood: dict | None = None,
@@ -202,8 +197,9 @@ def predict(
         ISO3 codes to simulate.
     params : dict
         Parameter values ``{column: value}`` of the simulation being re-run.
-    priors : dict
-        Priors in mapping form (to map columns onto model parameters).
+    priors : dict or str
+        The priors' reference or mapping, as in :func:`simulate` (to map columns onto model
+        parameters).
     n_iter, days, likelihood, study_seed, overrides
         As in :func:`simulate`.
     source_sim : str, optional
@@ -222,7 +218,7 @@ def predict(
     """
     locations = tuple(locations)
     inputs = _inputs(locations, days)
-    prior_set = Priors.from_dict(priors, source=f"run {ctx.name} params.priors")
+    prior_set = run_priors(ctx, priors)
     missing = [c for c in prior_set.columns(locations) if c not in params]
     if missing:
         raise CholeraError(f"predict: parameter values missing for {missing}")
