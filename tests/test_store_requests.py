@@ -178,12 +178,14 @@ def test_a_pack_leaves_no_start_marker_and_its_resume_writes_nothing(tmp_path):
 
 
 def test_a_single_runs_start_marker_overlaps_the_run_and_a_second_execution_writes_nothing(tmp_path):
-    """The start marker's write overlaps the run's first steps, but nothing the run writes
+    """On a scheduler that never re-runs tasks by itself, the start marker's write overlaps the
+    run's first steps (elsewhere the executor waits for it first), but nothing the run writes
     reaches the store before the marker is acknowledged: a scheduler's re-execution of the same
     attempt (marker already there) writes no output, no log, no commit, and keeps the marker."""
     store = Store(str(tmp_path / "store"))
     ledger = Ledger(store, "g")
     specs = _pack_specs(1, fn="test_store_requests:parquet_run")
+    specs[0]["overlap_start"] = True  # as on a scheduler that never re-runs tasks (allowed-failures 0)
     attempt_id = specs[0]["attempt_id"]
     assert ledger.mark_started(attempt_id, {"started": "now"})  # the first execution, whose worker died
     rows = execute(specs, store, "g", None)

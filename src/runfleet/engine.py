@@ -461,6 +461,8 @@ class Fleet:
             spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
         if entry.attempt_id is not None:
             spec["attempt_id"] = entry.attempt_id
+            if self.backend.start_may_overlap:
+                spec["overlap_start"] = True
         return spec
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:

@@ -367,6 +367,8 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
         ended = None
         try:
             try:
+                if gate is not None and not spec.get("overlap_start"):
+                    gate.wait()  # the scheduler may re-run this task: nothing of the run before the marker
                 row, record = _attempt(spec, ledger, store, serial, pending, gate)
             except AttemptRefused:
                 rows.append(_refused(spec))

@@ -119,6 +119,12 @@ class ExecutionBackend(abc.ABC):
     #: records in the store (:meth:`runfleet.ledger.Ledger.mark_started`)
     tracks_attempt_starts: bool = False
 
+    #: True when the scheduler never runs a task again by itself after its worker died (Dask's
+    #: ``allowed-failures`` is 0, as on the embedded cluster): a single run's start-marker write
+    #: may then overlap the run's first steps (docs/engine.md); otherwise the executor waits for
+    #: the marker before running anything, so a re-executed attempt runs none of the user's code
+    start_may_overlap: bool = False
+
     def lost(self) -> bool:
         """True when the backend lost its scheduler: in-flight tasks are gone, none of them failed."""
         return False

@@ -86,6 +86,7 @@ class DaskBackend(ExecutionBackend):
         self._fn_paths = set(fn_paths)
         self.session = open_cluster(self._cluster_arg, workers=self._workers, env=self._env)
         self._attach_accounting()
+        self.start_may_overlap = _scheduler_never_retries(self.session.client)
         warm_imports(self.session.client, self._fn_paths)
         self._lost = False
         self._where = _describe_scheduler(self.session)
@@ -344,6 +345,19 @@ class DaskBackend(ExecutionBackend):
             # every worker has room: no restriction, so workers that adapt adds later can take it
             return {}
         return {"workers": workers, "allow_other_workers": False}
+
+
+def _scheduler_never_retries(client) -> bool:
+    """True when the scheduler's ``allowed-failures`` is 0 (it never re-runs a task whose worker
+    died); False when it may, or when the scheduler does not say (``run_on_scheduler`` refused)."""
+    try:
+        return client.run_on_scheduler(_allowed_failures) == 0
+    except Exception:  # noqa: BLE001 - a scheduler that does not answer is assumed to retry
+        return False
+
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return int(dask_scheduler.allowed_failures)
 
 
 def _describe_scheduler(session) -> str:
