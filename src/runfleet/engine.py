@@ -39,11 +39,29 @@ from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
 from .plan import KeyedRun, iter_key_runs, needs_run, rerun_reason
 from .progress import Progress
+from .studyrecord import SHARD_ROWS
 from .runstate import RunState, RunTable
 from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolve_after_groups, resolve_fn,
                     topological_order)
 
 S = RunState
+
+#: ``distributed.admin.low-level-log-length`` while runfleet runs: distributed keeps the last
+#: N messages of every batched stream (client -> scheduler, scheduler -> each worker) for
+#: debugging; each of runfleet's messages is a pack of up to 2,000 run specs, so distributed's
+#: default of 1,000 kept every spec of a 1,000,000-run study alive in the driver (the embedded
+#: cluster's scheduler runs in it). A value the user set (anything but that default) is kept.
+LOW_LEVEL_LOG_LENGTH = 10
+
+
+def _bound_low_level_logs() -> None:
+    import dask.config
+
+    if dask.config.get("distributed.admin.low-level-log-length", None) in (None, 1000):
+        dask.config.set({"distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH})
+
+
+_bound_low_level_logs()
 #: runs in flight at most (beyond the tasks that keep every slot busy): a window of 32 packs of
 #: 2,000 runs would hold 64,000 specs on the driver
 MAX_RUNS_IN_FLIGHT = 16_000
@@ -247,6 +265,7 @@ class Fleet:
         policy_for = self.study.policy_for
         default_policy = self.study.policy  # shared by every run that sets none of its fields
         counts = self.counts
+        ready_append = self.ready.append
         for kr in keyed:
             name = kr.name
             run = kr.run
@@ -271,6 +290,10 @@ class Fleet:
                 counts["done"] += 1
                 counts["resumed"] += 1
                 self.outcomes.append(name)  # its RunOutcome is made when it is yielded
+                continue
+            if not kr.upstream and not run.skip_reason:  # nothing to wait for (what _place decides)
+                table.move(name, S.READY)
+                ready_append(name)
                 continue
             table.move(name, S.WAITING)
             self._place(name)
@@ -570,6 +593,7 @@ class Fleet:
         name = row["name"]
         entry = self.runs.move(name, S.DONE)
         entry.value = row.get("value")
+        entry.attempt_id = None  # only a run in flight needs it: nothing kept per finished run
         self.counts["done"] += 1
         self.counts["executed"] += 1
         self.packing.observe(entry.kr.fn_path, row.get("duration_s") or 0.0)
@@ -599,6 +623,7 @@ class Fleet:
             self.counts["retried"] += 1
             return
         self.runs.move(name, S.FAILED)
+        entry.attempt_id = None
         self.counts["failed"] += 1
         self.ledger.record_failure(entry.kr.identity(), failure, attempts=entry.attempts, history=entry.history,
                                    params=entry.kr.run.params)
@@ -727,9 +752,17 @@ class Fleet:
         if self._record is None:
             self._record = self.ledger.study_writer({"name": self.study.name, "seed": self.study.seed,
                                                      "store": self.store.url})
-        self._record.append_columns(self.runs.record_columns(self._recorded))  # runs added since the last flush
-        self._recorded = len(self.runs)
-        self._record.flush()
+        # runs added since the last flush, a shard's worth at a time: the columns of a
+        # 1,000,000-run study are never all built in memory at once
+        stop = len(self.runs)
+        start = self._recorded
+        while True:
+            end = min(stop, start + SHARD_ROWS)
+            self._record.append_columns(self.runs.record_columns(start, end))
+            self._record.flush()
+            start = self._recorded = end
+            if end >= stop:
+                break
         self._study_dirty = False
         self._study_written = True
         self._study_flushed = time.monotonic()
