@@ -216,8 +216,8 @@ class Fleet:
 
         Parameters
         ----------
-        runs : iterable of Run
-            The runs.
+        runs : iterable of Run, or dict
+            The runs, or ``{name: Run}`` (e.g. ``Study.runs``: used as is, not copied).
         checked : bool
             True when the runs were validated already (``run_study`` validates the whole study).
 
@@ -226,16 +226,28 @@ class Fleet:
         InputError
             On a bad run; nothing of the call is submitted then.
         """
-        batch: dict[str, Run] = {}
         src = self.study.source
-        for run in runs:
-            if run.name in self.runs or run.name in batch:
-                raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
-            if not checked:
-                check_run_fields(run, src)
-            batch[run.name] = run
+        if isinstance(runs, dict):  # {name: Run}: no second dict of a million runs
+            batch: dict[str, Run] = runs
+            for name, run in runs.items():
+                if name != run.name:
+                    raise InputError(f"{src}: runs: run {run.name!r} is given under the name {name!r}")
+                if name in self.runs:
+                    raise InputError(f"{src}: runs: duplicate run name {name!r}")
+                if not checked:
+                    check_run_fields(run, src)
+        else:
+            batch = {}
+            for run in runs:
+                if run.name in self.runs or run.name in batch:
+                    raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
+                if not checked:
+                    check_run_fields(run, src)
+                batch[run.name] = run
         deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
         order = topological_order(deps, src)
+        if len(order) != len(deps) or any(a is not b for a, b in zip(order, deps)):
+            deps = {n: deps[n] for n in order}  # keyed in topological order
         fns: dict = {}
 
         def fn_of(n: str):  # resolved once per distinct fn, not once per run
@@ -249,7 +261,7 @@ class Fleet:
             return got
 
         table = self.runs
-        keyed = (list(iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+        keyed = (list(iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
                                    self.study.version, self.study.seed, src, self.study.storage_options))
                  if len(order) <= 10_000 else None)
         # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
@@ -258,7 +270,7 @@ class Fleet:
             if not checked:
                 for n in order:  # what keying checks, before anything is added
                     call_style(batch[n], fn_of(n), src)
-            keyed = iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+            keyed = iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
                                   self.study.version, self.study.seed, src, self.study.storage_options)
         records = self.records
         pack_default = self.study.pack_default
@@ -957,7 +969,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
                   pack_target_s=pack_target_s, progress=prog, worker_env=_worker_env(study), preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
-        fleet.submit(study.runs.values(), checked=True)
+        fleet.submit(study.runs, checked=True)
         if fleet.has_work():
             fleet.start()  # open, then write
         for o in fleet.as_completed():
