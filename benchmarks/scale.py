@@ -58,6 +58,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mb() -> float:
+    """The current resident set size (MB; Linux), for what the user's Study alone holds."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def _tree_size(path: str) -> tuple[int, int]:
     total = files = 0
     for root, _, names in os.walk(path):
@@ -89,6 +101,7 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         study = Study("trivial", store=os.path.join(tmp, "store"), seed=0)
         study.add_many(grid("t-{i}", "scale:trivial_run", {"i": list(range(runs))}))
         out["rss_before_mb"] = rss0
+        out["rss_study_built_mb"] = _rss_mb()  # the user's Study (Run objects, params dicts)
         t0 = time.perf_counter()
         summary = run_study(study, cluster=client, progress=False, keep_outcomes=False)
         out["wall_s"] = time.perf_counter() - t0
@@ -182,7 +195,9 @@ def _print_trivial(r: dict) -> None:
     n = r["runs"]
     print(f"trivial runs: {n:,} on {r['workers']} workers, local store")
     print(f"  runfleet:   {r['wall_s']:8.2f} s  ({n / r['wall_s']:,.0f} runs/s); driver peak RSS "
-          f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB)")
+          f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB; with the "
+          f"Study built {r.get('rss_study_built_mb', float('nan')):,.0f} MB; peak - before = "
+          f"{(r['driver_peak_rss_mb'] - r['rss_before_mb']) * 1048576 / n:,.0f} bytes per run)")
     print(f"  study record: {r.get('record_bytes', r['study_json_bytes']) / 1e6:.1f} MB (study.json "
           f"{r['study_json_bytes']:,} bytes); store {r['store_bytes'] / 1e6:.1f} MB in "
           f"{r['store_objects']:,} objects ({r['store_bytes'] / n:.0f} bytes per run)")

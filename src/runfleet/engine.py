@@ -39,11 +39,29 @@ from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
 from .plan import KeyedRun, iter_key_runs, needs_run, rerun_reason
 from .progress import Progress
+from .studyrecord import SHARD_ROWS
 from .runstate import RunState, RunTable
 from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolve_after_groups, resolve_fn,
                     topological_order)
 
 S = RunState
+
+#: ``distributed.admin.low-level-log-length`` while runfleet runs: distributed keeps the last
+#: N messages of every batched stream (client -> scheduler, scheduler -> each worker) for
+#: debugging; each of runfleet's messages is a pack of up to 2,000 run specs, so distributed's
+#: default of 1,000 kept every spec of a 1,000,000-run study alive in the driver (the embedded
+#: cluster's scheduler runs in it). A value the user set (anything but that default) is kept.
+LOW_LEVEL_LOG_LENGTH = 10
+
+
+def _bound_low_level_logs() -> None:
+    import dask.config
+
+    if dask.config.get("distributed.admin.low-level-log-length", None) in (None, 1000):
+        dask.config.set({"distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH})
+
+
+_bound_low_level_logs()
 #: runs in flight at most (beyond the tasks that keep every slot busy): a window of 32 packs of
 #: 2,000 runs would hold 64,000 specs on the driver
 MAX_RUNS_IN_FLIGHT = 16_000
@@ -207,8 +225,8 @@ class Fleet:
 
         Parameters
         ----------
-        runs : iterable of Run
-            The runs.
+        runs : iterable of Run, or dict
+            The runs, or ``{name: Run}`` (e.g. ``Study.runs``: used as is, not copied).
         checked : bool
             True when the runs were validated already (``run_study`` validates the whole study).
 
@@ -217,16 +235,28 @@ class Fleet:
         InputError
             On a bad run; nothing of the call is submitted then.
         """
-        batch: dict[str, Run] = {}
         src = self.study.source
-        for run in runs:
-            if run.name in self.runs or run.name in batch:
-                raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
-            if not checked:
-                check_run_fields(run, src)
-            batch[run.name] = run
+        if isinstance(runs, dict):  # {name: Run}: no second dict of a million runs
+            batch: dict[str, Run] = runs
+            for name, run in runs.items():
+                if name != run.name:
+                    raise InputError(f"{src}: runs: run {run.name!r} is given under the name {name!r}")
+                if name in self.runs:
+                    raise InputError(f"{src}: runs: duplicate run name {name!r}")
+                if not checked:
+                    check_run_fields(run, src)
+        else:
+            batch = {}
+            for run in runs:
+                if run.name in self.runs or run.name in batch:
+                    raise InputError(f"{src}: runs: duplicate run name {run.name!r}")
+                if not checked:
+                    check_run_fields(run, src)
+                batch[run.name] = run
         deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
         order = topological_order(deps, src)
+        if len(order) != len(deps) or any(a is not b for a, b in zip(order, deps)):
+            deps = {n: deps[n] for n in order}  # keyed in topological order
         fns: dict = {}
 
         def fn_of(n: str):  # resolved once per distinct fn, not once per run
@@ -240,7 +270,7 @@ class Fleet:
             return got
 
         table = self.runs
-        keyed = (list(iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+        keyed = (list(iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
                                    self.study.version, self.study.seed, src, self.study.storage_options))
                  if len(order) <= 10_000 else None)
         # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
@@ -249,13 +279,14 @@ class Fleet:
             if not checked:
                 for n in order:  # what keying checks, before anything is added
                     call_style(batch[n], fn_of(n), src)
-            keyed = iter_key_runs(batch, {n: deps[n] for n in order}, fn_of, lambda u: table[u].kr.key,
+            keyed = iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
                                   self.study.version, self.study.seed, src, self.study.storage_options)
         records = self.records
         pack_default = self.study.pack_default
         policy_for = self.study.policy_for
         default_policy = self.study.policy  # shared by every run that sets none of its fields
         counts = self.counts
+        ready_append = self.ready.append
         for kr in keyed:
             name = kr.name
             run = kr.run
@@ -280,6 +311,10 @@ class Fleet:
                 counts["done"] += 1
                 counts["resumed"] += 1
                 self.outcomes.append(name)  # its RunOutcome is made when it is yielded
+                continue
+            if not kr.upstream and not run.skip_reason:  # nothing to wait for (what _place decides)
+                table.move(name, S.READY)
+                ready_append(name)
                 continue
             table.move(name, S.WAITING)
             self._place(name)
@@ -591,6 +626,7 @@ class Fleet:
         name = row["name"]
         entry = self.runs.move(name, S.DONE)
         entry.value = row.get("value")
+        entry.attempt_id = None  # only a run in flight needs it: nothing kept per finished run
         self.counts["done"] += 1
         self.counts["executed"] += 1
         self.packing.observe(entry.kr.fn_path, row.get("duration_s") or 0.0)
@@ -620,6 +656,7 @@ class Fleet:
             self.counts["retried"] += 1
             return
         self.runs.move(name, S.FAILED)
+        entry.attempt_id = None
         self.counts["failed"] += 1
         self.ledger.record_failure(entry.kr.identity(), failure, attempts=entry.attempts, history=entry.history,
                                    params=entry.kr.run.params)
@@ -748,9 +785,21 @@ class Fleet:
         if self._record is None:
             self._record = self.ledger.study_writer({"name": self.study.name, "seed": self.study.seed,
                                                      "store": self.store.url}, before_write=self._check_writable)
-        self._record.append_columns(self.runs.record_columns(self._recorded))  # runs added since the last flush
-        self._recorded = len(self.runs)
-        self._record.flush()
+        # runs added since the last flush, a shard's worth at a time: the columns of a
+        # 1,000,000-run study are never all built in memory at once
+        stop = len(self.runs)
+        start = self._recorded
+        stored = start == 0 and stop > SHARD_ROWS and self._record.already_stored(
+            self.runs.record_columns(a, min(stop, a + SHARD_ROWS)) for a in range(0, stop, SHARD_ROWS))
+        if stored:  # a resume of an unchanged record: nothing is written
+            self._recorded = stop
+        while not stored:
+            end = min(stop, start + SHARD_ROWS)
+            self._record.append_columns(self.runs.record_columns(start, end))
+            self._record.flush()
+            start = self._recorded = end
+            if end >= stop:
+                break
         self._study_dirty = False
         self._study_written = True
         self._study_flushed = time.monotonic()
@@ -950,7 +999,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
                       preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
-        fleet.submit(study.runs.values(), checked=True)
+        fleet.submit(study.runs, checked=True)
         if fleet.has_work():
             fleet.start()  # open, then write
         for o in fleet.as_completed():

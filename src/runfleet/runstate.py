@@ -526,12 +526,13 @@ class RunTable:
         return (info.fn_path if info is not None else None,
                 bool(self._flags[i] & _PACKABLE) and self._attempts[i] == 0)
 
-    def record_columns(self, start: int = 0) -> dict[str, list]:
-        """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs from
-        position ``start`` on: name, fn, params (JSON text), after, key, retries, timeout_s."""
+    def record_columns(self, start: int = 0, stop: int | None = None) -> dict[str, list]:
+        """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at
+        positions ``start`` to ``stop`` (default: the end): name, fn, params (JSON text), after,
+        key, retries, timeout_s."""
         from .studyrecord import _dumps
 
-        stop = len(self._names)
+        stop = len(self._names) if stop is None else min(stop, len(self._names))
         idx = range(start, stop)
         runs, fns, pols, ups = self._runs, self._fn, self._policy, self._upstream
         return {

@@ -158,12 +158,13 @@ def _template_fields(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
 
-def _expand(name_template: str, fn, points: list[dict], params: dict | None, after, **run_kwargs) -> list[Run]:
+def _expand(name_template: str, fn, points: Iterable[dict], params: dict | None, after, **run_kwargs) -> list[Run]:
     runs = []
-    for point in points:
-        merged = {**(params or {}), **point}
+    after = tuple(after or ())
+    for point in points:  # a new dict per point: it is the run's params (not copied again)
+        merged = {**params, **point} if params else point
         name = _format(name_template, merged, f"run {name_template!r}: name")
-        runs.append(Run(name=name, fn=fn, params=merged, after=tuple(after or ()), **run_kwargs))
+        runs.append(Run(name=name, fn=fn, params=merged, after=after, **run_kwargs))
     if len(runs) > 1 and not _template_fields(name_template):
         raise InputError(f"run {name_template!r}: name has no {{param}} template, so its "
                          f"{len(runs)} expanded runs would share one name")
@@ -195,7 +196,7 @@ def grid(name_template: str, fn, grid: dict[str, Iterable], params: dict | None 
     """
     keys = list(grid)
     values = [list(grid[k]) for k in keys]
-    points = [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+    points = (dict(zip(keys, combo)) for combo in itertools.product(*values))  # one at a time
     return _expand(name_template, fn, points, params, after, **run_kwargs)
 
 
@@ -233,7 +234,7 @@ def zip_params(name_template: str, fn, lists: dict[str, Iterable], params: dict 
     if len(lengths) > 1:
         detail = ", ".join(f"{k}: {len(v)}" for k, v in zip(keys, values))
         raise InputError(f"run {name_template!r}: zip lists must have equal lengths ({detail})")
-    points = [dict(zip(keys, combo)) for combo in zip(*values)]
+    points = (dict(zip(keys, combo)) for combo in zip(*values))
     return _expand(name_template, fn, points, params, after, **run_kwargs)
 
 

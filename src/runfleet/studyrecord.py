@@ -191,15 +191,50 @@ class StudyRecordWriter:
     def append_columns(self, columns: dict) -> None:
         """Queue runs given column by column (``{column: list}`` for every :data:`STUDY_COLUMNS`;
         ``params`` and ``after`` as objects or as JSON text)."""
+        self._hash_columns(columns, self._hashes, self._pending)
+
+    @staticmethod
+    def _hash_columns(columns: dict, hashes: dict, pending: dict | None) -> int:
+        n = 0
         for c in STUDY_COLUMNS:
             col = columns[c]
             if c in ("params", "after"):
                 col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
-            self._pending[c].extend(col)
+            if pending is not None:
+                pending[c].extend(col)
+            n = len(col)
             # boundary-free: the digest of every value followed by a separator, whatever the batches
             # (names are plain, JSON text escapes control characters)
             text = "\x1f".join(col if c in ("params", "after", "name") else map(str, col))
-            self._hashes[c].update((text + "\x1f").encode("utf-8") if col else b"")
+            hashes[c].update((text + "\x1f").encode("utf-8") if col else b"")
+        return n
+
+    def already_stored(self, batches) -> bool:
+        """True when the store already holds exactly the record of ``batches`` (an iterable of
+        column dicts as for :meth:`append_columns`, covering every run): the writer then goes on
+        from the stored shards and nothing is written. Nothing is kept of the batches but their
+        digest, so a record of 1,000,000 runs is checked without holding its columns.
+
+        Only before the writer's first flush, with nothing appended yet; False otherwise.
+        """
+        if self._flushed_once or self.count or self.pending:
+            return False
+        try:
+            old = self.ledger.read_study_header()
+        except InputError:
+            return False
+        if not isinstance(old, dict) or old.get("format") != 2 or not isinstance(old.get("shards"), list):
+            return False
+        hashes = {c: hashlib.sha256() for c in STUDY_COLUMNS}
+        n = sum(self._hash_columns(b, hashes, None) for b in batches)
+        saved, self._hashes = self._hashes, hashes
+        if old.get("run_count") == n and old.get("digest") == self.digest() and all(
+                old.get(k) == v for k, v in self.header.items()):
+            self._flushed_once = True
+            self.shards, self.count = list(old["shards"]), n
+            return True
+        self._hashes = saved
+        return False
 
     def digest(self) -> str:
         """The digest of every row appended so far (sha256 hex of the per-column digests)."""
