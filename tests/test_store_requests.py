@@ -197,3 +197,25 @@ def test_a_single_runs_start_marker_overlaps_the_run_and_a_second_execution_writ
     rows = execute(specs, store, "g", None)
     assert rows[0]["status"] == "done" and (run_dir / "out.parquet").exists() and (run_dir / "_result.json").exists()
     assert not ledger.attempt_started(specs[0]["attempt_id"])
+
+
+def test_a_record_of_several_shards_is_not_rewritten_by_a_resume_with_nothing_to_do(tmp_path, monkeypatch):
+    """A study record written a shard at a time (1,000,000 runs: four shards) is compared with the
+    stored one by digest before anything is written: the resume writes nothing, and a changed run
+    still rewrites it."""
+    import runfleet.engine as engine
+
+    monkeypatch.setattr(engine, "SHARD_ROWS", 7)  # 30 runs: five shards
+    store = Store(str(tmp_path / "store"))
+    study = Study("s", store=str(tmp_path / "store"), seed=0)
+    study.add_many([Run(f"t-{i}", "test_store_requests:trivial_run", params={"i": i}) for i in range(30)])
+    assert run_study(study, cluster="serial", progress=False).counts["done"] == 30
+    assert len(Ledger(store, "s").read_study_header()["shards"]) == 5
+    before = {p: os.stat(p).st_mtime_ns for p in store.find(store.join("s"))}
+    again = run_study(study, cluster="serial", progress=False)
+    assert again.counts["resumed"] == 30 and again.outcomes["t-29"].value == 29
+    assert {p: os.stat(p).st_mtime_ns for p in store.find(store.join("s"))} == before
+    study.runs["t-20"].timeout_s = 60  # a policy field changes: the record is rewritten, nothing runs
+    assert run_study(study, cluster="serial", progress=False).counts["resumed"] == 30
+    names, cols = Ledger(store, "s").read_study_columns()
+    assert cols.column("timeout_s")[20] == 60 and len(cols.column("timeout_s")) == 30
