@@ -290,9 +290,7 @@ def demand_by_tou_classes(classes: np.ndarray, cal: HourCalendar, tariff: Tariff
     k = np.arange(n_m * CLASSES_PER_MONTH)
     month, weekday, hour = k // CLASSES_PER_MONTH, (k // 24) % 2 == 1, k % 24
     per = np.where(weekday, tariff.weekday_schedule[month, hour], tariff.weekend_schedule[month, hour])
-    ind = np.zeros((k.size, n_m * n_p))
-    ind[k, month * n_p + per] = 1.0
-    q = np.asarray(classes, dtype=float) @ ind
+    q = group_sums(classes, month * n_p + per, n_m * n_p)  # no BLAS: its threads spin on a busy machine
     return split_tiers(q.reshape(q.shape[0], n_m, n_p), tariff.billing_tier_max())
 
 

@@ -503,9 +503,11 @@ def file_identities(directory: str, bldg_ids, upgrade: str | int, storage_option
         Per file ``(size, mtime_ns, ctime_ns, inode)`` locally or ``(size, ETag)`` remotely; None
         for a missing file.
     """
-    paths = [load_path(directory, b, upgrade) for b in bldg_ids]
+    u = int(upgrade)
     if not is_remote(directory):
-        return tuple(_local_identity(p) for p in paths)
+        head = load_path(directory, 0, upgrade)[: -len(f"0-{u}.parquet")]
+        return tuple(_local_identity(f"{head}{int(b)}-{u}.parquet") for b in bldg_ids)
+    paths = [load_path(directory, b, upgrade) for b in bldg_ids]
     fs, _ = get_fs(directory, storage_options)
     with access(directory):
         listing = _remote_listing(fs, directory, read_token)

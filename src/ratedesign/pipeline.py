@@ -433,11 +433,12 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     return aggregate_block(task, _read_chunk(task))
 
 
-def _chunk_reductions(task: ChunkTask):
+def _chunk_reductions(task: ChunkTask, classes_only: bool = False):
     """The chunk's cached reductions (:mod:`ratedesign.chunkcache`), computed and kept on a miss;
-    None when the run needs hourly loads (demand flex, a hand-made calendar) or the cache is off."""
+    None when the run needs hourly loads (demand flex, a hand-made calendar) or the cache is off.
+    ``classes_only``: only the hour-class sums are needed (a flex run's class-sum pass)."""
     sh = task.shared
-    if sh.elasticity is not None or sh.calendar is not None:
+    if (sh.elasticity is not None and not classes_only) or sh.calendar is not None:
         return None
     cache = CC.process_cache()
     if cache is None:
@@ -448,8 +449,8 @@ def _chunk_reductions(task: ChunkTask):
     w = np.asarray(task.weight, dtype=float)
     key = (sh.loads_dir, str(sh.upgrade), int(sh.year_run), sh.kwh_scale_factor, bool(sh.floor),
            CC.digest(np.asarray(task.bldg_id, dtype=np.int64)))
-    need = [("eb", CC.digest(sh.mc_total)), ("demand", CC.digest(w))]
-    if sh.peak_mask is not None:
+    need = [] if classes_only else [("eb", CC.digest(sh.mc_total)), ("demand", CC.digest(w))]
+    if sh.peak_mask is not None and not classes_only:
         need.append(("cp", CC.digest(sh.peak_mask)))
     entry = cache.get(key, ident)
     if entry is not None and all(k in entry.vectors for k in need):
@@ -628,13 +629,18 @@ def process_flex_sums(task: ChunkTask) -> dict:
         class flat-equivalent price (:func:`ratedesign.flex.flat_equivalent_price`).
     """
     sh = task.shared
-    loads = _read_chunk(task)
+    red = _chunk_reductions(task, classes_only=True)
+    loads = _read_chunk(task) if red is None else None
     cal = sh.get_calendar()
     out = {}
     for k in np.unique(task.elec_tariff):
         if sh.flex and sh.flex[k]:
             rows = task.elec_tariff == k
-            out[int(k)] = F.class_period_kwh(loads.net[rows], cal, sh.tariffs[k], sh.winter_months)
+            if red is not None:
+                out[int(k)] = F.class_period_kwh_from_classes(red.net_classes[rows], cal, sh.tariffs[k],
+                                                              sh.winter_months)
+            else:
+                out[int(k)] = F.class_period_kwh(loads.net[rows], cal, sh.tariffs[k], sh.winter_months)
     return out
 
 
