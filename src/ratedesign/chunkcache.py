@@ -170,6 +170,52 @@ class ReductionCache:
             self.nbytes = 0
 
 
+#: marginal-cost vectors ("eb") and peak-hour masks ("cp") of recent runs in this process, by digest
+_RECENT: dict = {"eb": collections.OrderedDict(), "cp": collections.OrderedDict()}
+#: how many of each kind are remembered
+RECENT_VECTORS = 6
+
+
+def remember(kind: str, vector: np.ndarray) -> str:
+    """Remember a run's marginal-cost vector (``"eb"``) or peak mask (``"cp"``) in this process.
+
+    A chunk read later for another run gets these reductions too (a utility's delivery and supply
+    runs then read each chunk once).
+
+    Parameters
+    ----------
+    kind : {"eb", "cp"}
+        What the vector is for.
+    vector : ndarray, shape (H,)
+        MC_h in $/kWh, or the peak-hour mask.
+
+    Returns
+    -------
+    str
+        Its digest.
+    """
+    d = digest(vector)
+    with _CACHE_LOCK:
+        rec = _RECENT[kind]
+        rec[d] = vector
+        rec.move_to_end(d)
+        while len(rec) > RECENT_VECTORS:
+            rec.popitem(last=False)
+    return d
+
+
+def recent() -> dict:
+    """Every remembered vector (:func:`remember`).
+
+    Returns
+    -------
+    dict
+        ``{(kind, digest): vector}``.
+    """
+    with _CACHE_LOCK:
+        return {(k, d): v for k, rec in _RECENT.items() for d, v in rec.items()}
+
+
 _CACHE: ReductionCache | None = None
 _CACHE_LOCK = threading.Lock()
 
@@ -229,5 +275,5 @@ def cache_stats() -> dict:
             "bytes": c.nbytes if c else 0}
 
 
-__all__ = ["ChunkReductions", "DEFAULT_BUDGET", "ReductionCache", "budget_bytes", "cache_stats", "digest",
-           "process_cache"]
+__all__ = ["ChunkReductions", "DEFAULT_BUDGET", "RECENT_VECTORS", "ReductionCache", "budget_bytes", "cache_stats",
+           "digest", "process_cache", "recent", "remember"]

@@ -449,13 +449,20 @@ def _chunk_reductions(task: ChunkTask, classes_only: bool = False):
     w = np.asarray(task.weight, dtype=float)
     key = (sh.loads_dir, str(sh.upgrade), int(sh.year_run), sh.kwh_scale_factor, bool(sh.floor),
            CC.digest(np.asarray(task.bldg_id, dtype=np.int64)))
-    need = [] if classes_only else [("eb", CC.digest(sh.mc_total)), ("demand", CC.digest(w))]
-    if sh.peak_mask is not None and not classes_only:
-        need.append(("cp", CC.digest(sh.peak_mask)))
+    own = {}  # this run's vectors by (kind, digest)
+    if not classes_only:
+        own["eb", CC.remember("eb", sh.mc_total)] = sh.mc_total
+        if sh.peak_mask is not None:
+            own["cp", CC.remember("cp", sh.peak_mask)] = sh.peak_mask
+    need = list(own) + ([] if classes_only else [("demand", CC.digest(w))])
     entry = cache.get(key, ident)
     if entry is not None and all(k in entry.vectors for k in need):
         return entry
     loads = _read_chunk(task)
+    # the marginal costs and peak hours of the other runs this worker saw (a utility's delivery and
+    # supply runs): computed now, while the hourly loads are here, so those runs need no second read
+    known = {**CC.recent(), **own} if not classes_only else {}
+    need += [k for k in known if k not in need]
     if entry is None:
         cal = sh.get_calendar()
         entry = CC.ChunkReductions(ident, K.class_sums(loads.net, cal),
@@ -465,11 +472,11 @@ def _chunk_reductions(task: ChunkTask, classes_only: bool = False):
         if (kind, d) in entry.vectors:
             continue
         if kind == "eb":
-            entry.vectors[kind, d] = K.economic_burden(loads.net, sh.mc_total)
+            entry.vectors[kind, d] = K.economic_burden(loads.net, known[kind, d])
         elif kind == "demand":
             entry.vectors[kind, d] = K.system_demand(loads.net, w)
         else:
-            entry.vectors[kind, d] = loads.net[:, sh.peak_mask].sum(axis=1)
+            entry.vectors[kind, d] = loads.net[:, known[kind, d]].sum(axis=1)
     cache.put(key, entry)
     return entry
 
