@@ -410,6 +410,7 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
                  "rate_by_season": {SEASONS[s]: rate_s[s] for s in range(2)}, "rel_by_period": new_p.tolist()}
 
 
-__all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "class_period_kwh_from_classes", "flat_equivalent_price",
+__all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "class_period_kwh_from_classes",
+           "flat_equivalent_price",
            "is_time_varying", "parse_elasticity", "rederive_relative_rates", "season_of_hour", "shift_loads",
            "tou_structure"]

@@ -739,7 +739,8 @@ def group_stats(values: np.ndarray, weights: np.ndarray) -> dict:
     }
 
 
-__all__ = ["CLASSES_PER_MONTH", "bat", "calibrate_level", "class_sums", "demand_by_tou_classes", "hour_classes", "demand_by_month_period", "demand_by_tou", "economic_burden", "energy_charges",
+__all__ = ["CLASSES_PER_MONTH", "bat", "calibrate_level", "class_sums", "demand_by_month_period", "demand_by_tou",
+           "demand_by_tou_classes", "economic_burden", "energy_charges", "hour_classes",
            "group_stats", "group_sums", "month_period_indicator", "monthly_bills", "peak_hours_top",
            "period_of_hour", "residual_epmc", "residual_percustomer", "residual_peak", "residual_volumetric",
            "split_tiers", "system_demand", "unity_energy", "weighted_quantile", "weighted_tier_sum"]
