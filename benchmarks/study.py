@@ -70,6 +70,8 @@ class RssPoller:
         self.me = psutil.Process()
         self.driver_peak = 0
         self.children_peak: dict = {}
+        self.children_cpu: dict = {}   # pid -> user + system CPU seconds (last seen)
+        self.driver_cpu = 0.0
         self.period_s = period_s
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
@@ -83,6 +85,8 @@ class RssPoller:
                 for c in self.me.children(recursive=True):
                     try:
                         rss = c.memory_info().rss
+                        ct = c.cpu_times()
+                        self.children_cpu[c.pid] = ct.user + ct.system
                     except psutil.Error:
                         continue
                     self.children_peak[c.pid] = max(self.children_peak.get(c.pid, 0), rss)
@@ -97,6 +101,8 @@ class RssPoller:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+        ct = self.me.cpu_times()
+        self.driver_cpu = ct.user + ct.system
 
 
 def _du(path: str) -> int:
@@ -139,6 +145,10 @@ def platform_study(args) -> int:
     store = os.path.join(root, "store")
     shutil.rmtree(os.path.join(store, name), ignore_errors=True)
     study = build_study(chains, name, store)
+    import psutil
+
+    ct0 = psutil.Process().cpu_times()
+    cpu0 = ct0.user + ct0.system
     with RssPoller() as rss:
         t2 = time.perf_counter()
         s = run_study(study, workers=args.workers, progress=False)
@@ -150,6 +160,10 @@ def platform_study(args) -> int:
     print(f"plan (expand + input checks incl. every load footer): {plan_s:.1f} s; {n_skip} entries skipped at plan time")
     print(f"study: {len(s.outcomes)} runs ({len(done)} scenario runs done), counts {dict(s.counts)}")
     print(f"wall {wall:.0f} s ({wall / 60:.1f} min); {bruns:,} building-runs, {bruns / wall:,.0f} building-runs/s")
+    cpu = rss.driver_cpu - cpu0 + sum(rss.children_cpu.values())
+    print(f"CPU: {cpu:,.0f} s in all (driver {rss.driver_cpu - cpu0:,.0f} s, cluster processes "
+          f"{sum(rss.children_cpu.values()):,.0f} s): {1000 * cpu / max(bruns, 1):.2f} ms per building-run; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"peak RSS: driver {rss.driver_peak / 1e9:.2f} GB; largest child processes (workers, nannies, "
           f"scheduler) {[round(x / 1e9, 2) for x in workers[:6]]} GB")
     print(f"targets: wall < 15 min {'met' if wall < 900 else 'MISSED'}; worker RSS < 2 GB "

@@ -175,3 +175,29 @@ def test_group_stats_weighted_and_unweighted_named():
     assert st2["unweighted_mean"] == 2.5 and st2["unweighted_qcd"] == st["unweighted_qcd"]
     assert st2["weighted_mean"] == pytest.approx((3 + 2 + 3 + 4) / 6) and st2["weighted_sum"] == pytest.approx(12.0)
     assert st2["customers"] == 6.0 and st2["n"] == 4
+
+
+def test_hour_class_sums_give_every_tariffs_period_and_tier_kwh():
+    """kWh by month, period and tier from the 576 hour-class sums equal those from the hours, for a
+    tiered TOU tariff whose weekends differ; and the flex class totals by season and period."""
+    from ratedesign.flex import class_period_kwh, class_period_kwh_from_classes
+
+    cal = HourCalendar.for_year(2025)
+    rng = np.random.default_rng(3)
+    net = rng.gamma(2.0, 0.6, size=(5, 8760))
+    wk = [[1 if 16 <= h < 21 else 0 for h in range(24)] for _ in range(12)]
+    we = [[2 if (5 <= m <= 8 and 12 <= h < 15) else 0 for h in range(24)] for m in range(12)]
+    ers = [[{"rate": 0.1, "max": 300.0}, {"rate": 0.12}], [{"rate": 0.3}], [{"rate": 0.2}]]
+    t = parse_tariff({"items": [{"energyweekdayschedule": wk, "energyweekendschedule": we,
+                                 "energyratestructure": ers, "fixedchargefirstmeter": 5.0}]}, "tou")
+    classes = K.class_sums(net, cal)
+    assert classes.shape == (5, 576)
+    np.testing.assert_allclose(classes.sum(axis=1), net.sum(axis=1), rtol=1e-12)
+    got = K.demand_by_tou_classes(classes, cal, t)
+    want = K.demand_by_tou(net, cal, t)
+    assert got.shape == want.shape == (5, 12, 3, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    assert (got[:, :, 0, 1] > 0).any()  # the 300 kWh tier ceiling binds in some months
+    winter = [10, 11, 12, 1, 2, 3]
+    np.testing.assert_allclose(class_period_kwh_from_classes(classes, cal, t, winter),
+                               class_period_kwh(net, cal, t, winter), rtol=1e-12)

@@ -2,6 +2,7 @@
 independence, equivalence with the long-format reference, outputs, a LocalCluster run."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -179,3 +180,47 @@ def test_local_cluster_matches_serial(synth_case, mixed, rd_client):
 def test_load_path_format():
     assert load_path("s3://b/x/load_curve_hourly/state=RI/upgrade=02", 42, "02") == \
         "s3://b/x/load_curve_hourly/state=RI/upgrade=02/42-2.parquet"
+
+
+def test_cached_chunk_reductions_match_hourly_loads_and_skip_reading(synth_case):
+    """A repeated run over the same chunks takes its kWh by period, burden, demand and peak kWh from
+    the worker's reduction cache without reading a load file, with the results of the hourly path;
+    another marginal-cost vector reads the chunk again, a touched file invalidates its chunk."""
+    import dask.config
+
+    from ratedesign import chunkcache
+    from ratedesign.loadcache import reader_stats, reset_reader_stats
+
+    cfg = scenario(synth_case, 1)
+    with dask.config.set({"ratedesign.reductions-cache": 0}):
+        hourly = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    cols = BAT_COLS + ["BAT_peak", "annual_kwh", "annual_gas_kwh"]
+    chunkcache.process_cache().clear()
+    first = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    reset_reader_stats(clear_cache=True)
+    second = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    assert reader_stats()["reads"] == {}  # not one load file opened: every chunk from the cache
+    for res in (first, second):
+        np.testing.assert_allclose(res.bat[cols], hourly.bat[cols], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(res.elec_bills.iloc[:, 2:], hourly.elec_bills.iloc[:, 2:], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(res.gas_bills.iloc[:, 2:], hourly.gas_bills.iloc[:, 2:], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(res.globals.demand, hourly.globals.demand, rtol=1e-12)
+        np.testing.assert_allclose(res.globals.levels, hourly.globals.levels, rtol=1e-12)
+        w = res.bat["weight"].to_numpy()
+        assert w @ res.bat["Annual"] == pytest.approx(res.globals.revenue_requirement, rel=1e-12)
+        assert w @ res.bat["BAT_percustomer"] == pytest.approx(0.0, abs=1e-6 * res.globals.revenue_requirement)
+    # a supply run: other marginal costs, so each chunk is read once more for its burden
+    supply = prepare_inputs(scenario(synth_case, "case_flat_precalc_supply"))
+    with dask.config.set({"ratedesign.reductions-cache": 0}):
+        ref = run_inputs(prepare_inputs(scenario(synth_case, "case_flat_precalc_supply")), n_chunks=3)
+    got = run_inputs(supply, n_chunks=3)
+    assert set(reader_stats()["reads"].values()) == {1}
+    np.testing.assert_allclose(got.bat[BAT_COLS], ref.bat[BAT_COLS], rtol=1e-12, atol=1e-9)
+    # a touched file: its chunk is reduced anew
+    reset_reader_stats(clear_cache=True)
+    touched = load_path(cfg.path_resstock_loads.rstrip("/"), int(first.bat["bldg_id"].iloc[0]), "00")
+    st = os.stat(touched)
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    again = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    assert touched in reader_stats()["reads"]
+    np.testing.assert_allclose(again.bat[cols], hourly.bat[cols], rtol=1e-12, atol=1e-9)

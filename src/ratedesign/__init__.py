@@ -12,6 +12,7 @@ See docs/ratedesign.md and docs/ratedesign-glossary.md.
 - ``kernels``         the numpy math of S2 and S4-S9 on dense buildings x hours arrays
 - ``loads``           per-building parquet reading (needed columns only), PV netting, floor, gas therms (S1)
 - ``loadcache``       per-worker cache of the load files read, keyed by file identity
+- ``chunkcache``      per-worker cache of each chunk's reductions (hour-class sums, burden, demand)
 - ``marginal_costs``  Cambium CSV / parquet marginal prices (S3)
 - ``revenue``         revenue requirement YAML (S5)
 - ``buildings``       utility buildings, weights, tariff maps (S0)

@@ -174,6 +174,36 @@ def class_period_kwh(net: np.ndarray, cal: HourCalendar, tariff: Tariff, winter_
     return K.group_sums(net, g, 2 * n_p).sum(axis=0).reshape(2, n_p)
 
 
+def class_period_kwh_from_classes(classes: np.ndarray, cal: HourCalendar, tariff: Tariff,
+                                 winter_months=None) -> np.ndarray:
+    """:func:`class_period_kwh` from hour-class sums (:func:`ratedesign.kernels.class_sums`).
+
+    Parameters
+    ----------
+    classes : ndarray, shape (n, C)
+        kWh per building and hour class of the tariff's buildings.
+    cal : HourCalendar
+        The run year's hours.
+    tariff : Tariff
+        Their TOU tariff.
+    winter_months : sequence of int, optional
+        1-based winter months; default Oct-Mar.
+
+    Returns
+    -------
+    ndarray, shape (2, P)
+        kWh per season (winter, summer) and period.
+    """
+    n_p = tariff.n_periods
+    k = np.arange(cal.n_months * K.CLASSES_PER_MONTH)
+    month, weekday, hour = k // K.CLASSES_PER_MONTH, (k // 24) % 2 == 1, k % 24
+    per = np.where(weekday, tariff.weekday_schedule[month, hour], tariff.weekend_schedule[month, hour])
+    winter = np.array(sorted(winter_months or DEFAULT_WINTER_MONTHS), dtype=np.int64) - 1
+    season = np.where(np.isin(month, winter), 0, 1)
+    tot = np.asarray(classes, dtype=float).sum(axis=0)
+    return np.bincount(season * n_p + per, weights=tot, minlength=2 * n_p).reshape(2, n_p)
+
+
 def flat_equivalent_price(class_kwh: np.ndarray, tariff: Tariff) -> np.ndarray:
     """Class-level flat-equivalent price per season P_flat_s = sum_p Q_{s,p} P_p / sum_p Q_{s,p}.
 
@@ -380,6 +410,7 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
                  "rate_by_season": {SEASONS[s]: rate_s[s] for s in range(2)}, "rel_by_period": new_p.tolist()}
 
 
-__all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "flat_equivalent_price",
+__all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "class_period_kwh_from_classes",
+           "flat_equivalent_price",
            "is_time_varying", "parse_elasticity", "rederive_relative_rates", "season_of_hour", "shift_loads",
            "tou_structure"]

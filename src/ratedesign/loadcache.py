@@ -26,7 +26,7 @@ import dask.config
 import numpy as np
 
 #: default budget per worker process for cached load columns
-DEFAULT_BUDGET = "1GiB"
+DEFAULT_BUDGET = "256MiB"
 
 dask.config.update_defaults({"ratedesign": {"loads-cache": DEFAULT_BUDGET}})
 

@@ -494,6 +494,40 @@ def read_loads(directory: str, bldg_ids, upgrade: str | int, storage_options: di
     return out
 
 
+def file_identities(directory: str, bldg_ids, upgrade: str | int, storage_options: dict | None = None,
+                    read_token: str | None = None) -> tuple:
+    """The identity of each building's load file, as the load cache checks it (nothing is read).
+
+    Parameters
+    ----------
+    directory : str
+        :func:`loads_dir` (local path or URL).
+    bldg_ids : sequence of int
+        The buildings.
+    upgrade : str or int
+        ResStock upgrade number.
+    storage_options : dict, optional
+        fsspec options for URLs.
+    read_token : str, optional
+        As :func:`read_loads` (one remote listing per run and worker).
+
+    Returns
+    -------
+    tuple
+        Per file ``(size, mtime_ns, ctime_ns, inode)`` locally or ``(size, ETag)`` remotely; None
+        for a missing file.
+    """
+    u = int(upgrade)
+    if not is_remote(directory):
+        head = load_path(directory, 0, upgrade)[: -len(f"0-{u}.parquet")]
+        return tuple(_local_identity(f"{head}{int(b)}-{u}.parquet") for b in bldg_ids)
+    paths = [load_path(directory, b, upgrade) for b in bldg_ids]
+    fs, _ = get_fs(directory, storage_options)
+    with access(directory):
+        listing = _remote_listing(fs, directory, read_token)
+    return tuple(listing.get(fs._strip_protocol(p)) for p in paths)
+
+
 def pv_net(total: np.ndarray, pv: np.ndarray) -> np.ndarray:
     """Net electricity per building, decided over the building's whole year.
 
@@ -608,4 +642,4 @@ def process_loads(raw: RawLoads, year_run: int, kwh_scale_factor: float | None =
 
 
 __all__ = ["BuildingLoads", "GAS", "KWH_TO_THERMS", "LOAD_COLUMNS", "PV", "RawLoads", "TIMESTAMP", "TOTAL",
-           "load_path", "loads_dir", "process_loads", "pv_net", "read_loads"]
+           "file_identities", "load_path", "loads_dir", "process_loads", "pv_net", "read_loads"]

@@ -16,6 +16,9 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ratedesign.calendar import MONTH_NAMES
 from ratedesign.fsio import join, write_bytes
@@ -65,24 +68,50 @@ class _Writer:
         write_bytes(join(self.out, rel), data, self.so)
         self.written.append(rel)
 
-    def table(self, rel_csv: str, df: pd.DataFrame, csv_text: str | None = None) -> None:
-        """``df`` as CSV (``csv_text`` when the caller already has it) and as parquet beside it."""
-        self.bytes(rel_csv, (df.to_csv(index=False) if csv_text is None else csv_text).encode())
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
+    def table(self, rel_csv: str, df: pd.DataFrame) -> None:
+        """``df`` as CSV and as parquet beside it, both written by pyarrow from one Arrow table
+        (pandas' CSV writer formats a float in ~1 us; a ConEd run writes millions)."""
+        try:
+            tab = pa.Table.from_pandas(df, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            tab = None  # mixed-type object columns: pandas writes what Arrow cannot type
+        if tab is None:
+            self.bytes(rel_csv, df.to_csv(index=False).encode())
+            buf = io.BytesIO()
+            df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(buf, index=False)
+        else:
+            self.bytes(rel_csv, _csv_bytes(tab))
+            buf = io.BytesIO()
+            pq.write_table(tab, buf)
         self.bytes(rel_csv[:-4] + ".parquet", buf.getvalue())
 
     def bills(self, kind: str, wide: pd.DataFrame, years: dict[str, int]) -> None:
-        """``bills/{kind}_bills_year_{label}.csv`` for each ``label: dollar_year``; the files differ
-        only in the constant last column, so the CSV body is formatted once."""
-        long = bills_long(wide, 0).drop(columns="dollar_year")
-        head, _, rows = long.to_csv(index=False, lineterminator="\n").partition("\n")
+        """``bills/{kind}_bills_year_{label}.csv`` for each ``label: dollar_year`` (CSV and parquet);
+        the long table is built once, the files differ only in the constant last column."""
+        long = pa.Table.from_pandas(bills_long(wide, 0).drop(columns="dollar_year"), preserve_index=False)
         for label, year in years.items():
-            text = f"{head},dollar_year\n" + rows.replace("\n", f",{int(year)}\n")
-            self.table(f"bills/{kind}_bills_year_{label}.csv", long.assign(dollar_year=int(year)), text)
+            tab = long.append_column("dollar_year", pa.array(np.full(long.num_rows, int(year), dtype=np.int64)))
+            rel = f"bills/{kind}_bills_year_{label}.csv"
+            self.bytes(rel, _csv_bytes(tab))
+            buf = io.BytesIO()
+            pq.write_table(tab, buf)
+            self.bytes(rel[:-4] + ".parquet", buf.getvalue())
 
     def json(self, rel: str, obj) -> None:
         self.bytes(rel, json.dumps(obj, indent=2, default=_jsonable).encode())
+
+
+def _csv_bytes(tab: "pa.Table") -> bytes:
+    """CSV text of an Arrow table (header, then rows; strings quoted, floats in shortest form)."""
+    import pyarrow.compute as pc
+
+    for i, f in enumerate(tab.schema):
+        if pa.types.is_timestamp(f.type) and f.type.tz is None:  # as pandas writes them
+            tab = tab.set_column(i, f.name, pc.strftime(tab.column(i).cast(pa.timestamp("s")),
+                                                           format="%Y-%m-%d %H:%M:%S"))
+    sink = io.BytesIO()
+    pacsv.write_csv(tab, sink, pacsv.WriteOptions(quoting_style="needed"))
+    return sink.getvalue()
 
 
 def _jsonable(o):

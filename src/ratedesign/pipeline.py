@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ratedesign import chunkcache as CC
 from ratedesign import kernels as K
 from ratedesign.buildings import BuildingSet, eia_customer_count, electric_tariffs, gas_tariffs, select_buildings
 from ratedesign.calendar import MONTH_NAMES, HourCalendar
 from ratedesign.errors import InputError
 from ratedesign import flex as F
 from ratedesign.flex import is_time_varying, parse_elasticity, shift_loads
-from ratedesign.loads import KWH_TO_THERMS, process_loads, read_loads
+from ratedesign.loads import KWH_TO_THERMS, file_identities, process_loads, read_loads
 from ratedesign.marginal_costs import MarginalCosts, load_marginal_costs
 from ratedesign.mappers import serial_mapper
 from ratedesign.revenue import RevenueRequirement, load_revenue_requirement
@@ -426,7 +427,112 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     ratedesign.errors.InputError
         A load file is missing or invalid (not retried).
     """
+    red = _chunk_reductions(task)
+    if red is not None:
+        return aggregate_reductions(task, red)
     return aggregate_block(task, _read_chunk(task))
+
+
+def _chunk_reductions(task: ChunkTask, classes_only: bool = False):
+    """The chunk's cached reductions (:mod:`ratedesign.chunkcache`), computed and kept on a miss;
+    None when the run needs hourly loads (demand flex, a hand-made calendar) or the cache is off.
+    ``classes_only``: only the hour-class sums are needed (a flex run's class-sum pass)."""
+    sh = task.shared
+    if (sh.elasticity is not None and not classes_only) or sh.calendar is not None:
+        return None
+    cache = CC.process_cache()
+    if cache is None:
+        return None
+    ident = file_identities(sh.loads_dir, task.bldg_id, sh.upgrade, sh.storage_options, sh.read_token)
+    if any(i is None for i in ident):
+        return None  # the hourly read names the missing file
+    w = np.asarray(task.weight, dtype=float)
+    key = (sh.loads_dir, str(sh.upgrade), int(sh.year_run), sh.kwh_scale_factor, bool(sh.floor),
+           CC.digest(np.asarray(task.bldg_id, dtype=np.int64)))
+    own = {}  # this run's vectors by (kind, digest)
+    if not classes_only:
+        own["eb", CC.remember("eb", sh.mc_total)] = sh.mc_total
+        if sh.peak_mask is not None:
+            own["cp", CC.remember("cp", sh.peak_mask)] = sh.peak_mask
+    need = list(own) + ([] if classes_only else [("demand", CC.digest(w))])
+    entry = cache.get(key, ident)
+    if entry is not None and all(k in entry.vectors for k in need):
+        return entry
+    loads = _read_chunk(task)
+    # the marginal costs and peak hours of the other runs this worker saw (a utility's delivery and
+    # supply runs): computed now, while the hourly loads are here, so those runs need no second read
+    known = {**CC.recent(), **own} if not classes_only else {}
+    need += [k for k in known if k not in need]
+    if entry is None:
+        cal = sh.get_calendar()
+        entry = CC.ChunkReductions(ident, K.class_sums(loads.net, cal),
+                                   K.class_sums(loads.gas, cal) if loads.gas.any() else None,
+                                   loads.net.sum(axis=1), loads.total.sum(axis=1), loads.pv.sum(axis=1))
+    for kind, d in need:
+        if (kind, d) in entry.vectors:
+            continue
+        if kind == "eb":
+            entry.vectors[kind, d] = K.economic_burden(loads.net, known[kind, d])
+        elif kind == "demand":
+            entry.vectors[kind, d] = K.system_demand(loads.net, w)
+        else:
+            entry.vectors[kind, d] = loads.net[:, known[kind, d]].sum(axis=1)
+    cache.put(key, entry)
+    return entry
+
+
+def aggregate_reductions(task: ChunkTask, red) -> ChunkResult:
+    """:func:`aggregate_block` from a chunk's cached reductions instead of its hourly loads.
+
+    Bills, unity bills and kWh come from the hour-class sums (``kernels.demand_by_tou_classes``),
+    economic burden, system demand and peak kWh from the reductions of the run's marginal costs,
+    weights and peak hours (:mod:`ratedesign.chunkcache`). Not for demand-flex runs (their loads
+    move between hours).
+
+    Parameters
+    ----------
+    task : ChunkTask
+        The chunk's buildings and the broadcast inputs.
+    red : ratedesign.chunkcache.ChunkReductions
+        Its reductions, holding the vectors of this run's marginal costs, weights and peak hours.
+
+    Returns
+    -------
+    ChunkResult
+        As :func:`aggregate_block` (equal up to float summation order).
+    """
+    sh = task.shared
+    cal = sh.get_calendar()
+    n, m = len(task.bldg_id), cal.n_months
+    w = np.asarray(task.weight, dtype=float)
+    energy, unity, kwh = np.zeros((n, m)), np.zeros((n, m)), np.zeros((n, m))
+    kt = len(sh.tariffs)
+    tw, twu = np.zeros(kt), np.zeros(kt)
+    for k in np.unique(task.elec_tariff):
+        rows = task.elec_tariff == k
+        t = sh.tariffs[k]
+        q = K.demand_by_tou_classes(red.net_classes[rows], cal, t)
+        energy[rows] = K.energy_charges(q, t)
+        unity[rows] = K.unity_energy(q, sh.rel[k])
+        kwh[rows] = q.sum(axis=(2, 3))
+        tw[k] = w[rows].sum()
+        twu[k] = w[rows] @ unity[rows].sum(axis=1)
+    gas_energy, gas_kwh = np.zeros((n, m)), np.zeros((n, m))
+    if task.gas_tariff is not None and red.gas_classes is not None:
+        for k in np.unique(task.gas_tariff):
+            rows = task.gas_tariff == k
+            g = K.demand_by_tou_classes(red.gas_classes[rows], cal, sh.gas_tariffs[k])
+            gas_energy[rows] = K.energy_charges(g, sh.gas_tariffs[k])
+            gas_kwh[rows] = g.sum(axis=(2, 3))
+    therms = gas_kwh * KWH_TO_THERMS
+    eb = red.vectors["eb", CC.digest(sh.mc_total)]
+    cp = red.vectors["cp", CC.digest(sh.peak_mask)] if sh.peak_mask is not None else None
+    return ChunkResult(index=task.index, energy=energy, unity=unity, kwh=kwh, gas_energy=gas_energy,
+                       therms=therms, q=red.q, load_data=red.load_data, pv=red.pv, eb=eb, cp=cp,
+                       demand=red.vectors["demand", CC.digest(w)], sum_w=float(w.sum()),
+                       sum_wq=float(w @ red.q), sum_web=float(w @ eb),
+                       sum_wcp=float(w @ cp) if cp is not None else 0.0, tariff_w=tw, tariff_wu=twu,
+                       gas_kwh=gas_kwh)
 
 
 def aggregate_block(task: ChunkTask, loads) -> ChunkResult:
@@ -530,13 +636,18 @@ def process_flex_sums(task: ChunkTask) -> dict:
         class flat-equivalent price (:func:`ratedesign.flex.flat_equivalent_price`).
     """
     sh = task.shared
-    loads = _read_chunk(task)
+    red = _chunk_reductions(task, classes_only=True)
+    loads = _read_chunk(task) if red is None else None
     cal = sh.get_calendar()
     out = {}
     for k in np.unique(task.elec_tariff):
         if sh.flex and sh.flex[k]:
             rows = task.elec_tariff == k
-            out[int(k)] = F.class_period_kwh(loads.net[rows], cal, sh.tariffs[k], sh.winter_months)
+            if red is not None:
+                out[int(k)] = F.class_period_kwh_from_classes(red.net_classes[rows], cal, sh.tariffs[k],
+                                                              sh.winter_months)
+            else:
+                out[int(k)] = F.class_period_kwh(loads.net[rows], cal, sh.tariffs[k], sh.winter_months)
     return out
 
 
@@ -1203,6 +1314,6 @@ def run_arrays(net: np.ndarray, weights, tariffs: list, mc: MarginalCosts | np.n
 
 
 __all__ = ["ChunkResult", "ChunkTask", "DEFAULT_PEAK_TOP_N", "Globals", "PeakTask", "RunInputs", "RunResult",
-           "SharedInputs", "aggregate_block", "bat_group_stats", "finalize", "flex_flat_prices", "make_chunks",
+           "SharedInputs", "aggregate_block", "aggregate_reductions", "bat_group_stats", "finalize", "flex_flat_prices", "make_chunks",
            "parse_peak_hours", "prepare_inputs", "process_chunk", "process_flex_sums", "process_peak_chunk",
            "reduce_chunks", "run_arrays", "run_inputs", "run_scenario"]

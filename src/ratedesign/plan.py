@@ -320,7 +320,10 @@ def check_chains(chains, storage_options: dict | None = None, loads: str = "all"
         _check_loads(directory, sorted(ids), upgrade, storage_options, loads, problems)
         release_memory()
     log.info("plan: %d load directories, %d problems", len(load_jobs), len(problems.lines))
-    return problems.lines
+    lines = problems.lines
+    del problems, cache, load_jobs  # every parsed map, metadata frame and MC table of every utility
+    release_memory()
+    return lines
 
 
 __all__ = ["check_chains", "check_load_footer", "LOAD_SAMPLE", "release_memory"]
