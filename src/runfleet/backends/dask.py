@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any, Iterable
 
-from ..errors import ClusterUnavailable, PreflightFailed, SchedulerLost
+from ..errors import ClusterUnavailable, LostWorker, PreflightFailed, SchedulerLost
 from ..executor import Specs, execute
 from ..failures import out_of_memory
 from .base import ExecutionBackend, Task
@@ -263,6 +263,13 @@ class DaskBackend(ExecutionBackend):
                     out.append(fut.result())
                 except BaseException as e:  # noqa: BLE001 - result lost between done and fetch
                     out.append(e)
+            elif fut.status not in ("error", "cancelled"):
+                # it finished, then its result was lost with its worker before it was fetched
+                # (Dask would compute it again): a lost-worker case; the engine takes its runs
+                # back uncharged (their start markers are gone) and they run again, their commit
+                # finding the first one's (docs/engine.md)
+                out.append(LostWorker(f"its result was lost with its worker before it was fetched "
+                                      f"(task {fut.status})"))
             else:
                 exc = _future_exception(fut)
                 if getattr(exc, "reason", None) == "scheduler-connection-lost":
