@@ -224,3 +224,32 @@ def test_cached_chunk_reductions_match_hourly_loads_and_skip_reading(synth_case)
     again = run_inputs(prepare_inputs(cfg), n_chunks=3)
     assert touched in reader_stats()["reads"]
     np.testing.assert_allclose(again.bat[cols], hourly.bat[cols], rtol=1e-12, atol=1e-9)
+
+
+def test_chunks_that_read_hourly_loads_give_freed_heap_back(synth_case, monkeypatch):
+    """Issue 14 (worker RSS): a chunk task that read hourly loads returns the freed heap pages to the
+    OS (glibc ``malloc_trim``, at most once per interval); a chunk served from the reduction cache
+    reads nothing and does not trim. The results are those of a run without trimming."""
+    import ctypes
+
+    from ratedesign import chunkcache, memory
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        pytest.skip("not glibc: nothing to trim")
+    cfg = scenario(synth_case, 1)
+    chunkcache.process_cache().clear()
+    monkeypatch.setattr(memory, "MIN_INTERVAL_S", 0.0)
+    monkeypatch.setattr(memory.trim_heap, "__defaults__", (0.0,))
+    before = memory.TRIMS["calls"]
+    first = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    assert memory.TRIMS["calls"] - before == 3       # every chunk read its hourly loads
+    before = memory.TRIMS["calls"]
+    second = run_inputs(prepare_inputs(cfg), n_chunks=3)
+    assert memory.TRIMS["calls"] == before           # all from the reduction cache: nothing freed to trim
+    np.testing.assert_allclose(second.bat[BAT_COLS], first.bat[BAT_COLS], rtol=1e-12, atol=1e-9)
+    w = first.bat["weight"].to_numpy()
+    assert w @ first.bat["Annual"] == pytest.approx(first.globals.revenue_requirement, rel=1e-12)
+    # rate limit: a second call within the interval does not trim
+    assert memory.trim_heap(0.0) is True and memory.trim_heap(3600.0) is False

@@ -174,6 +174,30 @@ def test_flex_rederives_tou_relative_rates_from_mc_and_shifted_load():
     rates = np.array([w, 3 * w, s, 4 * s])
     assert rel[:, 0] == pytest.approx(np.round(rates / rates.min(), 4))
     assert rec["ratio_by_season"] == pytest.approx({"winter": 3.0, "summer": 4.0})
+    assert rec["fallback"] == {}
+
+
+def test_flex_rederivation_fallback_is_recorded_for_the_run_not_logged_anonymously(caplog):
+    """Winter marginal cost only in the peak hours (a delivery-only MC concentrated in a few peak
+    hours): the off-peak cost is 0, the peak/off-peak ratio undefined, the platform's fallback is
+    ratio 1. The record says which season and why; flex itself logs nothing (the pipeline reports it
+    once, in the run's log, with the run named)."""
+    wk = [[(0 if m + 1 in (10, 11, 12, 1, 2, 3) else 2) + (1 if h in (2, 3) else 0) for h in range(24)]
+          for m in range(12)]
+    t = _tariff("tou", wk, wk, [0.10, 0.30, 0.10, 0.40])
+    cal = HourCalendar.custom(month=[0, 0, 0, 0, 6, 6, 6, 6], hour_of_day=[0, 1, 2, 3] * 2,
+                              is_weekday=[True] * 8, n_months=12)
+    mc = np.array([0.0, 0.0, 0.06, 0.06, 0.03, 0.03, 0.12, 0.12])
+    load = np.array([10.0, 10.0, 5.0, 5.0, 8.0, 8.0, 4.0, 4.0])
+    with caplog.at_level("WARNING"):
+        rel, rec = flex.rederive_relative_rates(t, np.ones((4, 1)), cal, mc, load)
+    assert not caplog.records
+    assert rec["ratio_by_season"] == pytest.approx({"winter": 1.0, "summer": 4.0})
+    assert list(rec["fallback"]) == ["winter"] and "off-peak marginal cost" in rec["fallback"]["winter"]
+    # winter rate = demand-weighted MC = 0.6 / 30; summer off-peak 1.44 / 24, peak x 4
+    w, s = 0.6 / 30, 1.44 / 24
+    rates = np.array([w, w, s, 4 * s])
+    assert rel[:, 0] == pytest.approx(np.round(rates / rates.min(), 4))
 
 
 # ------------------------------------------------------------------------------------------ gas bill

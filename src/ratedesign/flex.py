@@ -30,16 +30,12 @@ switchbox-data/rate-design-platform: ``utils/cairo.py`` (``apply_runtime_tou_dem
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from ratedesign import kernels as K
 from ratedesign.calendar import HourCalendar
 from ratedesign.errors import InputError
 from ratedesign.tariff import Tariff
-
-log = logging.getLogger("ratedesign")
 
 #: 1-based winter months when the utility has no periods YAML (platform default, Oct-Mar)
 DEFAULT_WINTER_MONTHS = (10, 11, 12, 1, 2, 3)
@@ -357,7 +353,9 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
     Returns
     -------
     (ndarray, dict)
-        New (P, T) relative rates and a record (per-season ratios and rates).
+        New (P, T) relative rates and a record (per-season ratios and rates; ``fallback``:
+        ``{season: reason}`` for each season where the platform's fallback applied, which the
+        caller reports in the run's log; nothing is logged here).
 
     Notes
     -----
@@ -379,20 +377,24 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
     hs = season_of_hour(cal, winter_months)
     mc = np.asarray(mc_total, dtype=float)
     load = np.asarray(class_load, dtype=float)
-    rate_s, ratio_s = {}, {}
+    rate_s, ratio_s, fallback = {}, {}, {}
     for s in range(2):
         m = hs == s
         tot = float((mc[m] * load[m]).sum())
         if abs(tot) < 1e-12:
             rate_s[s], ratio_s[s] = 1.0, 1.0
+            fallback[SEASONS[s]] = "no marginal cost x load in the season: rate 1, ratio 1"
             continue
         lsum = float(load[m].sum())
         rate_s[s] = tot / lsum if lsum > 0 else 0.0
         pk = m & np.isin(cal.hour_of_day, peak_hours[s])
         op = m & ~np.isin(cal.hour_of_day, peak_hours[s])
         lp, lo = float(load[pk].sum()), float(load[op].sum())
-        if lp <= 0 or lo <= 0 or (mc[op] * load[op]).sum() <= 0:
-            log.warning("flex: season %s has no peak or off-peak load/cost; ratio 1", SEASONS[s])
+        cost_op = float((mc[op] * load[op]).sum())
+        if lp <= 0 or lo <= 0 or cost_op <= 0:
+            why = ("no peak-hour load" if lp <= 0 else "no off-peak load" if lo <= 0 else
+                   f"off-peak marginal cost x load = {cost_op:.6g} $ (not positive)")
+            fallback[SEASONS[s]] = f"{why}: ratio 1"
             ratio_s[s] = 1.0
         else:
             ratio_s[s] = float((mc[pk] * load[pk]).sum() / lp) / float((mc[op] * load[op]).sum() / lo)
@@ -407,7 +409,8 @@ def rederive_relative_rates(tariff: Tariff, rel: np.ndarray, cal: HourCalendar, 
     out = np.where(out != 0, out / base * new_p[:, None], 0.0)
     out[:, 0] = new_p
     return out, {"rederived": True, "ratio_by_season": {SEASONS[s]: ratio_s[s] for s in range(2)},
-                 "rate_by_season": {SEASONS[s]: rate_s[s] for s in range(2)}, "rel_by_period": new_p.tolist()}
+                 "rate_by_season": {SEASONS[s]: rate_s[s] for s in range(2)}, "rel_by_period": new_p.tolist(),
+                 "fallback": fallback}
 
 
 __all__ = ["DEFAULT_WINTER_MONTHS", "MIN_PERIOD_KWH", "SEASONS", "class_period_kwh", "class_period_kwh_from_classes",

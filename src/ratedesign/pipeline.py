@@ -39,6 +39,7 @@ from ratedesign.flex import is_time_varying, parse_elasticity, shift_loads
 from ratedesign.loads import KWH_TO_THERMS, file_identities, process_loads, read_loads
 from ratedesign.marginal_costs import MarginalCosts, load_marginal_costs
 from ratedesign.mappers import serial_mapper
+from ratedesign.memory import trim_heap
 from ratedesign.revenue import RevenueRequirement, load_revenue_requirement
 from ratedesign.scenario import ScenarioConfig
 from ratedesign.tariff import relative_rates, tariff_key_from_path
@@ -138,6 +139,9 @@ class RunInputs:
         ``{tariff key: RR_k in $ per year}`` (subclass runs).
     peak_rule : str
         Description of the peak hour set (:func:`parse_peak_hours`).
+    logger : logging.Logger, optional
+        Where the run's warnings go (a runfleet run's ``ctx.log``: its ``_log.txt``); None: the
+        ``ratedesign`` logger.
     """
 
     cfg: ScenarioConfig
@@ -147,6 +151,19 @@ class RunInputs:
     rr: RevenueRequirement
     rr_by_tariff: dict | None
     peak_rule: str
+    logger: logging.Logger | None = None
+
+    def warn(self, msg: str, *args) -> None:
+        """Log a warning of this run, prefixed with its ``run_name``, to :attr:`logger`.
+
+        Parameters
+        ----------
+        msg : str
+            %-format message.
+        *args
+            Its arguments.
+        """
+        (self.logger or log).warning("%s: " + msg, self.cfg.run_name, *args)
 
 
 def parse_peak_hours(spec, mc: MarginalCosts, n_hours: int = 8760) -> tuple[str, np.ndarray | None]:
@@ -402,11 +419,26 @@ class ChunkResult:
     qmpt: dict | None = None                 # {k: (rows, Q (n_k, M, P, T) kWh, w)} for TOU re-derivation
 
 
+#: chunks whose hourly loads this process read (:func:`_trimmed` trims the heap after those)
+HOURLY_READS = [0]
+
+
 def _read_chunk(task: ChunkTask):
     sh = task.shared
+    HOURLY_READS[0] += 1
     raw = read_loads(sh.loads_dir, task.bldg_id, sh.upgrade, sh.storage_options, year_run=sh.year_run,
                      read_token=sh.read_token)
     return process_loads(raw, sh.year_run, sh.kwh_scale_factor, sh.floor)
+
+
+def _trimmed(fn, task):
+    """``fn(task)``, then the worker's freed heap pages go back to the OS when ``fn`` read hourly
+    loads (:func:`ratedesign.memory.trim_heap`; its arrays are freed by then)."""
+    before = HOURLY_READS[0]
+    out = fn(task)
+    if HOURLY_READS[0] != before:
+        trim_heap()
+    return out
 
 
 def process_chunk(task: ChunkTask) -> ChunkResult:
@@ -427,6 +459,10 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     ratedesign.errors.InputError
         A load file is missing or invalid (not retried).
     """
+    return _trimmed(_process_chunk, task)
+
+
+def _process_chunk(task: ChunkTask) -> ChunkResult:
     red = _chunk_reductions(task)
     if red is not None:
         return aggregate_reductions(task, red)
@@ -635,6 +671,10 @@ def process_flex_sums(task: ChunkTask) -> dict:
         ``{tariff index: ndarray, shape (2, P)}`` unweighted kWh; their sum over chunks gives the
         class flat-equivalent price (:func:`ratedesign.flex.flat_equivalent_price`).
     """
+    return _trimmed(_process_flex_sums, task)
+
+
+def _process_flex_sums(task: ChunkTask) -> dict:
     sh = task.shared
     red = _chunk_reductions(task, classes_only=True)
     loads = _read_chunk(task) if red is None else None
@@ -708,6 +748,10 @@ def process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
     tuple of (ndarray, float)
         cp per building (n_chunk,), kWh; the chunk's sum of w cp, kWh.
     """
+    return _trimmed(_process_peak_chunk, task)
+
+
+def _process_peak_chunk(task: PeakTask) -> tuple[np.ndarray, float]:
     loads = _read_chunk(task.chunk)
     net = loads.net
     sh = task.chunk.shared
@@ -928,18 +972,23 @@ def reduce_chunks(inputs: RunInputs, results: list[ChunkResult]) -> Globals:
         class_load = np.sum([r.tou_demand for r in results], axis=0)
         rel_new = list(inputs.shared.rel)
         flex["tou_rederivation"] = {}
+        fallbacks = []
         for k, t in enumerate(tariffs):
             if not (inputs.shared.flex and inputs.shared.flex[k]):
                 continue
             rel_new[k], rec = F.rederive_relative_rates(t, inputs.shared.rel[k], inputs.shared.get_calendar(),
                                                         mc.total, class_load, inputs.shared.winter_months)
             flex["tou_rederivation"][t.key] = rec
+            for season, why in (rec.get("fallback") or {}).items():
+                fallbacks.append(f"tariff {t.key} {season}: {why}")
             twu[k] = 0.0
             for r in results:
                 if r.qmpt and k in r.qmpt:
                     rows, q, wr = r.qmpt[k]
                     r.unity[rows] = K.unity_energy(q, rel_new[k])
                     twu[k] += wr @ r.unity[rows].sum(axis=1)
+        if fallbacks:
+            inputs.warn("demand flex, TOU re-derivation (platform fallback): %s", "; ".join(fallbacks))
     if cfg.run_type == "precalc":
         fixed = np.array([n_months * t.fixed_charge for t in tariffs])
         if rr_by_tariff is not None:
@@ -1033,7 +1082,7 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
     if minc.any() and g.levels is not None:
         bind = (e_month + fixed[:, None] < minc[:, None]) & (minc[:, None] > 0)
         if bind.any():
-            log.warning("minimum charge binds in %d bills; calibration ignores it (sum w bill != RR)", int(bind.sum()))
+            inputs.warn("minimum charge binds in %d bills; calibration ignores it (sum w bill != RR)", int(bind.sum()))
     if b.gas_tariff is not None:
         gt = sh.gas_tariffs
         gfix = np.array([t.fixed_charge for t in gt])[b.gas_tariff]
@@ -1070,7 +1119,8 @@ def finalize(inputs: RunInputs, results: list[ChunkResult], g: Globals, cp: np.n
     if cfg.run_type == "precalc":
         s = float(w @ bat["BAT_percustomer"])
         if round(s, 1) != 0:
-            log.error("imbalanced: sum of weighted BAT_percustomer = %.3f $ (expected 0)", s)
+            (inputs.logger or log).error("%s: imbalanced: sum of weighted BAT_percustomer = %.3f $ (expected 0)",
+                                         cfg.run_name, s)
     meta = b.metadata.copy()
     meta.insert(0, "weight", w)
     meta.insert(0, "bldg_id", b.bldg_id)
@@ -1129,7 +1179,7 @@ def bat_group_stats(bat: pd.DataFrame, meta: pd.DataFrame, group_col: str | None
 
 # ============================================================================ driver
 def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None = None,
-               n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
+               n_chunks: int | None = None, n_slots: int = 1, logger: logging.Logger | None = None) -> RunResult:
     """Run the chunked pass with ``mapper``, reduce once, finalize.
 
     Parameters
@@ -1144,6 +1194,8 @@ def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None =
         Number of chunks.
     n_slots : int, default 1
         Parallel slots to keep busy.
+    logger : logging.Logger, optional
+        Where the run's warnings go (:attr:`RunInputs.logger`).
 
     Returns
     -------
@@ -1156,6 +1208,8 @@ def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None =
         A load file or the revenue requirement is invalid.
     """
     import time
+    if logger is not None:
+        inputs.logger = logger
     t0 = time.perf_counter()
     tasks = make_chunks(inputs, chunk_size or inputs.cfg.chunk_size, n_chunks, n_slots)
     if inputs.shared.elasticity is not None:
@@ -1178,7 +1232,7 @@ def run_inputs(inputs: RunInputs, mapper=serial_mapper, chunk_size: int | None =
 
 
 def run_scenario(cfg: ScenarioConfig, mapper=serial_mapper, chunk_size: int | None = None,
-                 n_chunks: int | None = None, n_slots: int = 1) -> RunResult:
+                 n_chunks: int | None = None, n_slots: int = 1, logger: logging.Logger | None = None) -> RunResult:
     """One scenario run: :func:`prepare_inputs` then :func:`run_inputs`.
 
     Parameters
@@ -1193,6 +1247,8 @@ def run_scenario(cfg: ScenarioConfig, mapper=serial_mapper, chunk_size: int | No
         Number of chunks.
     n_slots : int, default 1
         Parallel slots to keep busy.
+    logger : logging.Logger, optional
+        Where the run's warnings go (a runfleet run's ``ctx.log``); None: the ``ratedesign`` logger.
 
     Returns
     -------
@@ -1208,7 +1264,7 @@ def run_scenario(cfg: ScenarioConfig, mapper=serial_mapper, chunk_size: int | No
     ----------
     .. [1] switchbox-data/rate-design-platform, ``rate_design/hp_rates/run_scenario.py::run``.
     """
-    return run_inputs(prepare_inputs(cfg), mapper, chunk_size, n_chunks, n_slots)
+    return run_inputs(prepare_inputs(cfg), mapper, chunk_size, n_chunks, n_slots, logger)
 
 
 # ============================================================================ in-memory entry

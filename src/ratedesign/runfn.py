@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ratedesign.mappers import context_mapper, serial_mapper
+from ratedesign.memory import trim_heap
 from ratedesign.outputs import summarize, write_outputs
 from ratedesign.pipeline import run_scenario
 from ratedesign.plots import write_run_plots
@@ -55,13 +56,15 @@ def cairo_run(ctx, **params) -> dict:
     n_slots = int(getattr(ctx, "n_slots", 1) or 1)
     logger = getattr(ctx, "log", log)
     logger.info("ratedesign: %s (%s), loads %s", cfg.run_name, cfg.run_type, cfg.path_resstock_loads)
-    res = run_scenario(cfg, context_mapper(ctx), n_slots=n_slots)
+    res = run_scenario(cfg, context_mapper(ctx), n_slots=n_slots, logger=logger)
     if out_dir:
         files = write_outputs(res, out_dir, out_so)
     else:
         files = write_outputs(res, ctx.out, getattr(ctx, "storage_options", None))
     files += write_run_plots(res, out_dir or ctx.out, out_so if out_dir else getattr(ctx, "storage_options", None))
     summary = _summary(res, files)
+    del res
+    trim_heap()  # the run's finalize, tables and plots freed memory on this worker (ratedesign.memory)
     logger.info("ratedesign: %d buildings, RR %.0f $, TMC %.0f $, residual %.0f $", summary["n_buildings"],
                 summary["revenue_requirement"], summary["total_marginal_cost"], summary["residual"])
     return summary

@@ -139,7 +139,7 @@ def scenario_run(ctx, scenario: dict, inputs: dict | None = None, index: int | N
     cfg = ScenarioConfig.from_params(params, source=f"run {ctx.name}")
     logger = getattr(ctx, "log", log)
     logger.info("ratedesign: %s (%s) run %s of %s", cfg.run_name, cfg.run_type, index, utility)
-    res = run_scenario(cfg, context_mapper(ctx), n_slots=int(getattr(ctx, "n_slots", 1) or 1))
+    res = run_scenario(cfg, context_mapper(ctx), n_slots=int(getattr(ctx, "n_slots", 1) or 1), logger=logger)
     so = getattr(ctx, "storage_options", None)
     files = write_outputs(res, ctx.out, so)
     files += write_run_plots(res, ctx.out, so)
