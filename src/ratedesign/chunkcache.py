@@ -233,12 +233,9 @@ def budget_bytes() -> int:
     ValueError
         The configured value is not a number of bytes.
     """
-    from dask.utils import parse_bytes
+    from ratedesign.loadcache import config_bytes
 
-    value = dask.config.get("ratedesign.reductions-cache", default=DEFAULT_BUDGET)
-    if value in (None, False, "", 0, "0"):
-        return 0
-    return int(parse_bytes(value)) if isinstance(value, str) else int(value)
+    return config_bytes("ratedesign.reductions-cache", DEFAULT_BUDGET)
 
 
 def process_cache() -> ReductionCache | None:

@@ -44,9 +44,32 @@ def budget_bytes() -> int:
     ValueError
         The configured value is not a number of bytes.
     """
+    return config_bytes("ratedesign.loads-cache", DEFAULT_BUDGET)
+
+
+def config_bytes(key: str, default) -> int:
+    """A byte budget from Dask's config (``"256MiB"``, an int, or 0/None/"" for none).
+
+    Parameters
+    ----------
+    key : str
+        The config key, e.g. ``ratedesign.loads-cache``.
+    default : int or str
+        The value when the key is not set.
+
+    Returns
+    -------
+    int
+        Bytes (0: none).
+
+    Raises
+    ------
+    ValueError
+        The configured value is not a number of bytes.
+    """
     from dask.utils import parse_bytes
 
-    value = dask.config.get("ratedesign.loads-cache", default=DEFAULT_BUDGET)
+    value = dask.config.get(key, default=default)
     if value in (None, False, "", 0, "0"):
         return 0
     return int(parse_bytes(value)) if isinstance(value, str) else int(value)
@@ -224,5 +247,5 @@ def reset_reader_stats(clear_cache: bool = False) -> None:
             _CACHE.clear()
 
 
-__all__ = ["CachedFile", "DEFAULT_BUDGET", "LoadCache", "budget_bytes", "process_cache", "reader_stats",
+__all__ = ["CachedFile", "DEFAULT_BUDGET", "LoadCache", "budget_bytes", "config_bytes", "process_cache", "reader_stats",
            "reset_reader_stats"]
