@@ -28,6 +28,8 @@ import threading
 import dask.config
 import numpy as np
 
+from ratedesign.loadcache import LoadCache, config_bytes
+
 #: default budget per worker process for cached chunk reductions
 DEFAULT_BUDGET = "768MiB"
 
@@ -89,8 +91,9 @@ class ChunkReductions:
         return sum(a.nbytes for a in arrs if a is not None)
 
 
-class ReductionCache:
-    """Least-recently-used cache of :class:`ChunkReductions` by chunk key, within a byte budget.
+class ReductionCache(LoadCache):
+    """Least-recently-used cache of :class:`ChunkReductions` by chunk key, within a byte budget
+    (the load cache's mechanism; an entry is checked against its files' identity).
 
     Parameters
     ----------
@@ -98,42 +101,7 @@ class ReductionCache:
         Bytes of arrays to keep at most.
     """
 
-    def __init__(self, budget: int):
-        self.budget = int(budget)
-        self.nbytes = 0
-        self.hits = 0
-        self.misses = 0
-        self._entries: collections.OrderedDict = collections.OrderedDict()
-        self._sizes: dict = {}
-        self._lock = threading.Lock()
-
-    def get(self, key, identity) -> ChunkReductions | None:
-        """The entry of ``key`` if its files still have ``identity``, else None (a stale one is dropped).
-
-        Parameters
-        ----------
-        key : tuple
-            The chunk key.
-        identity : tuple
-            The chunk's files' current identities.
-
-        Returns
-        -------
-        ChunkReductions or None
-            The entry.
-        """
-        with self._lock:
-            item = self._entries.get(key)
-            if item is None or item.identity != identity:
-                if item is not None:
-                    self._drop(key)
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return item
-
-    def put(self, key, entry: ChunkReductions) -> None:
+    def put(self, key, entry: ChunkReductions) -> None:  # type: ignore[override]
         """Keep (or re-account after an update) ``entry`` under ``key``, dropping least recently used ones.
 
         Parameters
@@ -141,33 +109,9 @@ class ReductionCache:
         key : tuple
             The chunk key.
         entry : ChunkReductions
-            Its reductions.
+            Its reductions (their ``identity`` is the files' when read).
         """
-        size = entry.nbytes
-        with self._lock:
-            if key in self._entries:
-                self._drop(key)
-            if size > self.budget:
-                return
-            while self._entries and self.nbytes + size > self.budget:
-                self._drop(next(iter(self._entries)))
-            self._entries[key] = entry
-            self._sizes[key] = size
-            self.nbytes += size
-
-    def _drop(self, key) -> None:
-        self._entries.pop(key)
-        self.nbytes -= self._sizes.pop(key, 0)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        with self._lock:
-            self._entries.clear()
-            self._sizes.clear()
-            self.nbytes = 0
+        super().put(key, entry.identity, entry)
 
 
 #: marginal-cost vectors ("eb") and peak-hour masks ("cp") of recent runs in this process, by digest
@@ -233,8 +177,6 @@ def budget_bytes() -> int:
     ValueError
         The configured value is not a number of bytes.
     """
-    from ratedesign.loadcache import config_bytes
-
     return config_bytes("ratedesign.reductions-cache", DEFAULT_BUDGET)
 
 

@@ -148,31 +148,32 @@ class LoadCache:
             return item[1]
 
     def put(self, path: str, identity, entry: CachedFile) -> None:
-        """Keep ``entry`` for ``path``, dropping least recently used files beyond the budget.
+        """Keep (or re-account after an update) ``entry`` for ``path``, dropping least recently
+        used entries beyond the budget. Its size (``entry.nbytes``) is taken now.
 
         Parameters
         ----------
         path : str
-            The load file.
+            The load file (or any hashable key).
         identity : tuple
             Its identity when it was read.
         entry : CachedFile
             Its columns (not copied: the caller must not modify the arrays).
         """
         size = entry.nbytes
-        if size > self.budget:
-            return
         with self._lock:
             if path in self._entries:
                 self._drop(path)
+            if size > self.budget:
+                return
             while self._entries and self.nbytes + size > self.budget:
                 self._drop(next(iter(self._entries)))
-            self._entries[path] = (identity, entry)
+            self._entries[path] = (identity, entry, size)
             self.nbytes += size
 
     def _drop(self, path: str) -> None:
-        _, old = self._entries.pop(path)
-        self.nbytes -= old.nbytes
+        _, _, size = self._entries.pop(path)
+        self.nbytes -= size
 
     def __len__(self) -> int:
         return len(self._entries)
