@@ -76,6 +76,11 @@ class LatencyProxy:
         self.counts: collections.Counter = collections.Counter()
         #: (kind, path) of every request, in arrival order (path without the query string)
         self.log: list[tuple[str, str]] = []
+        #: requests that waited for the server's ``100 Continue`` before sending their body: each
+        #: cost a second round trip (and a second ``delay_s``)
+        self.continue_waits = 0
+        #: (kind, path) of those requests
+        self.continue_log: list[tuple[str, str]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
         self._thread: threading.Thread | None = None
@@ -90,6 +95,8 @@ class LatencyProxy:
                 if state["turn"] != "client":  # a new request (or a body after 100-continue): one round trip
                     if state["turn"] != "continue":
                         self._count(data)
+                        state["waited"] = False
+                        state["request"] = self.log[-1] if self.log else ("other", "")
                     state["turn"] = "client"
                     if self.delay_s > 0:
                         await asyncio.sleep(self.delay_s)
@@ -124,7 +131,14 @@ class LatencyProxy:
                 data = await reader.read(65536)
                 if not data:
                     break
-                state["turn"] = "continue" if data.startswith(b"HTTP/1.1 100") else "server"
+                if data.startswith(b"HTTP/1.1 100"):
+                    if not state.get("waited"):  # once per request (a server may send it twice)
+                        self.continue_waits += 1
+                        self.continue_log.append(state.get("request") or ("other", ""))
+                        state["waited"] = True
+                    state["turn"] = "continue"
+                else:
+                    state["turn"] = "server"
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):

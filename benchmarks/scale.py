@@ -155,14 +155,15 @@ def case_s3(delay_ms: float, workers: int) -> dict:
                                          ("parquet200", "scale:parquet_run", 200, {"sleep_s": [0.05]})):
                 study = Study(f"{label}-{int(delay)}ms", store="s3://bench/runs", seed=0, storage_options=so)
                 study.add_many(grid("r-{i}", fn, {"i": list(range(n)), **params}))
-                mark = proxy.mark()
+                mark, waits = proxy.mark(), proxy.continue_waits
                 t0 = time.perf_counter()
                 summary = run_study(study, cluster=session.client, progress=False, keep_outcomes=False)
                 wall = time.perf_counter() - t0
                 reqs = dict(proxy.since(mark))
                 out[f"{label}_{int(delay)}ms"] = {"wall_s": wall, "done": summary.counts["done"],
                                                   "requests": reqs,
-                                                  "requests_per_run": round(sum(reqs.values()) / n, 2)}
+                                                  "requests_per_run": round(sum(reqs.values()) / n, 2),
+                                                  "continue_waits": proxy.continue_waits - waits}
                 if delay and label == "parquet200":  # the same runs one per task: a single run's budget
                     single = Study(f"single-{int(delay)}ms", store="s3://bench/runs", seed=0, storage_options=so)
                     single.add_many(grid("r-{i}", fn, {"i": list(range(50)), "sleep_s": [0.0]}, pack=False))
@@ -215,7 +216,8 @@ def _print_s3(r: dict, delay_ms: float) -> None:
         n = 2000 if label == "trivial2000" else 200
         per_run = {k: round(v / n, 3) for k, v in sorted(b["requests"].items())}
         print(f"  {label}: {a['wall_s']:.2f} s without latency, {b['wall_s']:.2f} s with "
-              f"({b['wall_s'] / a['wall_s']:.2f}x); requests per run {b['requests_per_run']} {per_run}")
+              f"({b['wall_s'] / a['wall_s']:.2f}x); requests per run {b['requests_per_run']} {per_run}; "
+              f"requests that waited for 100 Continue (a second round trip): {b.get('continue_waits', 0)}")
         res = r.get(f"{label}_resume")
         if res:
             print(f"    resume ({res['resumed']} resumed): {res['wall_s']:.2f} s, requests {res['requests']}")

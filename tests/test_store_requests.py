@@ -88,6 +88,26 @@ def test_a_single_parquet_run_costs_three_puts_and_one_delete(proxied, client):
     assert total["PUT"] <= 8 and total["DELETE"] <= 2, total
 
 
+def test_a_runs_puts_are_one_round_trip_each_and_a_large_body_still_asks_first(proxied, client):
+    """botocore asks for ``100 Continue`` before every file-like PUT body: two round trips per
+    marker. runfleet's store sends small bodies at once (markers, packs, a run's parquet output);
+    a body of 2 MiB or more still waits for the server's go-ahead."""
+    proxy, so, bucket = proxied
+    study = Study("rtt", store=f"s3://{bucket}/runs", seed=0, storage_options=so)
+    study.add(Run("r", "test_store_requests:parquet_run", params={"i": 3}, pack=False))
+    mark, waits = proxy.mark(), proxy.continue_waits
+    assert run_study(study, cluster=client, progress=False).exit_code == 0
+    puts = [p for k, p in proxy.log[mark:] if k == "PUT"]
+    assert any(p.endswith("/out.parquet") for p in puts) and any(p.endswith("/_result.json") for p in puts)
+    assert proxy.continue_waits == waits, proxy.continue_log[waits:]  # a small PUT waited (a second round trip)
+    store = Store(f"s3://{bucket}/big", so)
+    store.write_bytes_atomic(store.join("small"), b"s" * 1000)
+    assert proxy.continue_waits == waits
+    store.write_bytes_atomic(store.join("large"), b"L" * (2 * 2**20))
+    assert proxy.continue_waits == waits + 1
+    assert store.read_bytes(store.join("large")) == b"L" * (2 * 2**20)
+
+
 def test_a_pack_of_fifty_runs_writes_one_marker_file(proxied):
     """Executed as a worker executes a pack (``execute`` with a pack id and attempt ids)."""
     proxy, so, bucket = proxied

@@ -29,6 +29,49 @@ BUCKETED = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
 #: (60 s read timeout, 5 x several attempts) froze a driver for minutes
 S3_CONFIG = {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2, "mode": "standard"}}
 
+#: request bodies from this size on (bytes) keep botocore's ``Expect: 100-continue``; smaller ones
+#: are sent at once (the threshold of the AWS SDK for Go, ``ContinueHeaderThresholdBytes``)
+CONTINUE_MIN_BYTES = 2 * 2**20
+
+
+def _send_small_bodies_at_once(params: dict, **kwargs) -> None:
+    """botocore ``before-call.s3`` handler: drop ``Expect: 100-continue`` from requests whose body
+    is smaller than :data:`CONTINUE_MIN_BYTES`.
+
+    botocore asks for it on every S3 request with a file-like body (``add_expect_header``), so a
+    PUT waits one round trip for the server's ``100 Continue`` before it sends its body: two round
+    trips per marker, pack or small output instead of one (76 vs 39 ms per PUT at +30 ms of
+    latency, ``benchmarks/latency_proxy.py``). The handshake only saves sending a large body the
+    server would refuse; a marker's few hundred bytes cost less than the wait.
+
+    References
+    ----------
+    botocore ``handlers.add_expect_header``; RFC 9110, section 10.1.1 (Expect);
+    boto/botocore#3123 (an opt-out for empty bodies only).
+    """
+    headers = params.get("headers")
+    if not headers or headers.get("Expect") != "100-continue":
+        return
+    from botocore.utils import determine_content_length
+
+    size = determine_content_length(params.get("body"))
+    if size is not None and size < CONTINUE_MIN_BYTES:
+        del headers["Expect"]
+
+
+def _install_small_body_handler(fs) -> None:
+    """Register :func:`_send_small_bodies_at_once` on an s3fs filesystem's client (once per client;
+    a client s3fs makes anew, e.g. after a session refresh, gets it at its first use here)."""
+    client = getattr(fs, "_s3", None)
+    if client is None:
+        fs.connect()  # makes the client (no request)
+        client = fs._s3
+    if client is None or getattr(client, "_runfleet_small_bodies", False):
+        return
+    client.meta.events.register_last("before-call.s3", _send_small_bodies_at_once,
+                                     unique_id="runfleet-send-small-bodies-at-once")
+    client._runfleet_small_bodies = True
+
 
 def retry_budget_s() -> float:
     """Seconds a store write keeps retrying transient errors (``runfleet.store-retry-s``)."""
@@ -54,11 +97,22 @@ class ObjectStore(Store):
     @property
     def fs(self):
         """The fsspec filesystem; on S3 with s3fs's own retry loop reduced to 2 tries (runfleet's
-        :meth:`_retrying` bounds the total time instead)."""
+        :meth:`_retrying` bounds the total time instead) and small bodies sent without waiting for
+        ``100 Continue`` (:func:`_send_small_bodies_at_once`)."""
         fs = Store.fs.fget(self)
-        if self.protocol in ("s3", "s3a") and getattr(fs, "retries", 0) > 2:
-            fs.retries = 2
+        if self.protocol in ("s3", "s3a"):
+            if getattr(fs, "retries", 0) > 2:
+                fs.retries = 2
+            if not getattr(fs, "asynchronous", False):
+                _install_small_body_handler(fs)
         return fs
+
+    def pandas_storage_options(self) -> dict | None:
+        """The filesystem options of :attr:`fs` (runfleet's S3 timeouts included), so pandas and
+        pyarrow writers get the same cached filesystem: a run's ``ctx.write_parquet`` is one PUT
+        of one round trip, like the store's own writes."""
+        self.fs  # noqa: B018 - sets up the cached filesystem that fsspec hands pandas for these options
+        return self._fs_options()
 
     def _retrying(self, what: str, path: str, fn, *args, **kwargs):
         """Call ``fn``; retry transient errors (connection refused/reset, timeouts, 5xx) with
