@@ -376,6 +376,8 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
             finally:
                 if attempt_id is not None and gate.ok:  # overlaps the log and the commit below; best effort
                     ended = in_background(ledger.end_started, attempt_id)
+            if not serial and spec is specs[-1]:
+                _free_slot()  # the store writes left overlap the worker's next task
             _wait(pending)  # the log, before the marker
             # the directory was cleared (spec["clear"]) or never had files: no failure record to remove
             if record is not None and not ledger.commit(record, remove_error=False):
@@ -401,10 +403,35 @@ def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, ser
         if row["status"] == "done":
             row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
         rows.append(row)
+    if not serial:
+        _free_slot()  # the pack's write overlaps the worker's next task
     _wait(pending)  # logs, before the pack's markers
     if records:
         ledger.commit_pack(pack_id, records)
     return rows
+
+
+def _free_slot() -> None:
+    """Leave the Dask worker's thread pool for the rest of this task: its runs have executed and
+    what is left is waiting for the store (logs, then the commit marker or pack file). The slot
+    starts the worker's next task meanwhile, so a commit's round trip to an object store overlaps
+    the next run instead of adding to it (docs/requests.md, "Overlap"). A no-op outside a Dask
+    worker's task (serial backend, job-array elements).
+
+    References
+    ----------
+    Dask, ``distributed.secede``: "This opens up a new scheduling slot and a new thread for a new
+    task", https://distributed.dask.org/en/stable/api.html#distributed.secede
+    """
+    try:
+        from distributed import get_worker, secede
+        from distributed.threadpoolexecutor import thread_state
+
+        get_worker()
+    except (ImportError, ValueError):
+        return
+    if getattr(thread_state, "proceed", False):  # in the pool (a run may have seceded already)
+        secede()
 
 
 def _start_info(spec: dict | None) -> dict:
