@@ -376,7 +376,7 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
             finally:
                 if attempt_id is not None and gate.ok:  # overlaps the log and the commit below; best effort
                     ended = in_background(ledger.end_started, attempt_id)
-            if not serial and spec is specs[-1]:
+            if not serial and not store.is_local and spec is specs[-1]:
                 _free_slot()  # the store writes left overlap the worker's next task
             _wait(pending)  # the log, before the marker
             # the directory was cleared (spec["clear"]) or never had files: no failure record to remove
@@ -403,7 +403,7 @@ def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, ser
         if row["status"] == "done":
             row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
         rows.append(row)
-    if not serial:
+    if not serial and not store.is_local:
         _free_slot()  # the pack's write overlaps the worker's next task
     _wait(pending)  # logs, before the pack's markers
     if records:
@@ -415,8 +415,9 @@ def _free_slot() -> None:
     """Leave the Dask worker's thread pool for the rest of this task: its runs have executed and
     what is left is waiting for the store (logs, then the commit marker or pack file). The slot
     starts the worker's next task meanwhile, so a commit's round trip to an object store overlaps
-    the next run instead of adding to it (docs/requests.md, "Overlap"). A no-op outside a Dask
-    worker's task (serial backend, job-array elements).
+    the next run instead of adding to it (docs/requests.md, "Overlap"). Called for object stores
+    only (a local write takes microseconds, and each secession makes the worker start a new
+    thread). A no-op outside a Dask worker's task (serial backend, job-array elements).
 
     References
     ----------
