@@ -10,6 +10,7 @@ import functools
 import hashlib
 import inspect
 import json
+from json.encoder import encode_basestring as _encode_str
 from typing import Any, Callable
 
 import numpy as np
@@ -87,12 +88,29 @@ def params_hash(params: dict, files_hash: str | None = None) -> str:
 INPUTS_FIELD = "inputs"
 
 
+def _scalar_json(v) -> str:
+    """:func:`canonical_json` of an int, bool, None or str (what ``json`` writes for them), without
+    going through the encoder: a worker hashes every parameter of every run it records."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is str:
+        return _encode_str(v)
+    return int.__repr__(v)
+
+
+_JSON_SCALARS = frozenset({int, bool, str, type(None)})
+
+
 def param_hashes(params: dict, files_hash: str | None = None) -> dict[str, str]:
     """``{top-level parameter: hash of its canonical JSON}``, plus ``inputs`` (``files_hash``, the
     hash of the input files' identities) when the run names input files. Stored in records so a
     re-run can say which parameters changed; computed where the record is made (the worker, for
     markers), not by the driver for every run."""
-    out = {k: digest(canonical_json(v)) for k, v in params.items()}
+    out = {k: digest(_scalar_json(v) if type(v) in _JSON_SCALARS else canonical_json(v)) for k, v in params.items()}
     if files_hash:
         out[INPUTS_FIELD] = files_hash
     return out
@@ -279,14 +297,28 @@ def _seed_pool(study_seed: int) -> tuple[tuple[int, ...], int]:
 
 def _first_word(pool: tuple[tuple[int, ...], int], name_word: int) -> int:
     """Mix the spawn key's words into the pool; return the first word of the generated state."""
-    mixer, h = list(pool[0]), pool[1]
-    for w0 in _words(name_word):
-        for i_dst in range(_POOL):
-            w = w0 ^ h
-            h = (h * _MULT_A) & _M32
-            w = (w * h) & _M32
-            w ^= w >> 16
-            r = (_MIX_L * mixer[i_dst] - _MIX_R * w) & _M32
-            mixer[i_dst] = r ^ (r >> 16)
-    w = (mixer[0] ^ _INIT_B) * ((_INIT_B * _MULT_B) & _M32) & _M32
+    (m0, m1, m2, m3), h = pool
+    for w0 in ((name_word & _M32, name_word >> 32) if name_word >> 32 else (name_word,)):
+        # each of the 4 pool words takes the hashed spawn word (hashmix, then mix), unrolled
+        w = w0 ^ h
+        h = (h * _MULT_A) & _M32
+        w = (w * h) & _M32
+        r = (_MIX_L * m0 - _MIX_R * (w ^ (w >> 16))) & _M32
+        m0 = r ^ (r >> 16)
+        w = w0 ^ h
+        h = (h * _MULT_A) & _M32
+        w = (w * h) & _M32
+        r = (_MIX_L * m1 - _MIX_R * (w ^ (w >> 16))) & _M32
+        m1 = r ^ (r >> 16)
+        w = w0 ^ h
+        h = (h * _MULT_A) & _M32
+        w = (w * h) & _M32
+        r = (_MIX_L * m2 - _MIX_R * (w ^ (w >> 16))) & _M32
+        m2 = r ^ (r >> 16)
+        w = w0 ^ h
+        h = (h * _MULT_A) & _M32
+        w = (w * h) & _M32
+        r = (_MIX_L * m3 - _MIX_R * (w ^ (w >> 16))) & _M32
+        m3 = r ^ (r >> 16)
+    w = (m0 ^ _INIT_B) * ((_INIT_B * _MULT_B) & _M32) & _M32
     return w ^ (w >> 16)

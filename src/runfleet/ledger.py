@@ -727,10 +727,13 @@ class Ledger:
     def commit_pack(self, pack_id: str, records: list[RunRecord]) -> None:
         """Commit the done records of a pack in one atomic write of ``_packs/<pack_id>.json.gz``
         (:func:`encode_pack`)."""
-        for r in records:  # one commit: one id; durations to the microsecond
-            r.data["commit_id"] = pack_id
-            if isinstance(r.data.get("duration_s"), float):
-                r.data["duration_s"] = round(r.data["duration_s"], 6)
+        for r in records:  # one commit: one id (the executor's records have it already); durations to the µs
+            data = r.data
+            if data.get("commit_id") != pack_id:
+                data["commit_id"] = pack_id
+            duration = data.get("duration_s")
+            if type(duration) is float:
+                data["duration_s"] = round(duration, 6)
         self.store.write_bytes_atomic(self.pack_path(pack_id), encode_pack(records, now_iso()))
 
     # -- writing (driver) ----------------------------------------------------------------------
