@@ -264,7 +264,8 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
                             seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"],
                             commit_id=commit_id)
-    missing = sorted(u for u, st in (spec.get("upstream_status") or {}).items() if st != "done")
+    upstream_status = spec.get("upstream_status")
+    missing = sorted(u for u, st in upstream_status.items() if st != "done") if upstream_status else None
     if missing:  # an aggregator over survivors: re-runs when one of these executes again
         record.data["upstream_missing"] = missing
     row.update(status="done", value=value, duration_s=duration, finished=finished)
