@@ -40,6 +40,13 @@ def test_run_seed_is_numpys_seed_sequence_for_any_study_seed_and_name():
     for s in seeds:
         for name in names:
             assert run_seed(s, name) == int(seed_sequence(s, name).generate_state(1, np.uint32)[0]), (s, name)
+    # a name whose hash word fits 32 bits (one spawn word, 1 name in 4 billion): the same too
+    from runfleet.keys import _first_word, _seed_pool
+
+    for s in [s for s in seeds[:20] if s < 2**128]:  # (longer seeds take NumPy's path)
+        for word in (0, 1, 2**32 - 1, 2**32, 2**64 - 1):
+            expected = np.random.SeedSequence(entropy=s, spawn_key=(word,)).generate_state(1, np.uint32)[0]
+            assert _first_word(_seed_pool(s), word) == int(expected), (s, word)
     with pytest.raises(ValueError):  # NumPy's own refusal of a negative seed
         run_seed(-1, "x")
 

@@ -271,9 +271,11 @@ def _words(n: int) -> list[int]:
 
 
 @functools.lru_cache(maxsize=64)
-def _seed_pool(study_seed: int) -> tuple[tuple[int, ...], int]:
-    """The pool after mixing the study seed's words (padded to 4: a spawn key follows), and the
-    hash constant reached: everything of a run's SeedSequence that does not depend on its name."""
+def _seed_pool(study_seed: int) -> tuple[int, int, int, int, int]:
+    """Everything of a run's SeedSequence that does not depend on its name, for its first state
+    word: the pool's first word after mixing the study seed's words (padded to 4: a spawn key
+    follows), and the hash constants the spawn key's two words are hashed with (before and after
+    the multiplication of each hashmix; they do not depend on the data)."""
     entropy = _words(study_seed)
     entropy += [0] * (_POOL - len(entropy))
     h = _INIT_A
@@ -292,33 +294,26 @@ def _seed_pool(study_seed: int) -> tuple[tuple[int, ...], int]:
                 w ^= w >> 16
                 r = (_MIX_L * mixer[i_dst] - _MIX_R * w) & _M32
                 mixer[i_dst] = r ^ (r >> 16)
-    return tuple(mixer), h
+    # each spawn word is hashed into the 4 pool words in turn; only the first one (hashed with
+    # the constant reached here, then the one 4 hashmixes later) makes the first state word
+    h_low = h
+    h_high = h
+    for _ in range(_POOL):
+        h_high = (h_high * _MULT_A) & _M32
+    return mixer[0], h_low, (h_low * _MULT_A) & _M32, h_high, (h_high * _MULT_A) & _M32
 
 
-def _first_word(pool: tuple[tuple[int, ...], int], name_word: int) -> int:
-    """Mix the spawn key's words into the pool; return the first word of the generated state."""
-    (m0, m1, m2, m3), h = pool
-    for w0 in ((name_word & _M32, name_word >> 32) if name_word >> 32 else (name_word,)):
-        # each of the 4 pool words takes the hashed spawn word (hashmix, then mix), unrolled
-        w = w0 ^ h
-        h = (h * _MULT_A) & _M32
-        w = (w * h) & _M32
+def _first_word(pool: tuple[int, int, int, int, int], name_word: int) -> int:
+    """Mix the spawn key's words (one or two 32-bit words of ``name_word``) into the pool's first
+    word; return the first word of the generated state."""
+    m0, h_low, k_low, h_high, k_high = pool
+    w = (((name_word & _M32) ^ h_low) * k_low) & _M32
+    r = (_MIX_L * m0 - _MIX_R * (w ^ (w >> 16))) & _M32
+    m0 = r ^ (r >> 16)
+    high = name_word >> 32
+    if high:
+        w = ((high ^ h_high) * k_high) & _M32
         r = (_MIX_L * m0 - _MIX_R * (w ^ (w >> 16))) & _M32
         m0 = r ^ (r >> 16)
-        w = w0 ^ h
-        h = (h * _MULT_A) & _M32
-        w = (w * h) & _M32
-        r = (_MIX_L * m1 - _MIX_R * (w ^ (w >> 16))) & _M32
-        m1 = r ^ (r >> 16)
-        w = w0 ^ h
-        h = (h * _MULT_A) & _M32
-        w = (w * h) & _M32
-        r = (_MIX_L * m2 - _MIX_R * (w ^ (w >> 16))) & _M32
-        m2 = r ^ (r >> 16)
-        w = w0 ^ h
-        h = (h * _MULT_A) & _M32
-        w = (w * h) & _M32
-        r = (_MIX_L * m3 - _MIX_R * (w ^ (w >> 16))) & _M32
-        m3 = r ^ (r >> 16)
-    w = (m0 ^ _INIT_B) * ((_INIT_B * _MULT_B) & _M32) & _M32
+    w = ((m0 ^ _INIT_B) * ((_INIT_B * _MULT_B) & _M32)) & _M32
     return w ^ (w >> 16)
