@@ -10,7 +10,11 @@ Prints CPU microseconds per run (process time; the minimum and the median of ``-
 packs, so a shared machine's noise shows), the peer (a plain Python loop calling the same
 function once per run) and their ratio, and the pack file's bytes per run.
 
-Usage: .venv/bin/python benchmarks/worker_cost.py [--runs 2000] [--repeats 15] [--profile]
+With ``--cluster N``: also N trivial runs through ``run_study`` on an embedded cluster of 2
+workers (1 thread each), and the CPU time per run the workers spent in all (Dask's task handling,
+the specs' deserialization and the workers' idle event loops included) and the driver's.
+
+Usage: .venv/bin/python benchmarks/worker_cost.py [--runs 2000] [--repeats 15] [--profile] [--cluster 20000]
 """
 from __future__ import annotations
 
@@ -45,11 +49,46 @@ def build_specs(runs: int, seed: int = 0) -> list[dict]:
             for name, kr in keyed.items()]
 
 
+def _process_cpu() -> float:
+    return time.process_time()
+
+
+def cluster_cost(runs: int) -> None:
+    """CPU per run of the workers (summed) and the driver for ``runs`` trivial runs on 2 workers."""
+    from runfleet import Study, grid, run_study
+    from runfleet.clusters import start_local
+
+    session = start_local(workers=2, threads_per_worker=1, env={"PYTHONPATH": HERE}, dashboard_address=":0")
+    client = session.client
+    client.wait_for_workers(2)
+    tmp = tempfile.mkdtemp(prefix="runfleet-worker-cost-")
+    try:
+        warm = Study("warm", store=os.path.join(tmp, "store"), seed=0)
+        warm.add_many(grid("w-{i}", "worker_cost:trivial_run", {"i": list(range(2000))}))
+        run_study(warm, cluster=client, progress=False, keep_outcomes=False)
+        study = Study("trivial", store=os.path.join(tmp, "store"), seed=0)
+        study.add_many(grid("t-{i}", "worker_cost:trivial_run", {"i": list(range(runs))}))
+        before = client.run(_process_cpu)
+        t0, d0 = time.perf_counter(), time.process_time()
+        run_study(study, cluster=client, progress=False, keep_outcomes=False)
+        wall, driver = time.perf_counter() - t0, time.process_time() - d0
+        after = client.run(_process_cpu)
+    finally:
+        session.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    workers = sum(after[w] - before[w] for w in after)
+    print(f"cluster, {runs} runs on 2 workers: {wall:.1f} s ({runs / wall:.0f} runs/s); workers "
+          f"{workers / runs * 1e6:.0f} us CPU per run (both, summed); driver {driver / runs * 1e6:.0f} us per run; "
+          f"load average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one pack (tottime)")
+    ap.add_argument("--cluster", type=int, default=0, metavar="N",
+                    help="also N trivial runs on an embedded cluster of 2 workers: their CPU per run")
     args = ap.parse_args()
 
     from runfleet.executor import Specs, execute
@@ -89,6 +128,8 @@ def main() -> None:
     print(f"execute (packed): {best:.1f} us CPU per run (min), {median:.1f} (median)")
     print(f"peer, plain loop calling the function: {min(peer):.3f} us per call (min)")
     print(f"ratio: {best / min(peer):.0f}x the plain call; pack file {pack_bytes / args.runs:.1f} bytes per run")
+    if args.cluster:
+        cluster_cost(args.cluster)
 
 
 if __name__ == "__main__":
