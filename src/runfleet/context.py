@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .keys import seed_sequence
+from .keys import run_seed, seed_sequence
 from .store import Store
 
 #: Priority of tasks a run fans out with ``ctx.map``: above new top-level runs, so runs that
@@ -97,6 +97,7 @@ class RunContext:
         self._study_seed = study_seed
         self._serial = serial
         self._rng = None
+        self._seed: int | None = None
         self._store = None
         self._log = None
         self._log_buffer = None
@@ -123,7 +124,9 @@ class RunContext:
     # -- randomness ------------------------------------------------------------------------------
     @property
     def seed(self) -> int:
-        return int(seed_sequence(self._study_seed, self.name).generate_state(1, np.uint32)[0])
+        if self._seed is None:  # the same number as ``rng``'s SeedSequence gives (keys.run_seed)
+            self._seed = run_seed(self._study_seed, self.name)
+        return self._seed
 
     @property
     def rng(self) -> np.random.Generator:

@@ -27,10 +27,9 @@ from typing import Any, Callable
 from .context import RunContext, seed_globals
 from .errors import RunTimeout, StoreUnavailable, UnstorableResult
 from .failures import classify, timeout_failure
-from .keys import canonical_json
 from .ledger import ERROR, LOG, MARKER, TIMEOUT_MARK, Ledger, RunRecord, now_iso
 from .store import Store, in_background
-from .values import encode_value
+from .values import stored_value
 
 MAX_VALUE_BYTES = 1_000_000  # a returned value is a small status, not a result
 
@@ -52,6 +51,17 @@ def versions() -> dict[str, str]:
                 pass
         _VERSIONS = out
     return _VERSIONS
+
+
+_HOST: str | None = None
+
+
+def _host() -> str:
+    """This machine's host name (asked once per process: every record carries it)."""
+    global _HOST
+    if _HOST is None:
+        _HOST = socket.gethostname()
+    return _HOST
 
 
 def _resolve(fn) -> Callable:
@@ -123,6 +133,21 @@ class _Deadline:
             timer.cancel()
 
 
+class _NoDeadline:
+    """The deadline of a run without a timeout: nothing to arm (shared by every such run)."""
+
+    fired = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+_NO_DEADLINE = _NoDeadline()
+
+
 class AttemptRefused(BaseException):
     """The attempt's start marker existed already: the scheduler re-ran a task whose worker died
     (a ``BaseException``, so a run's ``except Exception`` does not swallow it)."""
@@ -160,10 +185,12 @@ class _StartGate:
 
 
 def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
-             pending: list | None = None, gate: _StartGate | None = None) -> tuple[dict, RunRecord | None]:
+             pending: list | None = None, gate: _StartGate | None = None,
+             commit_id: str | None = None) -> tuple[dict, RunRecord | None]:
     """Run one attempt; return (status row for the driver, record to commit or None). The log's
     upload is appended to ``pending`` (a future) when given, else written before returning.
-    ``gate``: the attempt's start marker being written (raises :class:`AttemptRefused`)."""
+    ``gate``: the attempt's start marker being written (raises :class:`AttemptRefused`).
+    ``commit_id``: the id of the commit the record goes into (a pack's id; a new one when None)."""
     name = spec["name"]
     run_dir = ledger.run_dir(name)
     if spec.get("clear"):
@@ -177,8 +204,9 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
         ctx._before_write = gate.wait
     started, t0 = now_iso(), time.perf_counter()
     row: dict[str, Any] = {"name": name, "attempt": spec["attempt"], "started": started,
-                           "host": socket.gethostname(), "pid": os.getpid()}
-    deadline = _Deadline(spec.get("timeout_s"), ledger, name, hard_kill=not serial)
+                           "host": _host(), "pid": os.getpid()}
+    timeout_s = spec.get("timeout_s")
+    deadline = _Deadline(timeout_s, ledger, name, hard_kill=not serial) if timeout_s else _NO_DEADLINE
     try:
         try:
             fn = _resolve(spec["fn"])  # importing the run's module does not count against its timeout
@@ -198,10 +226,9 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
             raise
         if gate is not None:
             gate.wait()
-        stored = encode_value(value)  # NaN/inf tagged; UnstorableResult naming the key path
-        encoded = canonical_json(stored)
-        if len(encoded) > MAX_VALUE_BYTES:
-            raise UnstorableResult(f"returned value is {len(encoded)} bytes of JSON; runs must return a small "
+        stored, size = stored_value(value)  # NaN/inf tagged; UnstorableResult naming the key path
+        if size > MAX_VALUE_BYTES:
+            raise UnstorableResult(f"returned value is {size} bytes of JSON; runs must return a small "
                              f"status (< {MAX_VALUE_BYTES} bytes) and write results under ctx.out")
     except AttemptRefused:
         ctx._close()
@@ -235,8 +262,10 @@ def _attempt(spec: dict, ledger: Ledger, store: Store, serial: bool = False,
     finished = now_iso()
     record = RunRecord.done(spec["identity"], value=stored, attempt=spec["attempt"], started=started,
                             finished=finished, duration_s=duration, host=row["host"], pid=row["pid"],
-                            seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"])
-    missing = sorted(u for u, st in (spec.get("upstream_status") or {}).items() if st != "done")
+                            seed=ctx.seed, versions=versions(), history=spec.get("history"), params=spec["params"],
+                            commit_id=commit_id)
+    upstream_status = spec.get("upstream_status")
+    missing = sorted(u for u, st in upstream_status.items() if st != "done") if upstream_status else None
     if missing:  # an aggregator over survivors: re-runs when one of these executes again
         record.data["upstream_missing"] = missing
     row.update(status="done", value=value, duration_s=duration, finished=finished)
@@ -250,7 +279,7 @@ def _refused(spec: dict) -> dict:
     now = now_iso()
     return {"name": spec["name"], "attempt": spec["attempt"], "status": "error", "kind": "lost_worker",
             "error_class": "LostWorker", "traceback": "", "duration_s": None, "started": now, "finished": now,
-            "host": socket.gethostname(),
+            "host": _host(),
             "message": (f"the worker running attempt {spec['attempt']} died; the scheduler then re-ran the "
                         "task, which runfleet refused (each attempt runs once; retries are the run's policy)")}
 
@@ -397,7 +426,7 @@ def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, ser
     ledger = Ledger(store, study)
     rows, records, pending = [], [], []
     for spec in specs:
-        row, record = _attempt(spec, ledger, store, serial, pending)
+        row, record = _attempt(spec, ledger, store, serial, pending, commit_id=pack_id)
         if record is not None:
             records.append(record)
         if row["status"] == "done":
@@ -436,7 +465,7 @@ def _free_slot() -> None:
 
 
 def _start_info(spec: dict | None) -> dict:
-    info = {"started": now_iso(), "host": socket.gethostname(), "pid": os.getpid()}
+    info = {"started": now_iso(), "host": _host(), "pid": os.getpid()}
     if spec is not None:
         info = {"name": spec["name"], "attempt": spec["attempt"], **info}
     return info

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import time
 import uuid
 import zlib
 from collections.abc import Mapping, ValuesView
@@ -58,9 +59,19 @@ STARTED = "_started"
 HISTORY_MESSAGE_CHARS = 500
 
 
+_ISO_SECOND: tuple[int, str] = (-1, "")  # the last second formatted by now_iso, and its text
+
+
 def now_iso() -> str:
-    """Current UTC time, ISO 8601 with microseconds (the ``started``/``finished`` fields)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    """Current UTC time, ISO 8601 with microseconds (the ``started``/``finished`` fields), e.g.
+    ``2026-11-29T23:40:22.123456+00:00`` (``datetime.isoformat``'s text; a worker writes two per
+    run, so the date part is formatted once per second)."""
+    global _ISO_SECOND
+    sec, ns = divmod(time.time_ns(), 1_000_000_000)
+    cached = _ISO_SECOND
+    if cached[0] != sec:
+        cached = _ISO_SECOND = (sec, datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{ns // 1000:06d}+00:00"
 
 
 def attempt_entry(attempt: int, failure: dict | None = None, *, started: str | None = None,
@@ -176,7 +187,7 @@ class RunRecord:
     @classmethod
     def done(cls, identity: dict, *, value: Any, attempt: int, started: str, finished: str, duration_s: float,
              host: str, pid: int, seed: int, versions: dict, history: list[dict] | None = None,
-             params: dict | None = None) -> "RunRecord":
+             params: dict | None = None, commit_id: str | None = None) -> "RunRecord":
         """A commit marker.
 
         Parameters
@@ -198,12 +209,14 @@ class RunRecord:
             Failed earlier attempts; when given, ``attempts_history`` is written (them + this one).
         params : dict, optional
             The run's params: ``param_hashes`` is written from them.
+        commit_id : str, optional
+            The id of the commit writing the marker (a pack's id); a new random id when None.
         """
         data = {"name": identity["name"], "status": "done", "key": identity["key"], "fn": identity["fn"],
                 "params_hash": identity["params_hash"], "upstream": identity["upstream"], "code": identity["code"],
                 "value": value, "attempt": attempt, "started": started, "finished": finished,
                 "duration_s": duration_s, "host": host, "pid": pid, "seed": seed, "versions": versions,
-                "commit_id": uuid.uuid4().hex}
+                "commit_id": commit_id or uuid.uuid4().hex}
         if params is not None:
             data["param_hashes"] = param_hashes(params, identity.get("files_hash"))
         if history:
@@ -714,10 +727,13 @@ class Ledger:
     def commit_pack(self, pack_id: str, records: list[RunRecord]) -> None:
         """Commit the done records of a pack in one atomic write of ``_packs/<pack_id>.json.gz``
         (:func:`encode_pack`)."""
-        for r in records:  # one commit: one id; durations to the microsecond
-            r.data["commit_id"] = pack_id
-            if isinstance(r.data.get("duration_s"), float):
-                r.data["duration_s"] = round(r.data["duration_s"], 6)
+        for r in records:  # one commit: one id (the executor's records have it already); durations to the µs
+            data = r.data
+            if data.get("commit_id") != pack_id:
+                data["commit_id"] = pack_id
+            duration = data.get("duration_s")
+            if type(duration) is float:
+                data["duration_s"] = round(duration, 6)
         self.store.write_bytes_atomic(self.pack_path(pack_id), encode_pack(records, now_iso()))
 
     # -- writing (driver) ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # (the ledger imports this module)
@@ -45,34 +46,37 @@ def encode_pack(records: list[RunRecord], finished: str) -> bytes:
     bytes
     """
     datas = [r.data for r in records]
-    fields: dict[str, None] = {}
-    for d in datas:
-        for k in d:
-            fields.setdefault(k, None)
     n = len(datas)
+    fields = dict.fromkeys(datas[0]) if datas else {}
+    keys0 = datas[0].keys() if datas else None
+    uniform = True  # every marker has the same fields (the usual pack: one function, first attempts)
+    for d in datas:
+        if d.keys() != keys0:
+            uniform = False
+            fields.update(dict.fromkeys(d))
+    if uniform and n:  # the columns in one C-level transpose
+        grid = zip(*map(itemgetter(*fields), datas)) if len(fields) > 1 else ((d[f] for d in datas) for f in fields)
+        full = dict(zip(fields, map(list, grid)))
+    else:
+        full = {f: [d[f] for d in datas] for f in fields if all(f in d for d in datas)}
     shared, columns, sparse = {}, {}, {}
     for f in fields:
-        if f == "name":
-            columns[f] = [d[f] for d in datas]
-            continue
-        present = [d for d in datas if f in d]
-        if len(present) < n:
+        col = full.get(f)
+        if col is None:
             sparse[f] = {str(i): d[f] for i, d in enumerate(datas) if f in d}
-            continue
-        v0 = datas[0][f]
-        t0 = type(v0)
-        if all(type(d[f]) is t0 and d[f] == v0 for d in datas):
-            shared[f] = v0
+        elif f != "name" and col.count(col[0]) == n and len(set(map(type, col))) == 1:
+            shared[f] = col[0]  # equal in every marker, and of one type (1 and 1.0 and True differ)
         else:
-            columns[f] = [d[f] for d in datas]
+            columns[f] = col
     index = {"format": 3, "finished": finished, "shared": shared,
              "columns": {f: v for f, v in columns.items() if f in INDEX_FIELDS}}
     rest = {"columns": {f: v for f, v in columns.items() if f not in INDEX_FIELDS}}
     if sparse:
         index["sparse"] = {f: v for f, v in sparse.items() if f in INDEX_FIELDS}
         rest["sparse"] = {f: v for f, v in sparse.items() if f not in INDEX_FIELDS}
+    # level 1: a third of level 6's CPU for 3% more bytes (about 82 instead of 79 per trivial run)
     return b"".join(gzip.compress(json.dumps(part, separators=(",", ":"), default=str).encode("utf-8"),
-                                  compresslevel=6, mtime=0) for part in (index, rest))
+                                  compresslevel=1, mtime=0) for part in (index, rest))
 
 
 def _first_member(blob: bytes) -> tuple[bytes, bytes]:

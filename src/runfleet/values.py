@@ -56,13 +56,49 @@ def encode_value(value: Any) -> Any:
     UnstorableResult
         Naming the key path of the first part that cannot be stored, e.g. ``value['model']``.
     """
+    return stored_value(value)[0]
+
+
+_PLAIN_SCALARS = (int, bool, type(None))
+
+
+def stored_value(value: Any) -> tuple[Any, int]:
+    """:func:`encode_value` and the size of the stored form as canonical JSON (characters), in
+    one pass: what the executor checks a run's returned value with (a scalar, the usual status
+    of a short run, is not encoded at all).
+
+    Parameters
+    ----------
+    value : Any
+        What the run returned.
+
+    Returns
+    -------
+    tuple
+        ``(stored, size)``: the JSON-able form (see :func:`encode_value`) and the length of its
+        canonical JSON (:func:`runfleet.keys.canonical_json`), characters.
+
+    Raises
+    ------
+    UnstorableResult
+        As :func:`encode_value`.
+    ValueError
+        For an int too large to convert to text (Python's limit on integer digits).
+    """
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:  # int, bool, None: their JSON text is as long as their repr
+        return value, len(repr(value))
+    if kind is float:
+        if math.isfinite(value):
+            return value, len(repr(value))
     try:
-        canonical_json(value)
+        size = len(canonical_json(value))
         if not _has_reserved(value):
-            return value
+            return value, size
     except (TypeError, ValueError, RecursionError):
         pass
-    return _encode(value, "value", 0)
+    stored = _encode(value, "value", 0)
+    return stored, len(canonical_json(stored))
 
 
 def _has_reserved(v: Any) -> bool:
@@ -121,4 +157,4 @@ def decode_value(stored: Any) -> Any:
     return stored
 
 
-__all__ = ["TAG", "decode_value", "encode_value"]
+__all__ = ["TAG", "decode_value", "encode_value", "stored_value"]
