@@ -34,6 +34,7 @@ from typing import Any, Iterable, Iterator
 from .accounting import finish_accounting
 from .backends import ExecutionBackend, Task, make_backend
 from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
+from .executor import PackRows, Specs
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
@@ -97,6 +98,16 @@ class RunOutcome:
     attempts: int = 0
     duration_s: float | None = None
     resumed: bool = False
+
+
+class _DoneBatch:
+    """The done runs of one pack, queued for :meth:`Fleet.as_completed` (their
+    :class:`RunOutcome` objects are made when yielded, not kept per run)."""
+
+    __slots__ = ("names", "positions", "values", "durations")
+
+    def __init__(self, names, positions, values, durations):
+        self.names, self.positions, self.values, self.durations = names, positions, values, durations
 
 
 class Fleet:
@@ -366,7 +377,12 @@ class Fleet:
         while True:
             while self.outcomes:
                 o = self.outcomes.popleft()
-                yield self._resumed_outcome(o) if isinstance(o, str) else o
+                if isinstance(o, _DoneBatch):  # a pack's done runs: their outcomes made as yielded
+                    attempts = self.runs.attempts_at
+                    for name, i, value, duration in zip(o.names, o.positions, o.values, o.durations):
+                        yield RunOutcome(name, "done", value, attempts=attempts(i), duration_s=duration)
+                else:
+                    yield self._resumed_outcome(o) if isinstance(o, str) else o
             if not self.has_work():
                 break
             if self.ready and not self.backend.started:
@@ -477,42 +493,26 @@ class Fleet:
                 return True
         return False
 
-    def _spec(self, name: str) -> dict:
-        entry = self.runs[name]
-        kr = entry.kr
-        run = kr.run
-        ups = kr.upstream
-        spec = {
-            "name": name, "fn": run.fn if isinstance(run.fn, str) else kr.fn, "params": run.params,
-            "identity": kr.identity(),
-            "upstream": {u: self.runs[u].value for u in ups if self.runs[u].state is S.DONE} if ups else {},
-            "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
-            "clear": entry.dirty, "takes_ctx": kr.takes_ctx,
-        }
-        history = entry.history
-        if history:
-            spec["history"] = history
-        if entry.after_groups:
-            spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
-        if entry.attempt_id is not None:
-            spec["attempt_id"] = entry.attempt_id
-            if self.backend.start_may_overlap:
-                spec["overlap_start"] = True
-        return spec
+    def _task_specs(self, positions: list[int]) -> Specs:
+        """The specs of a task's runs (started already), encoded once (:class:`~runfleet.executor.Specs`:
+        the wire format, docs/engine.md)."""
+        shared, columns, sparse = self.runs.task_columns(positions)
+        shared["study_seed"] = self.study.seed
+        if "attempt_id" in sparse and self.backend.start_may_overlap:
+            sparse["overlap_start"] = dict.fromkeys(sparse["attempt_id"], True)
+        return Specs.from_columns(len(positions), shared, columns, sparse)
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
-        tracks = self.backend.tracks_attempt_starts
-        base = uuid.uuid4().hex[:24] if tracks else None  # one random id per task, made unique per run
-        for k, n in enumerate(names):
-            entry = self.runs.move(n, S.RUNNING)
-            entry.attempts += 1
-            if entry.attempts > 1:
-                entry.dirty = True
-            if tracks:
-                entry.attempt_id = f"{base}{k:08x}-{entry.attempts}"
-        group = self.runs[names[0]].kr.fn_path
+        table = self.runs
+        positions = table.positions(names)
+        table.begin_attempts(positions)
+        if len(names) == 1 and self.backend.tracks_attempt_starts:
+            # a single run's start is recorded in the store (packs record none: docs/engine.md)
+            entry = table[names[0]]
+            entry.attempt_id = f"{uuid.uuid4().hex[:24]}{0:08x}-{entry.attempts}"
+        group = table.fn_path_at(positions[0])
         mean = self.packing.expected_s(group)
-        task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
+        task = Task(specs=self._task_specs(positions), pack_id=None if len(names) == 1 else uuid.uuid4().hex,
                     label=names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}",
                     expected_s=None if mean is None else mean * len(names), names=names)
         handle = self.backend.submit(task)
@@ -550,6 +550,11 @@ class Fleet:
                         self._take_back(n)  # only queued on the dead worker: not an attempt
                     else:
                         self._failed_attempt(n, failure)
+                continue
+            if isinstance(outcome, PackRows):
+                self._pack_done(names, outcome)
+                for k in sorted(outcome.errors):
+                    self._failed_attempt(names[k], outcome.errors[k])
                 continue
             for row in outcome:
                 if row["status"] == "done":
@@ -634,6 +639,33 @@ class Fleet:
                                         duration_s=row.get("duration_s")))
         for d in entry.dependents:
             self._place(d, name)
+
+    def _pack_done(self, names: list[str], rows: PackRows) -> None:
+        """The done runs of a finished pack, at once: moved to DONE with their values, counted,
+        their mean duration observed once for packing, their outcomes queued as one batch, their
+        dependents placed."""
+        table = self.runs
+        positions = table.positions(names)
+        errors = rows.errors
+        if errors:
+            done = [k for k in range(len(names)) if k not in errors]
+            positions = [positions[k] for k in done]
+            names = [names[k] for k in done]
+            values = [rows.values[k] for k in done]
+            durations = [rows.durations[k] for k in done]
+        else:
+            values, durations = rows.values, rows.durations
+        if not positions:
+            return
+        table.complete(positions, values)
+        self.counts["done"] += len(positions)
+        self.counts["executed"] += len(positions)
+        self.packing.observe(table.fn_path_at(positions[0]), sum(durations) / len(durations))
+        self.outcomes.append(_DoneBatch(names, positions, values, durations))
+        if table.has_dependents():
+            for name, i in zip(names, positions):
+                for d in table.dependents_at(i):
+                    self._place(d, name)
 
     def _failed_attempt(self, name: str, failure: dict) -> None:
         entry = self.runs[name]
