@@ -153,6 +153,7 @@ class Fleet:
         self.in_flight: dict[Any, list[str]] = {}
         self.probes: dict[Any, str] = {}  # probe handle -> fn path
         self._runs_in_flight = 0  # runs in the tasks of in_flight (their specs live in the driver until done)
+        self._saturated_at = None  # the state in which no ready run could be brought forward
         self.outcomes: collections.deque = collections.deque()  # RunOutcome, or the name of a resumed run
         self.counts = collections.Counter()
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
@@ -461,13 +462,11 @@ class Fleet:
                 self._submit_task([name], probe=True)
                 continue
             size = policy.pack_size(group, len(self.ready), self.slots()) if fresh else 1
-            names = [self.ready.popleft()]
-            pack_group = self.runs.pack_group
-            while len(names) < size and self.ready:
-                g, fresh_next = pack_group(self.ready[0])
-                if g != group or not fresh_next:
-                    break
-                names.append(self.ready.popleft())
+            ready = self.ready
+            names = [ready.popleft()]
+            if size > 1:  # the fresh runs of the same function that follow it at the head of the queue
+                k = self.runs.fresh_prefix(ready, group, size - 1)
+                names += [ready.popleft() for _ in range(k)]
             self._submit_task(names)
 
     def _probe_limit(self) -> int:
@@ -483,14 +482,23 @@ class Fleet:
         """
         policy = self.packing
         limit = self._probe_limit()
-        for i, n in enumerate(self.ready):
-            e = self.runs[n]
-            g = e.kr.fn_path
-            if not (e.packable and e.attempts == 0) or policy.known(g) or policy.may_probe(g, limit):
+        ready = self.ready
+        # what the answer depends on: the queue's length and ends, probes in flight, durations
+        # known (a done run), the probe limit. An unchanged state has the same (negative) answer:
+        # a million ready runs of one function are not scanned again on every loop turn
+        state = (len(ready), ready[0] if ready else None, ready[-1] if ready else None, len(self.probes),
+                 self.counts["done"], self.counts["failed"], limit)
+        if state == self._saturated_at:
+            return False
+        pack_group = self.runs.pack_group
+        for i, n in enumerate(ready):
+            g, fresh = pack_group(n)
+            if not fresh or policy.known(g) or policy.may_probe(g, limit):
                 if i:
-                    del self.ready[i]
-                    self.ready.appendleft(n)
+                    del ready[i]
+                    ready.appendleft(n)
                 return True
+        self._saturated_at = state
         return False
 
     def _task_specs(self, positions: list[int]) -> Specs:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import array
 import enum
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -584,24 +585,31 @@ class RunTable:
                          "key": b"".join([keys[16 * i:16 * i + 16] for i in positions]),
                          "params_hash": b"".join([phash[16 * i:16 * i + 16] for i in positions])}
 
-        def fn_of(i):
-            info = fns[i]
-            return runs[i].fn if info.by_name else info.fn
-
-        info0 = fns[p0]
-        if all(fns[i] is info0 for i in positions):
-            shared.update(fn=fn_of(p0), fn_path=info0.fn_path, code=info0.code, takes_ctx=info0.takes_ctx)
+        n = len(positions)
+        infos = [fns[i] for i in positions]
+        info0 = infos[0]
+        if infos.count(info0) == n:  # interned: one object per distinct function
+            shared.update(fn=runs[p0].fn if info0.by_name else info0.fn, fn_path=info0.fn_path, code=info0.code,
+                          takes_ctx=info0.takes_ctx)
         else:
-            columns.update(fn=[fn_of(i) for i in positions], fn_path=[fns[i].fn_path for i in positions],
-                           code=[fns[i].code for i in positions], takes_ctx=[fns[i].takes_ctx for i in positions])
-        for field, get in (("timeout_s", lambda i: pols[i].timeout_s), ("attempt", att.__getitem__),
-                           ("clear", lambda i: bool(flags[i] & _DIRTY))):
-            first = get(p0)
-            values = [get(i) for i in positions]
-            if all(v == first and type(v) is type(first) for v in values):
-                shared[field] = first
-            else:
-                columns[field] = values
+            columns.update(fn=[runs[i].fn if f.by_name else f.fn for i, f in zip(positions, infos)],
+                           fn_path=[f.fn_path for f in infos], code=[f.code for f in infos],
+                           takes_ctx=[f.takes_ctx for f in infos])
+        policies = [pols[i] for i in positions]
+        if policies.count(policies[0]) == n:  # interned too
+            shared["timeout_s"] = policies[0].timeout_s
+        else:
+            columns["timeout_s"] = [p.timeout_s for p in policies]
+        attempts = [att[i] for i in positions]
+        if attempts.count(attempts[0]) == n:
+            shared["attempt"] = attempts[0]
+        else:
+            columns["attempt"] = attempts
+        clear = [bool(flags[i] & _DIRTY) for i in positions]
+        if clear.count(clear[0]) == n:
+            shared["clear"] = clear[0]
+        else:
+            columns["clear"] = clear
         sparse: dict = {}
         ups, files, hist, groups, ids = self._upstream, self._files, self._history, self._groups, self._attempt_ids
         if ups or files or hist or groups or ids:
@@ -657,6 +665,19 @@ class RunTable:
         info = self._fn[i]
         return (info.fn_path if info is not None else None,
                 bool(self._flags[i] & _PACKABLE) and self._attempts[i] == 0)
+
+    def fresh_prefix(self, names, fn_path: str, limit: int) -> int:
+        """How many of the first ``names`` (at most ``limit``) are fresh runs of ``fn_path``:
+        packable, no attempt yet (what :meth:`pack_group` says one run at a time)."""
+        index, fns, flags, att = self._index, self._fn, self._flags, self._attempts
+        k = 0
+        for n in itertools.islice(names, limit):
+            i = index[n]
+            info = fns[i]
+            if info is None or info.fn_path != fn_path or not flags[i] & _PACKABLE or att[i]:
+                break
+            k += 1
+        return k
 
     def record_columns(self, start: int = 0, stop: int | None = None) -> dict[str, list]:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at
