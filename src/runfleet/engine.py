@@ -104,10 +104,11 @@ class _DoneBatch:
     """The done runs of one pack, queued for :meth:`Fleet.as_completed` (their
     :class:`RunOutcome` objects are made when yielded, not kept per run)."""
 
-    __slots__ = ("names", "positions", "values", "durations")
+    __slots__ = ("names", "positions", "values", "durations", "next")
 
     def __init__(self, names, positions, values, durations):
         self.names, self.positions, self.values, self.durations = names, positions, values, durations
+        self.next = 0  # the next one to yield
 
 
 class Fleet:
@@ -154,7 +155,7 @@ class Fleet:
         self.probes: dict[Any, str] = {}  # probe handle -> fn path
         self._runs_in_flight = 0  # runs in the tasks of in_flight (their specs live in the driver until done)
         self._saturated_at = None  # the state in which no ready run could be brought forward
-        self.outcomes: collections.deque = collections.deque()  # RunOutcome, or the name of a resumed run
+        self.outcomes: collections.deque = collections.deque()  # RunOutcome, a resumed run's name, or a _DoneBatch
         self.counts = collections.Counter()
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
         self.backend = backend or make_backend(cluster, workers=workers, env=worker_env, store=store,
@@ -377,13 +378,18 @@ class Fleet:
         """
         while True:
             while self.outcomes:
-                o = self.outcomes.popleft()
+                o = self.outcomes[0]
                 if isinstance(o, _DoneBatch):  # a pack's done runs: their outcomes made as yielded
                     attempts = self.runs.attempts_at
-                    for name, i, value, duration in zip(o.names, o.positions, o.values, o.durations):
-                        yield RunOutcome(name, "done", value, attempts=attempts(i), duration_s=duration)
-                else:
-                    yield self._resumed_outcome(o) if isinstance(o, str) else o
+                    while o.next < len(o.names):  # the rest stays queued if the caller stops iterating
+                        k = o.next
+                        o.next = k + 1
+                        yield RunOutcome(o.names[k], "done", o.values[k], attempts=attempts(o.positions[k]),
+                                         duration_s=o.durations[k])
+                    self.outcomes.popleft()
+                    continue
+                self.outcomes.popleft()
+                yield self._resumed_outcome(o) if isinstance(o, str) else o
             if not self.has_work():
                 break
             if self.ready and not self.backend.started:
