@@ -5,7 +5,7 @@ Each case runs in a subprocess of its own so that its driver peak RSS is its own
 Cases (``--cases``, comma-separated; default: all but ``1m``):
 
 - ``trivial``: N trivial runs (``--runs``, default 100,000) on 2 workers with a local store: wall,
-  runs/s, driver peak RSS, study record size (``study.json`` and its ``_study/`` shards), store
+  runs/s, driver peak RSS, CPU seconds of the driver and of the workers over ``run_study``, study record size (``study.json`` and its ``_study/`` shards), store
   bytes and objects, then the same N through
   raw ``client.map`` + ``gather`` on the same cluster for the ratio; then resume of the finished
   study (nothing to do), ``plan_study`` (dry run) and ``study_status`` + ``format_status``
