@@ -5,7 +5,7 @@ Each case runs in a subprocess of its own so that its driver peak RSS is its own
 Cases (``--cases``, comma-separated; default: all but ``1m``):
 
 - ``trivial``: N trivial runs (``--runs``, default 100,000) on 2 workers with a local store: wall,
-  runs/s, driver peak RSS, study record size (``study.json`` and its ``_study/`` shards), store
+  runs/s, driver peak RSS, CPU seconds of the driver and of the workers over ``run_study``, study record size (``study.json`` and its ``_study/`` shards), store
   bytes and objects, then the same N through
   raw ``client.map`` + ``gather`` on the same cluster for the ratio; then resume of the finished
   study (nothing to do), ``plan_study`` (dry run) and ``study_status`` + ``format_status``
@@ -70,6 +70,22 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far: the driver's, with the embedded
+    scheduler's event loop in it."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _workers_cpu_s(client) -> float:
+    """CPU seconds (user + system) of the worker processes so far, summed."""
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    return sum(client.run(cpu).values())
+
+
 def _tree_size(path: str) -> tuple[int, int]:
     total = files = 0
     for root, _, names in os.walk(path):
@@ -102,9 +118,12 @@ def case_trivial(runs: int, workers: int, raw: bool) -> dict:
         study.add_many(grid("t-{i}", "scale:trivial_run", {"i": list(range(runs))}))
         out["rss_before_mb"] = rss0
         out["rss_study_built_mb"] = _rss_mb()  # the user's Study (Run objects, params dicts)
-        t0 = time.perf_counter()
+        t0, c0, w0 = time.perf_counter(), _cpu_s(), _workers_cpu_s(client)
         summary = run_study(study, cluster=client, progress=False, keep_outcomes=False)
         out["wall_s"] = time.perf_counter() - t0
+        out["driver_cpu_s"] = _cpu_s() - c0
+        out["workers_cpu_s"] = _workers_cpu_s(client) - w0
+        out["load_avg"] = os.getloadavg()
         out["done"] = summary.counts["done"]
         out["driver_peak_rss_mb"] = _peak_rss_mb()
         root = os.path.join(tmp, "store", "trivial")
@@ -199,6 +218,10 @@ def _print_trivial(r: dict) -> None:
           f"{r['driver_peak_rss_mb']:,.0f} MB (before the study {r['rss_before_mb']:,.0f} MB; with the "
           f"Study built {r.get('rss_study_built_mb', float('nan')):,.0f} MB; peak - before = "
           f"{(r['driver_peak_rss_mb'] - r['rss_before_mb']) * 1048576 / n:,.0f} bytes per run)")
+    if "driver_cpu_s" in r:
+        print(f"  CPU: driver {r['driver_cpu_s']:.1f} s ({r['driver_cpu_s'] * 1e6 / n:.0f} us per run), workers "
+              f"{r['workers_cpu_s']:.1f} s (both together); load average at the end "
+              f"{', '.join(f'{x:.1f}' for x in r['load_avg'])}")
     print(f"  study record: {r.get('record_bytes', r['study_json_bytes']) / 1e6:.1f} MB (study.json "
           f"{r['study_json_bytes']:,} bytes); store {r['store_bytes'] / 1e6:.1f} MB in "
           f"{r['store_objects']:,} objects ({r['store_bytes'] / n:.0f} bytes per run)")

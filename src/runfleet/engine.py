@@ -34,6 +34,7 @@ from typing import Any, Iterable, Iterator
 from .accounting import finish_accounting
 from .backends import ExecutionBackend, Task, make_backend
 from .errors import InputError, SchedulerLost, StoreUnavailable, _first_line
+from .executor import PackRows, Specs
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
@@ -99,6 +100,17 @@ class RunOutcome:
     resumed: bool = False
 
 
+class _DoneBatch:
+    """The done runs of one pack, queued for :meth:`Fleet.as_completed` (their
+    :class:`RunOutcome` objects are made when yielded, not kept per run)."""
+
+    __slots__ = ("names", "positions", "values", "durations", "next")
+
+    def __init__(self, names, positions, values, durations):
+        self.names, self.positions, self.values, self.durations = names, positions, values, durations
+        self.next = 0  # the next one to yield
+
+
 class Fleet:
     """A live study: runs can be submitted at any time; ``as_completed`` yields their outcomes.
 
@@ -142,7 +154,8 @@ class Fleet:
         self.in_flight: dict[Any, list[str]] = {}
         self.probes: dict[Any, str] = {}  # probe handle -> fn path
         self._runs_in_flight = 0  # runs in the tasks of in_flight (their specs live in the driver until done)
-        self.outcomes: collections.deque = collections.deque()  # RunOutcome, or the name of a resumed run
+        self._saturated_at = None  # the state in which no ready run could be brought forward
+        self.outcomes: collections.deque = collections.deque()  # RunOutcome, a resumed run's name, or a _DoneBatch
         self.counts = collections.Counter()
         self.packing = PackingPolicy(pack_target_s, MAX_PACK)
         self.backend = backend or make_backend(cluster, workers=workers, env=worker_env, store=store,
@@ -365,7 +378,17 @@ class Fleet:
         """
         while True:
             while self.outcomes:
-                o = self.outcomes.popleft()
+                o = self.outcomes[0]
+                if isinstance(o, _DoneBatch):  # a pack's done runs: their outcomes made as yielded
+                    attempts = self.runs.attempts_at
+                    while o.next < len(o.names):  # the rest stays queued if the caller stops iterating
+                        k = o.next
+                        o.next = k + 1
+                        yield RunOutcome(o.names[k], "done", o.values[k], attempts=attempts(o.positions[k]),
+                                         duration_s=o.durations[k])
+                    self.outcomes.popleft()
+                    continue
+                self.outcomes.popleft()
                 yield self._resumed_outcome(o) if isinstance(o, str) else o
             if not self.has_work():
                 break
@@ -445,13 +468,11 @@ class Fleet:
                 self._submit_task([name], probe=True)
                 continue
             size = policy.pack_size(group, len(self.ready), self.slots()) if fresh else 1
-            names = [self.ready.popleft()]
-            pack_group = self.runs.pack_group
-            while len(names) < size and self.ready:
-                g, fresh_next = pack_group(self.ready[0])
-                if g != group or not fresh_next:
-                    break
-                names.append(self.ready.popleft())
+            ready = self.ready
+            names = [ready.popleft()]
+            if size > 1:  # the fresh runs of the same function that follow it at the head of the queue
+                k = self.runs.fresh_prefix(ready, group, size - 1)
+                names += [ready.popleft() for _ in range(k)]
             self._submit_task(names)
 
     def _probe_limit(self) -> int:
@@ -467,52 +488,45 @@ class Fleet:
         """
         policy = self.packing
         limit = self._probe_limit()
-        for i, n in enumerate(self.ready):
-            e = self.runs[n]
-            g = e.kr.fn_path
-            if not (e.packable and e.attempts == 0) or policy.known(g) or policy.may_probe(g, limit):
+        ready = self.ready
+        # what the answer depends on: the queue's length and ends, probes in flight, durations
+        # known (a done run), the probe limit. An unchanged state has the same (negative) answer:
+        # a million ready runs of one function are not scanned again on every loop turn
+        state = (len(ready), ready[0] if ready else None, ready[-1] if ready else None, len(self.probes),
+                 self.counts["done"], self.counts["failed"], limit)
+        if state == self._saturated_at:
+            return False
+        pack_group = self.runs.pack_group
+        for i, n in enumerate(ready):
+            g, fresh = pack_group(n)
+            if not fresh or policy.known(g) or policy.may_probe(g, limit):
                 if i:
-                    del self.ready[i]
-                    self.ready.appendleft(n)
+                    del ready[i]
+                    ready.appendleft(n)
                 return True
+        self._saturated_at = state
         return False
 
-    def _spec(self, name: str) -> dict:
-        entry = self.runs[name]
-        kr = entry.kr
-        run = kr.run
-        ups = kr.upstream
-        spec = {
-            "name": name, "fn": run.fn if isinstance(run.fn, str) else kr.fn, "params": run.params,
-            "identity": kr.identity(),
-            "upstream": {u: self.runs[u].value for u in ups if self.runs[u].state is S.DONE} if ups else {},
-            "study_seed": self.study.seed, "attempt": entry.attempts, "timeout_s": entry.policy.timeout_s,
-            "clear": entry.dirty, "takes_ctx": kr.takes_ctx,
-        }
-        history = entry.history
-        if history:
-            spec["history"] = history
-        if entry.after_groups:
-            spec["upstream_status"] = {u: self.runs[u].state.value for u in kr.upstream}
-        if entry.attempt_id is not None:
-            spec["attempt_id"] = entry.attempt_id
-            if self.backend.start_may_overlap:
-                spec["overlap_start"] = True
-        return spec
+    def _task_specs(self, positions: list[int]) -> Specs:
+        """The specs of a task's runs (started already), encoded once (:class:`~runfleet.executor.Specs`:
+        the wire format, docs/engine.md)."""
+        shared, columns, sparse = self.runs.task_columns(positions)
+        shared["study_seed"] = self.study.seed
+        if "attempt_id" in sparse and self.backend.start_may_overlap:
+            sparse["overlap_start"] = dict.fromkeys(sparse["attempt_id"], True)
+        return Specs.from_columns(len(positions), shared, columns, sparse)
 
     def _submit_task(self, names: list[str], probe: bool = False) -> None:
-        tracks = self.backend.tracks_attempt_starts
-        base = uuid.uuid4().hex[:24] if tracks else None  # one random id per task, made unique per run
-        for k, n in enumerate(names):
-            entry = self.runs.move(n, S.RUNNING)
-            entry.attempts += 1
-            if entry.attempts > 1:
-                entry.dirty = True
-            if tracks:
-                entry.attempt_id = f"{base}{k:08x}-{entry.attempts}"
-        group = self.runs[names[0]].kr.fn_path
+        table = self.runs
+        positions = table.positions(names)
+        table.begin_attempts(positions)
+        if len(names) == 1 and self.backend.tracks_attempt_starts:
+            # a single run's start is recorded in the store (packs record none: docs/engine.md)
+            entry = table[names[0]]
+            entry.attempt_id = f"{uuid.uuid4().hex[:24]}{0:08x}-{entry.attempts}"
+        group = table.fn_path_at(positions[0])
         mean = self.packing.expected_s(group)
-        task = Task(specs=[self._spec(n) for n in names], pack_id=None if len(names) == 1 else uuid.uuid4().hex,
+        task = Task(specs=self._task_specs(positions), pack_id=None if len(names) == 1 else uuid.uuid4().hex,
                     label=names[0] if len(names) == 1 else f"pack-{names[0]}+{len(names) - 1}",
                     expected_s=None if mean is None else mean * len(names), names=names)
         handle = self.backend.submit(task)
@@ -550,6 +564,11 @@ class Fleet:
                         self._take_back(n)  # only queued on the dead worker: not an attempt
                     else:
                         self._failed_attempt(n, failure)
+                continue
+            if isinstance(outcome, PackRows):
+                self._pack_done(names, outcome)
+                for k in sorted(outcome.errors):
+                    self._failed_attempt(names[k], outcome.errors[k])
                 continue
             for row in outcome:
                 if row["status"] == "done":
@@ -634,6 +653,33 @@ class Fleet:
                                         duration_s=row.get("duration_s")))
         for d in entry.dependents:
             self._place(d, name)
+
+    def _pack_done(self, names: list[str], rows: PackRows) -> None:
+        """The done runs of a finished pack, at once: moved to DONE with their values, counted,
+        their mean duration observed once for packing, their outcomes queued as one batch, their
+        dependents placed."""
+        table = self.runs
+        positions = table.positions(names)
+        errors = rows.errors
+        if errors:
+            done = [k for k in range(len(names)) if k not in errors]
+            positions = [positions[k] for k in done]
+            names = [names[k] for k in done]
+            values = [rows.values[k] for k in done]
+            durations = [rows.durations[k] for k in done]
+        else:
+            values, durations = rows.values, rows.durations
+        if not positions:
+            return
+        table.complete(positions, values)
+        self.counts["done"] += len(positions)
+        self.counts["executed"] += len(positions)
+        self.packing.observe(table.fn_path_at(positions[0]), sum(durations) / len(durations))
+        self.outcomes.append(_DoneBatch(names, positions, values, durations))
+        if table.has_dependents():
+            for name, i in zip(names, positions):
+                for d in table.dependents_at(i):
+                    self._place(d, name)
 
     def _failed_attempt(self, name: str, failure: dict) -> None:
         entry = self.runs[name]

@@ -15,13 +15,16 @@ is stored. A pack writes one object: its pack file.
 """
 from __future__ import annotations
 
+import array
 import ctypes
+import math
 import os
 import platform
 import socket
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from .context import RunContext, seed_globals
@@ -309,23 +312,188 @@ def _wait(pending: list) -> None:
         raise error
 
 
+#: the wire format of :class:`Specs` (docs/engine.md, "The wire format of a task")
+SPECS_FORMAT = 1
+#: spec fields that :meth:`Specs.from_columns` takes either once for the task (``shared``) or
+#: as a per-run list (``columns``)
+_SCALAR_FIELDS = ("fn", "fn_path", "code", "takes_ctx", "study_seed", "timeout_s", "attempt", "clear")
+#: spec fields only some runs have (``sparse``: ``{position: value}``)
+_SPARSE_FIELDS = ("history", "upstream_status", "attempt_id", "overlap_start")
+
+
+def _encode(obj) -> bytes:
+    import pickle
+
+    try:
+        return pickle.dumps(obj, protocol=5)
+    except (pickle.PicklingError, AttributeError, TypeError):  # e.g. a run function made in a closure
+        import cloudpickle
+
+        return cloudpickle.dumps(obj, protocol=5)
+
+
 class Specs:
-    """The specs of one task, opaque to Dask (it does not walk them looking for nested tasks)."""
+    """The run specs of one task, encoded once into one ``bytes`` object (its wire format).
 
-    __slots__ = ("items",)
+    A task of a pack holds up to 2,000 runs. Dask pickles a task's arguments on the client,
+    the scheduler unpickles and pickles them again for the worker: with a list of spec dicts
+    that was every run's dicts three times over in the driver (the embedded scheduler runs
+    there). A :class:`Specs` pickles as its ``bytes`` (a copy, whoever pickles it) and is
+    decoded once, on the worker, when iterated.
 
-    def __init__(self, items: list[dict]):
-        self.items = items
+    The engine builds it with :meth:`from_columns`: the fields every run of the task shares
+    (function, code token, seed, timeout, attempt, ...) once, per-run columns (names, params,
+    16-byte keys and params hashes) and the fields few runs have as ``{position: value}``.
+    ``Specs(list_of_dicts)`` is kept for callers with ready specs (tests, job arrays).
+
+    Parameters
+    ----------
+    items : list of dict, optional
+        Ready specs (the fields :func:`execute` documents).
+    blob : bytes, optional
+        An encoded task (what :meth:`from_columns` and pickling make).
+    """
+
+    __slots__ = ("_items", "_blob")
+
+    def __init__(self, items: list[dict] | None = None, *, blob: bytes | None = None):
+        if (items is None) == (blob is None):
+            raise TypeError("Specs: give the specs or their encoding, exactly one")
+        self._items = items
+        self._blob = blob
+
+    @classmethod
+    def from_columns(cls, n: int, shared: dict, columns: dict, sparse: dict | None = None) -> "Specs":
+        """Encode the specs of ``n`` runs given column by column.
+
+        Parameters
+        ----------
+        n : int
+            Runs in the task.
+        shared : dict
+            Fields equal for every run: ``fn`` (``"module:attr"`` or the callable), ``fn_path``,
+            ``code``, ``takes_ctx``, ``study_seed``, ``timeout_s`` (s), ``attempt``, ``clear``.
+        columns : dict
+            ``name`` and ``params`` (lists of ``n``), ``key`` and ``params_hash`` (``bytes`` of
+            16 per run); a field of ``shared`` that differs between runs is given here instead, as
+            a list of ``n``.
+        sparse : dict, optional
+            ``{field: {position: value}}`` for what few runs have: ``upstream`` (upstream values),
+            ``upstream_keys``, ``files_hash``, ``history``, ``upstream_status``, ``attempt_id``,
+            ``overlap_start``.
+
+        Returns
+        -------
+        Specs
+        """
+        return cls(blob=_encode((SPECS_FORMAT, n, shared, columns, sparse or {})))
+
+    @property
+    def blob(self) -> bytes:
+        """The encoded task (made once)."""
+        if self._blob is None:
+            self._blob = _encode((SPECS_FORMAT, -1, self._items, None, None))
+        return self._blob
+
+    @property
+    def items(self) -> list[dict]:
+        """The specs, decoded on first use (on the worker)."""
+        if self._items is None:
+            self._items = _decode_specs(self._blob)
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
 
     def __getstate__(self):
-        return self.items
+        return self.blob
 
-    def __setstate__(self, items):
-        self.items = items
+    def __setstate__(self, blob):
+        self._blob = blob
+        self._items = None
+
+
+def _decode_specs(blob: bytes) -> list[dict]:
+    import pickle
+
+    fmt, n, shared, columns, sparse = pickle.loads(blob)
+    if fmt != SPECS_FORMAT:
+        raise ValueError(f"task specs of format {fmt}; this runfleet reads format {SPECS_FORMAT} "
+                         "(the driver and the workers run different runfleet versions)")
+    if n < 0:  # ready specs
+        return shared
+    names, params = columns["name"], columns["params"]
+    keys, phashes = columns["key"], columns["params_hash"]
+    fn, fn_path, code, takes_ctx, seed, timeout, attempt, clear = (
+        columns[f] if f in columns else [shared[f]] * n for f in _SCALAR_FIELDS)
+    ups, up_keys, files = sparse.get("upstream", {}), sparse.get("upstream_keys", {}), sparse.get("files_hash", {})
+    others = [(f, sparse[f]) for f in _SPARSE_FIELDS if sparse.get(f)]
+    out = []
+    for i in range(n):
+        name = names[i]
+        ident = {"name": name, "key": keys[16 * i:16 * i + 16].hex(), "fn": fn_path[i],
+                 "params_hash": phashes[16 * i:16 * i + 16].hex(), "upstream": up_keys.get(i) or {},
+                 "code": code[i]}
+        if files and i in files:
+            ident["files_hash"] = files[i]
+        spec = {"name": name, "fn": fn[i], "params": params[i], "identity": ident, "upstream": ups.get(i) or {},
+                "study_seed": seed[i], "attempt": attempt[i], "timeout_s": timeout[i], "clear": clear[i],
+                "takes_ctx": takes_ctx[i]}
+        for field, values in others:
+            if i in values:
+                spec[field] = values[i]
+        out.append(spec)
+    return out
+
+
+class PackRows(Sequence):
+    """The status rows of a pack, column by column (what a pack's task returns).
+
+    A done run is its value and duration; only a failed run has a row of its own. Indexing
+    gives the same dicts as a list of rows (``name``, ``status``, ``value``, ``duration_s``).
+
+    Parameters
+    ----------
+    names : list of str
+        The pack's runs, in order.
+    values : list
+        Each run's returned value (None for a failed run).
+    durations : array.array
+        Each done run's duration, s (``'d'``; NaN for a failed run).
+    errors : dict
+        ``{position: status row}`` of the runs that failed (see :func:`execute`).
+    """
+
+    __slots__ = ("names", "values", "durations", "errors")
+
+    def __init__(self, names: list[str], values: list, durations, errors: dict[int, dict]):
+        self.names, self.values, self.durations, self.errors = names, values, durations, errors
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        row = self.errors.get(k)
+        if row is not None:
+            return row
+        return {"name": self.names[k], "status": "done", "value": self.values[k], "duration_s": self.durations[k]}
+
+    def __getstate__(self):
+        return (self.names, self.values, self.durations, self.errors)
+
+    def __setstate__(self, state):
+        self.names, self.values, self.durations, self.errors = state
 
 
 def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | None,
-            serial: bool = False, secret_env=None) -> list[dict]:
+            serial: bool = False, secret_env=None) -> Sequence[dict]:
     """Run the specs in order in this process; commit their records; return one status row per run.
 
     Parameters
@@ -356,9 +524,10 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
 
     Returns
     -------
-    list of dict
+    sequence of dict
         Status rows: ``name``, ``status`` (``done`` | ``error``), ``value`` or the failure's
         ``kind``, ``error_class``, ``message``, ``traceback``; ``duration_s`` (s) and times.
+        A pack's rows are a :class:`PackRows` (its done runs as columns: value and duration).
     """
     if secret_env is not None:
         from .clusters.secrets import applied
@@ -381,7 +550,7 @@ def execute(specs: Specs | list[dict], store: Store, study: str, pack_id: str | 
                  "message": message, "traceback": "", "finished": now_iso()} for spec in specs]
 
 
-def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, serial: bool) -> list[dict]:
+def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, serial: bool) -> Sequence[dict]:
     if pack_id is not None:
         return _execute_pack(specs, store, study, pack_id, serial)
     ledger = Ledger(store, study)
@@ -418,26 +587,35 @@ def _execute(specs: list[dict], store: Store, study: str, pack_id: str | None, s
     return rows
 
 
-def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, serial: bool) -> list[dict]:
+def _execute_pack(specs: list[dict], store: Store, study: str, pack_id: str, serial: bool) -> PackRows:
     """A pack: the runs in order with their logs uploaded in the background, then one write of
     all their commit markers: one PUT per pack (docs/requests.md). No start marker: a pack lost
     with its worker is known to the driver from Dask (the task fails with the lost worker), and
-    none of its runs is charged an attempt for it; each runs again alone (docs/engine.md)."""
+    none of its runs is charged an attempt for it; each runs again alone (docs/engine.md).
+    Returns the rows column by column (:class:`PackRows`)."""
     ledger = Ledger(store, study)
-    rows, records, pending = [], [], []
-    for spec in specs:
+    records, pending = [], []
+    n = len(specs)
+    names, values = [None] * n, [None] * n
+    durations = array.array("d", bytes(8 * n))
+    errors: dict[int, dict] = {}
+    for k, spec in enumerate(specs):
         row, record = _attempt(spec, ledger, store, serial, pending, commit_id=pack_id)
         if record is not None:
             records.append(record)
+        names[k] = row["name"]
         if row["status"] == "done":
-            row = {"name": row["name"], "status": "done", "value": row["value"], "duration_s": row["duration_s"]}
-        rows.append(row)
+            values[k] = row["value"]
+            durations[k] = row["duration_s"]
+        else:
+            errors[k] = row
+            durations[k] = math.nan
     if not serial and not store.is_local:
         _free_slot()  # the pack's write overlaps the worker's next task
     _wait(pending)  # logs, before the pack's markers
     if records:
         ledger.commit_pack(pack_id, records)
-    return rows
+    return PackRows(names, values, durations, errors)
 
 
 def _free_slot() -> None:
@@ -472,4 +650,4 @@ def _start_info(spec: dict | None) -> dict:
 
 
 # The filenames are part of the store contract; re-exported for tests and tools.
-__all__ = ["execute", "MARKER", "ERROR", "LOG", "TIMEOUT_MARK", "now_iso"]
+__all__ = ["execute", "PackRows", "Specs", "MARKER", "ERROR", "LOG", "TIMEOUT_MARK", "now_iso"]

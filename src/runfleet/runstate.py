@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import array
 import enum
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -126,6 +127,7 @@ _EMPTY: tuple = ()
 _NO_KEYS: dict = {}
 _PACKABLE, _DIRTY, _RESUMED = 1, 2, 4
 _NEW = 0  # RunState.NEW's code
+_DONE = _CODE[RunState.DONE]
 
 
 class _FnInfo:
@@ -490,6 +492,144 @@ class RunTable:
         self._state[i] = t
         return RunView(self, i)
 
+    # -- batches (a task's runs at once) ---------------------------------------------------------
+    def positions(self, names) -> list[int]:
+        """The table positions of runs ``names`` (KeyError for an unknown name)."""
+        index = self._index
+        return [index[n] for n in names]
+
+    def move_many(self, positions, to: RunState) -> None:
+        """Move the runs at ``positions`` to state ``to``: all of them, or none when one of them
+        has no such transition (the checks of :meth:`move`, counts updated once).
+
+        Raises
+        ------
+        InvalidTransition
+            Naming the first run that cannot move.
+        """
+        t = _CODE[to]
+        st = self._state
+        can = [_ALLOWED[c][t] for c in range(len(_STATES))]
+        for i in positions:
+            if not can[st[i]]:
+                raise InvalidTransition(f"run {self._names[i]!r}: {_STATES[st[i]].value} -> {to.value} "
+                                        "is not a transition")
+        counts = self._counts
+        for i in positions:
+            counts[st[i]] -= 1
+            st[i] = t
+        counts[t] += len(positions)
+
+    def begin_attempts(self, positions) -> None:
+        """Start an attempt of each run at ``positions``: READY -> RUNNING (as :meth:`move_many`),
+        ``attempts`` + 1, and a second or later attempt's directory marked dirty (cleared first)."""
+        self.move_many(positions, RunState.RUNNING)
+        att, flags = self._attempts, self._flags
+        for i in positions:
+            a = att[i] = att[i] + 1
+            if a > 1:
+                flags[i] |= _DIRTY
+
+    def complete(self, positions, values) -> None:
+        """The runs at ``positions`` committed: RUNNING -> DONE (as :meth:`move_many`), each with
+        its returned value (``values`` in the same order); their attempt ids are dropped."""
+        self.move_many(positions, RunState.DONE)
+        vals = self._values
+        for i, v in zip(positions, values):
+            vals[i] = v
+        ids = self._attempt_ids
+        if ids:
+            for i in positions:
+                ids.pop(i, None)
+
+    def dependents_at(self, i: int):
+        """Names of the runs that follow the run at position ``i``."""
+        return self._dependents.get(i, _EMPTY)
+
+    def has_dependents(self) -> bool:
+        """True when some run of the table follows another."""
+        return bool(self._dependents)
+
+    def fn_path_at(self, i: int) -> str | None:
+        """The function path of the run at position ``i``."""
+        info = self._fn[i]
+        return info.fn_path if info is not None else None
+
+    def attempts_at(self, i: int) -> int:
+        """Attempts started for the run at position ``i`` in this invocation."""
+        return self._attempts[i]
+
+    def task_columns(self, positions: list[int]) -> tuple[dict, dict, dict]:
+        """The specs of a task's runs as :meth:`runfleet.executor.Specs.from_columns` takes them.
+
+        Parameters
+        ----------
+        positions : list of int
+            The task's runs (started: their attempt is counted already).
+
+        Returns
+        -------
+        tuple of dict
+            ``(shared, columns, sparse)``: ``fn``, ``fn_path``, ``code``, ``takes_ctx``,
+            ``timeout_s``, ``attempt`` and ``clear`` once when equal for every run (else as
+            per-run columns); ``name``, ``params``, ``key`` and ``params_hash`` per run; the
+            upstream values and keys, files hashes, failed attempts, upstream states (for runs
+            with tolerant ``after``) and attempt ids of the runs that have them, by position in
+            the task. ``study_seed`` is the caller's to add.
+        """
+        names, runs, fns, pols = self._names, self._runs, self._fn, self._policy
+        att, flags, keys, phash = self._attempts, self._flags, self._keys, self._phash
+        p0 = positions[0]
+        shared: dict = {}
+        columns: dict = {"name": [names[i] for i in positions], "params": [runs[i].params for i in positions],
+                         "key": b"".join([keys[16 * i:16 * i + 16] for i in positions]),
+                         "params_hash": b"".join([phash[16 * i:16 * i + 16] for i in positions])}
+
+        n = len(positions)
+        infos = [fns[i] for i in positions]
+        info0 = infos[0]
+        if infos.count(info0) == n:  # interned: one object per distinct function
+            shared.update(fn=runs[p0].fn if info0.by_name else info0.fn, fn_path=info0.fn_path, code=info0.code,
+                          takes_ctx=info0.takes_ctx)
+        else:
+            columns.update(fn=[runs[i].fn if f.by_name else f.fn for i, f in zip(positions, infos)],
+                           fn_path=[f.fn_path for f in infos], code=[f.code for f in infos],
+                           takes_ctx=[f.takes_ctx for f in infos])
+        policies = [pols[i] for i in positions]
+        if policies.count(policies[0]) == n:  # interned too
+            shared["timeout_s"] = policies[0].timeout_s
+        else:
+            columns["timeout_s"] = [p.timeout_s for p in policies]
+        attempts = [att[i] for i in positions]
+        if attempts.count(attempts[0]) == n:
+            shared["attempt"] = attempts[0]
+        else:
+            columns["attempt"] = attempts
+        clear = [bool(flags[i] & _DIRTY) for i in positions]
+        if clear.count(clear[0]) == n:
+            shared["clear"] = clear[0]
+        else:
+            columns["clear"] = clear
+        sparse: dict = {}
+        ups, files, hist, groups, ids = self._upstream, self._files, self._history, self._groups, self._attempt_ids
+        if ups or files or hist or groups or ids:
+            for k, i in enumerate(positions):
+                u = ups.get(i)
+                if u:
+                    sparse.setdefault("upstream", {})[k] = {
+                        n: self._values[j] for n in u for j in (self._index[n],) if self._state[j] == _DONE}
+                    sparse.setdefault("upstream_keys", {})[k] = {n: self.key_of(self._index[n]) for n in u}
+                if groups.get(i):
+                    sparse.setdefault("upstream_status", {})[k] = {
+                        n: _STATES[self._state[self._index[n]]].value for n in (u or ())}
+                if i in files:
+                    sparse.setdefault("files_hash", {})[k] = files[i]
+                if hist.get(i):
+                    sparse.setdefault("history", {})[k] = hist[i]
+                if i in ids:
+                    sparse.setdefault("attempt_id", {})[k] = ids[i]
+        return shared, columns, sparse
+
     def state_of(self, name: str) -> RunState:
         """Run ``name``'s state (without a view)."""
         return _STATES[self._state[self._index[name]]]
@@ -525,6 +665,19 @@ class RunTable:
         info = self._fn[i]
         return (info.fn_path if info is not None else None,
                 bool(self._flags[i] & _PACKABLE) and self._attempts[i] == 0)
+
+    def fresh_prefix(self, names, fn_path: str, limit: int) -> int:
+        """How many of the first ``names`` (at most ``limit``) are fresh runs of ``fn_path``:
+        packable, no attempt yet (what :meth:`pack_group` says one run at a time)."""
+        index, fns, flags, att = self._index, self._fn, self._flags, self._attempts
+        k = 0
+        for n in itertools.islice(names, limit):
+            i = index[n]
+            info = fns[i]
+            if info is None or info.fn_path != fn_path or not flags[i] & _PACKABLE or att[i]:
+                break
+            k += 1
+        return k
 
     def record_columns(self, start: int = 0, stop: int | None = None) -> dict[str, list]:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at

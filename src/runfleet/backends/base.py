@@ -32,8 +32,9 @@ class Task:
 
     Attributes
     ----------
-    specs : list of dict
-        Run specs, executed in order by :func:`runfleet.executor.execute` (see its docs).
+    specs : runfleet.executor.Specs or list of dict
+        Run specs, executed in order by :func:`runfleet.executor.execute` (see its docs); the
+        engine gives them encoded once (:class:`~runfleet.executor.Specs`, its wire format).
     pack_id : str or None
         None for a single run (its marker is ``runs/<name>/_result.json``); else the id of the
         pack file ``_packs/<pack_id>.json`` holding the markers of all its runs.
@@ -46,7 +47,7 @@ class Task:
         The run names, in spec order.
     """
 
-    specs: list[dict]
+    specs: Any
     pack_id: str | None
     label: str
     expected_s: float | None = None

@@ -61,6 +61,7 @@ class DaskBackend(ExecutionBackend):
         self._lost = False
         self._where = ""
         self._accounting = None
+        self._direct = False  # results fetched from the workers directly (not through the scheduler)
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -90,6 +91,7 @@ class DaskBackend(ExecutionBackend):
         warm_imports(self.session.client, self._fn_paths)
         self._lost = False
         self._where = _describe_scheduler(self.session)
+        self._direct = _workers_reachable(self.session.client)
 
     # -- scheduler loss --------------------------------------------------------------------------
     def lost(self) -> bool:
@@ -152,6 +154,7 @@ class DaskBackend(ExecutionBackend):
                 self._attach_accounting()
                 warm_imports(self.session.client, self._fn_paths)
                 self._lost = False
+                self._direct = _workers_reachable(self.session.client)
                 self._slots_checked = 0.0
                 return
             except (ClusterUnavailable, OSError, TimeoutError) as e:  # not back yet
@@ -227,7 +230,8 @@ class DaskBackend(ExecutionBackend):
 
     # -- tasks -----------------------------------------------------------------------------------
     def submit(self, task: Task):
-        fut = self.client.submit(execute, Specs(task.specs), self.store, self.study, task.pack_id,
+        specs = task.specs if isinstance(task.specs, Specs) else Specs(task.specs)
+        fut = self.client.submit(execute, specs, self.store, self.study, task.pack_id,
                                  secret_env=self.session.task_env(), pure=False,
                                  key=f"run-{task.label}-{uuid.uuid4().hex[:8]}", retries=0,
                                  **self._placement(task.expected_s))
@@ -251,7 +255,7 @@ class DaskBackend(ExecutionBackend):
         fetched: dict = {}
         if ok:
             try:
-                fetched = dict(zip(ok, self.client.gather(ok, errors="raise")))
+                fetched = dict(zip(ok, self.client.gather(ok, errors="raise", direct=self._direct)))
             except Exception:  # noqa: BLE001 - one was lost between done and fetch: go one by one
                 fetched = {}
         out = []
@@ -352,6 +356,20 @@ class DaskBackend(ExecutionBackend):
             # every worker has room: no restriction, so workers that adapt adds later can take it
             return {}
         return {"workers": workers, "allow_other_workers": False}
+
+
+def _workers_reachable(client) -> bool:
+    """True when the client's cluster is a ``LocalCluster`` of this process (the embedded
+    cluster): its workers listen on this host, so finished tasks' rows are fetched from them
+    directly rather than relayed by the scheduler, which runs in this process too (the rows
+    would cross the driver's event loop twice). Elsewhere workers may not be reachable from
+    the driver (a gateway, a cluster behind a login node): through the scheduler, as Dask does
+    by default."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:  # pragma: no cover - distributed is what this backend runs on
+        return False
+    return isinstance(getattr(client, "cluster", None), LocalCluster)
 
 
 def _scheduler_never_retries(client) -> bool:
