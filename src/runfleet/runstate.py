@@ -569,5 +569,67 @@ class RunTable:
         given as ``"module:attr"``)."""
         return {info.fn_path for info in self._fninfos.values() if info.by_name or not by_name}
 
+    # -- bulk adding (runs without upstreams, a resume of a million runs) --------------------------
+    def fn_info(self, fn, fn_path: str, code: str, takes_ctx: bool, by_name: bool) -> _FnInfo:
+        """The table's shared record of a function (and code token), made once per table."""
+        info_key = (id(fn), fn_path, code, takes_ctx, by_name)
+        info = self._fninfos.get(info_key)
+        if info is None:
+            info = self._fninfos[info_key] = _FnInfo(fn, fn_path, code, takes_ctx, by_name)
+        return info
+
+    def shared_policy(self, policy: RetryPolicy) -> RetryPolicy:
+        """The table's one instance of a policy with ``policy``'s fields."""
+        return self._policies.setdefault((policy.retries, policy.backoff_s, policy.timeout_s), policy)
+
+    def add_plain(self, names: list[str], runs: list, infos: list, keys: bytes, params_hashes: bytes,
+                  policies: list, flags: bytes, states: bytes, values: list) -> None:
+        """Register runs without upstreams in one go, each straight in its first state.
+
+        What :meth:`add_keyed` then :meth:`move` do run by run, column by column: nothing is made
+        per run but its entries in the columns.
+
+        Parameters
+        ----------
+        names : list of str
+            The runs' names, none of them in the table (the caller checked).
+        runs : list of Run
+            The runs.
+        infos : list
+            Each run's :meth:`fn_info`.
+        keys, params_hashes : bytes
+            16 bytes per run: the content keys and params hashes (the 32 hex characters as bytes).
+        policies : list of RetryPolicy
+            Each run's policy (instances from :meth:`shared_policy`).
+        flags : bytes
+            One byte per run: 1 packable, 2 dirty, 4 resumed.
+        states : bytes
+            One byte per run: its state's code (READY, or DONE for a resumed run); see
+            :meth:`state_code`.
+        values : list
+            Each run's value (a resumed run's returned value, else None).
+        """
+        i0 = len(self._names)
+        n = len(names)
+        self._index.update(zip(names, range(i0, i0 + n)))
+        self._names.extend(names)
+        self._runs.extend(runs)
+        self._fn.extend(infos)
+        self._keys += keys
+        self._phash += params_hashes
+        self._policy.extend(policies)
+        self._state += states
+        self._flags += flags
+        self._attempts.extend(array.array("I", bytes(self._attempts.itemsize * n)))
+        self._values.extend(values)
+        counts = self._counts
+        for code in set(states):
+            counts[code] += states.count(code)
+
+    @staticmethod
+    def state_code(state: RunState) -> int:
+        """The byte a state is kept as (for :meth:`add_plain`)."""
+        return _CODE[state]
+
 
 __all__ = ["InvalidTransition", "KeyedView", "RunEntry", "RunState", "RunTable", "RunView", "TRANSITIONS"]

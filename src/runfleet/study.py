@@ -431,8 +431,7 @@ class Study:
             raise InputError(f"{src}: runs: duplicate run name {self._duplicates[0]!r}")
         if not self.runs:
             raise InputError(f"{src}: runs: the study has no runs")
-        for name, run in self.runs.items():
-            check_run_fields(run, src)
+        check_runs(self.runs.values(), src)
         deps = resolve_after(self.runs, src)
         order = topological_order(deps, src)
         if import_fns:
@@ -451,7 +450,45 @@ class Study:
                     except TypeError:
                         pass
                 call_style(run, got, src)
-        return {n: list(deps[n]) for n in order}
+        empty: list = []  # one list shared by the runs without upstreams (most of a big grid)
+        out = dict.fromkeys(order, empty)
+        for n, ups in deps.items():
+            if ups:
+                out[n] = list(ups)
+        return out
+
+
+#: runs whose params are checked JSON-able in one encoding by :func:`check_runs`
+_CHECK_CHUNK = 4096
+
+
+def check_runs(runs: Iterable[Run], src: str) -> None:
+    """:func:`check_run_fields` of every run, in order (the first bad run raises), with the
+    common case checked in bulk: the params of a chunk of runs encoded at once, and the fields
+    few runs set checked only on the runs that set them.
+
+    Raises
+    ------
+    InputError
+        The error :func:`check_run_fields` raises for the first bad run.
+    """
+    match = NAME_RE.match
+    runs = iter(runs)
+    while True:
+        chunk = list(itertools.islice(runs, _CHECK_CHUNK))
+        if not chunk:
+            return
+        try:
+            canonical_json([r.params for r in chunk])
+        except (TypeError, ValueError):
+            for run in chunk:  # the first bad run says what is wrong with it
+                check_run_fields(run, src)
+        for run in chunk:
+            name = run.name
+            if (not isinstance(name, str) or match(name) is None or type(run.params) is not dict
+                    or run.retries is not None or run.backoff_s is not None or run.timeout_s is not None
+                    or run.skip_reason is not None or run.inputs):
+                check_run_fields(run, src)
 
 
 def check_run_fields(run: Run, src: str) -> None:
