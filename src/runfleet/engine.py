@@ -481,7 +481,7 @@ class Fleet:
         else:
             p = positions.get(name)
             duration = None if p is None else durations[p]
-        return RunOutcome(name, "done", self.runs[name].value, attempts=0, duration_s=duration, resumed=True)
+        return RunOutcome(name, "done", self.runs.value_of(name), attempts=0, duration_s=duration, resumed=True)
 
     def wait(self) -> dict:
         """Drain everything submitted; return the counts."""

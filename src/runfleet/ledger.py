@@ -383,6 +383,7 @@ class RunRecords(Mapping):
         self._packs = packs
         self._offsets: list[int] = []
         self._pos: dict[str, int] = {}
+        self._flat = None  # done_columns(), built when first asked for
         off = 0
         for pack in packs:
             self._offsets.append(off)
@@ -443,7 +444,7 @@ class RunRecords(Mapping):
         :func:`runfleet.values.decode_value`) and ``durations[p]`` its key, value and duration.
         A name is in at most one of ``single`` and ``positions``. Built once, then shared:
         treat as read-only."""
-        got = self.__dict__.get("_flat")
+        got = self._flat
         if got is None:
             keys: list = []
             values: list = []
@@ -453,7 +454,7 @@ class RunRecords(Mapping):
                 for attr, out in (("keys", keys), ("values", values), ("durations", durations)):
                     col = getattr(pack, attr)
                     out.extend(col if isinstance(col, list) else [col] * n)
-            got = self.__dict__["_flat"] = (self._single, self._pos, keys, values, durations)
+            got = self._flat = (self._single, self._pos, keys, values, durations)
         return got
 
     def packed_states(self) -> dict[str, tuple]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .errors import InputError
-from .keys import KEY_LENGTH, _encode, _ENCODER, _key_frame, code_token, inputs_hash, param_hashes, params_hash, run_key
+from .keys import KEY_LENGTH, _encode_checked, _ENCODER, _key_frame, code_token, inputs_hash, param_hashes, params_hash, run_key
 from .ledger import RunRecord
 from .study import Run, call_style
 
@@ -233,7 +233,7 @@ class PlainKeyer:
             When ``check_calls`` and a run's params do not fit its function.
         """
         sha = hashlib.sha256
-        enc = _encode
+        enc = _encode_checked  # params were checked JSON-able (Study.validate, Fleet.submit)
         frames = self._frames
         frame = self.frame
         check = call_style if self.check_calls else None

@@ -530,17 +530,18 @@ class RunTable:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at
         positions ``start`` to ``stop`` (default: the end): name, fn, params (JSON text), after,
         key, retries, timeout_s."""
-        from .studyrecord import _dumps
+        from .studyrecord import _dumps, _dumps_checked
 
         stop = len(self._names) if stop is None else min(stop, len(self._names))
         idx = range(start, stop)
         runs, fns, pols, ups = self._runs, self._fn, self._policy, self._upstream
+        keys = self._keys[16 * start:16 * stop].hex()
         return {
             "name": self._names[start:stop],
             "fn": [fns[i].fn_path for i in idx],
-            "params": [_dumps(runs[i].params) for i in idx],
-            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx],
-            "key": [self.key_of(i) for i in idx],
+            "params": [_dumps_checked(run.params) for run in runs[start:stop]],  # checked when added
+            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx] if ups else ["[]"] * len(idx),
+            "key": [keys[j:j + 32] for j in range(0, len(keys), 32)],
             "retries": [pols[i].retries for i in idx],
             "timeout_s": [pols[i].timeout_s for i in idx],
         }
@@ -625,6 +626,10 @@ class RunTable:
         counts = self._counts
         for code in set(states):
             counts[code] += states.count(code)
+
+    def value_of(self, name: str):
+        """Run ``name``'s value (without a view)."""
+        return self._values[self._index[name]]
 
     @staticmethod
     def state_code(state: RunState) -> int:

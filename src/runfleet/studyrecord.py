@@ -101,6 +101,8 @@ def _write_shard(cols: dict) -> bytes:
 
 #: the record's JSON text of params and after (``JSONEncoder(...).encode``'s text, built faster)
 _dumps = one_shot_encoder(json.JSONEncoder(separators=(",", ":"), default=str))
+#: :data:`_dumps` of a validated run's params (checked JSON-able when the run was submitted)
+_dumps_checked = one_shot_encoder(json.JSONEncoder(separators=(",", ":"), default=str), checked=True)
 
 
 def _rows_to_columns(rows: list[dict]) -> dict:
