@@ -356,33 +356,42 @@ class Fleet:
         info_col, policies, values, resumed, ready = [], [], [], [], []
         flags, states = bytearray(), bytearray()
         done_code, ready_code = table.state_code(S.DONE), table.state_code(S.READY)
+        add_info, add_policy, add_value = info_col.append, policies.append, values.append
+        add_flag, add_state = flags.append, states.append
+        last_fr = info = None
+        plain_types = (dict, list)  # values decode_value changes; others are stored as they are
         for name, run, key, fr in zip(names, runs, keys, frames):
-            info = infos.get(id(fr))
-            if info is None:
-                info = infos[id(fr)] = table.fn_info(fr[0], fr[1], fr[2], fr[3], isinstance(run.fn, str))
-            info_col.append(info)
-            policies.append(default_policy if run.retries is None and run.backoff_s is None
-                            and run.timeout_s is None else table.shared_policy(policy_for(run)))
-            pack = run.pack if run.pack is not None else pack_default
-            flag = (1 if pack is not False else 0) | (2 if name in dirty else 0)
+            if fr is not last_fr:
+                info = infos.get(id(fr))
+                if info is None:
+                    info = infos[id(fr)] = table.fn_info(fr[0], fr[1], fr[2], fr[3], isinstance(run.fn, str))
+                last_fr = fr
+            add_info(info)
+            add_policy(default_policy if run.retries is None and run.backoff_s is None
+                       and run.timeout_s is None else table.shared_policy(policy_for(run)))
+            pack = run.pack
+            flag = (0 if (pack if pack is not None else pack_default) is False else 1) | (2 if name in dirty else 0)
             # the same rule as _add_keyed for a run without upstreams: done in the store with this key
             rec = single_get(name)
             if rec is None:
                 p = pos_get(name)
-                done = p is not None and stored_keys[p] == key
-                value = decode_value(stored_values[p]) if done else None
-            else:
-                done = rec.status == "done" and rec.key == key
-                value = rec.value if done else None
-            values.append(value)
-            if done:
-                flags.append(flag | 4)
-                states.append(done_code)
+                if p is not None and stored_keys[p] == key:
+                    value = stored_values[p]
+                    add_value(decode_value(value) if value.__class__ in plain_types else value)
+                    add_flag(flag | 4)
+                    add_state(done_code)
+                    resumed.append(name)
+                    continue
+            elif rec.status == "done" and rec.key == key:
+                add_value(rec.value)
+                add_flag(flag | 4)
+                add_state(done_code)
                 resumed.append(name)
-            else:
-                flags.append(flag)
-                states.append(ready_code)
-                ready.append(name)
+                continue
+            add_value(None)
+            add_flag(flag)
+            add_state(ready_code)
+            ready.append(name)
         table.add_plain(names, runs, info_col, bytes.fromhex("".join(keys)), bytes.fromhex("".join(phashes)),
                         policies, bytes(flags), bytes(states), values)
         counts = self.counts

@@ -240,17 +240,22 @@ class PlainKeyer:
         src = self.source
         n = KEY_LENGTH
         keys, phs, parts = [], [], []
+        add_key, add_ph, add_part = keys.append, phs.append, parts.append
+        last_fn = last_version = fr = None
         for name, run in zip(names, runs):
-            try:
-                fr = frames.get((run.fn, run.version)) or frame(name, run)
-            except TypeError:
-                fr = frame(name, run)
+            fn, version = run.fn, run.version
+            if fr is None or fn is not last_fn or version is not last_version:  # (runs of a grid share them)
+                try:
+                    fr = frames.get((fn, version)) or frame(name, run)
+                except TypeError:  # an unhashable callable
+                    fr = frame(name, run)
+                last_fn, last_version = fn, version
             if check is not None:
                 check(run, fr[0], src)
             ph = sha(enc(run.params).encode()).hexdigest()[:n]
-            keys.append(sha((fr[4] + ph + fr[5]).encode()).hexdigest()[:n])
-            phs.append(ph)
-            parts.append(fr)
+            add_key(sha((fr[4] + ph + fr[5]).encode()).hexdigest()[:n])
+            add_ph(ph)
+            add_part(fr)
         return keys, phs, parts
 
     def keyed_run(self, run: Run, key: str, params_hash: str, frame: tuple) -> KeyedRun:
