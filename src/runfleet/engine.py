@@ -483,14 +483,21 @@ class Fleet:
 
     def _resumed_outcome(self, name: str) -> RunOutcome:
         """The outcome of a run found done in the store (made when yielded, not kept per run)."""
-        single, positions, _, _, durations = self.records.done_columns()
-        record = single.get(name)
+        lookup = self._resume_lookup
+        if lookup is None:
+            single, positions, _, _, durations = self.records.done_columns()
+            lookup = self._resume_lookup = (single.get, positions.get, durations, self.runs.value_of)
+        single_get, pos_get, durations, value_of = lookup
+        record = single_get(name)
         if record is not None:
             duration = record.duration_s
         else:
-            p = positions.get(name)
+            p = pos_get(name)
             duration = None if p is None else durations[p]
-        return RunOutcome(name, "done", self.runs.value_of(name), attempts=0, duration_s=duration, resumed=True)
+        return RunOutcome(name, "done", value_of(name), attempts=0, duration_s=duration, resumed=True)
+
+    #: (single.get, positions.get, durations, value_of) for :meth:`_resumed_outcome`, made once
+    _resume_lookup = None
 
     def wait(self) -> dict:
         """Drain everything submitted; return the counts."""

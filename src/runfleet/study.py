@@ -436,9 +436,13 @@ class Study:
         order = topological_order(deps, src)
         if import_fns:
             resolved: dict = {}  # one import per distinct fn, not per run
+            runs = self.runs
+            last_fn = last_names = None  # whether a call binds depends on the fn and the param names only
             for name in order:
-                run = self.runs[name]
+                run = runs[name]
                 fn = run.fn
+                if fn is last_fn and run.params.keys() == last_names:
+                    continue  # the run before had the same fn and parameter names, and binds
                 try:
                     got = resolved.get(fn)
                 except TypeError:  # an unhashable callable
@@ -450,6 +454,7 @@ class Study:
                     except TypeError:
                         pass
                 call_style(run, got, src)
+                last_fn, last_names = fn, run.params.keys()
         empty: list = []  # one list shared by the runs without upstreams (most of a big grid)
         out = dict.fromkeys(order, empty)
         for n, ups in deps.items():
