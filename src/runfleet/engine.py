@@ -243,7 +243,11 @@ class Fleet:
         src = self.study.source
         if isinstance(runs, dict):  # {name: Run}: no second dict of a million runs
             batch: dict[str, Run] = runs
-            for name, run in runs.items():
+            taken = self.runs.keys()
+            # the common case checked in bulk (a study's runs into a new fleet); else run by run
+            clean = (checked and all(name == run.name for name, run in runs.items())
+                     and (not taken or taken.isdisjoint(runs)))
+            for name, run in (() if clean else runs.items()):
                 if name != run.name:
                     raise InputError(f"{src}: runs: run {run.name!r} is given under the name {name!r}")
                 if name in self.runs:
@@ -286,7 +290,7 @@ class Fleet:
             for name in order:
                 run = batch[name]
                 upstream = deps[name]
-                if is_plain(run, upstream):
+                if not upstream and not run.inputs and not run.skip_reason:  # is_plain, inline
                     plain.append(name)
                     if len(plain) >= PLAIN_CHUNK:
                         self._add_plain(plain, batch, keyer)
@@ -486,15 +490,15 @@ class Fleet:
         lookup = self._resume_lookup
         if lookup is None:
             single, positions, _, _, durations = self.records.done_columns()
-            lookup = self._resume_lookup = (single.get, positions.get, durations, self.runs.value_of)
-        single_get, pos_get, durations, value_of = lookup
+            lookup = self._resume_lookup = (single.get, positions.get, durations, *self.runs.value_lookup())
+        single_get, pos_get, durations, position, values = lookup
         record = single_get(name)
         if record is not None:
             duration = record.duration_s
         else:
             p = pos_get(name)
             duration = None if p is None else durations[p]
-        return RunOutcome(name, "done", value_of(name), attempts=0, duration_s=duration, resumed=True)
+        return RunOutcome(name, "done", values[position(name)], attempts=0, duration_s=duration, resumed=True)
 
     #: (single.get, positions.get, durations, value_of) for :meth:`_resumed_outcome`, made once
     _resume_lookup = None

@@ -631,6 +631,11 @@ class RunTable:
         """Run ``name``'s value (without a view)."""
         return self._values[self._index[name]]
 
+    def value_lookup(self) -> tuple:
+        """``(position, values)``: ``values[position(name)]`` is run ``name``'s value (for a loop
+        over a million resumed runs; live, read-only)."""
+        return self._index.__getitem__, self._values
+
     @staticmethod
     def state_code(state: RunState) -> int:
         """The byte a state is kept as (for :meth:`add_plain`)."""

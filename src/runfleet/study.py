@@ -556,12 +556,10 @@ def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = 
     upstreams each entry matched: ``(deps, {run name: [AfterGroup]})``. An upstream matched by
     a strict entry too is strict (its failure skips the run)."""
     universe = None  # names globs are matched against, built when the first glob needs it
-    deps: dict[str, list[str]] = {}
+    # runs without after share one empty tuple: no list per run for the many runs of a grid
+    deps: dict[str, list[str]] = dict.fromkeys(runs, _NO_UPSTREAM)
     groups: dict[str, list[AfterGroup]] = {}
-    for name, run in runs.items():
-        if not run.after:
-            deps[name] = _NO_UPSTREAM  # shared: no list per run for the many runs without after
-            continue
+    for name, run in [(n, r) for n, r in runs.items() if r.after]:
         upstream: list[str] = []
         for entry in run.after:
             pattern = entry
