@@ -38,8 +38,9 @@ from .executor import PackRows, Specs
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
-from .plan import KeyedRun, iter_key_runs, needs_run, rerun_reason
+from .plan import KeyedRun, PlainKeyer, is_plain, iter_key_runs, key_run, needs_run, rerun_reason
 from .progress import Progress
+from .values import decode_value
 from .studyrecord import SHARD_ROWS
 from .runstate import RunState, RunTable
 from .study import (AfterGroup, Run, Study, call_style, check_run_fields, resolve_after_groups, resolve_fn,
@@ -66,6 +67,10 @@ _bound_low_level_logs()
 #: runs in flight at most (beyond the tasks that keep every slot busy): a window of 32 packs of
 #: 2,000 runs would hold 64,000 specs on the driver
 MAX_RUNS_IN_FLIGHT = 16_000
+#: a batch of more runs than this is keyed and added in bulk (:meth:`Fleet.submit`)
+PLAIN_BULK_MIN = 10_000
+#: runs keyed and added to the run table at once on the bulk path
+PLAIN_CHUNK = 65_536
 
 
 @dataclass(slots=True)
@@ -251,7 +256,11 @@ class Fleet:
         src = self.study.source
         if isinstance(runs, dict):  # {name: Run}: no second dict of a million runs
             batch: dict[str, Run] = runs
-            for name, run in runs.items():
+            taken = self.runs.keys()
+            # the common case checked in bulk (a study's runs into a new fleet); else run by run
+            clean = (checked and all(name == run.name for name, run in runs.items())
+                     and (not taken or taken.isdisjoint(runs)))
+            for name, run in (() if clean else runs.items()):
                 if name != run.name:
                     raise InputError(f"{src}: runs: run {run.name!r} is given under the name {name!r}")
                 if name in self.runs:
@@ -283,56 +292,131 @@ class Fleet:
             return got
 
         table = self.runs
-        keyed = (list(iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
-                                   self.study.version, self.study.seed, src, self.study.storage_options))
-                 if len(order) <= 10_000 else None)
-        # a big batch is keyed as it is added (no KeyedRun kept per run); a small one first, so a
-        # bad run leaves the fleet untouched
-        if keyed is None:
+        if len(order) > PLAIN_BULK_MIN:
+            # a big batch: runs without upstreams (most of a grid) keyed and added in bulk, the
+            # others one at a time as they come in topological order; nothing kept per run
             if not checked:
                 for n in order:  # what keying checks, before anything is added
                     call_style(batch[n], fn_of(n), src)
-            keyed = iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key,
-                                  self.study.version, self.study.seed, src, self.study.storage_options)
-        records = self.records
-        pack_default = self.study.pack_default
-        policy_for = self.study.policy_for
-        default_policy = self.study.policy  # shared by every run that sets none of its fields
-        counts = self.counts
-        ready_append = self.ready.append
-        for kr in keyed:
-            name = kr.name
-            run = kr.run
-            pack = run.pack if run.pack is not None else pack_default
-            g = groups.get(name)
-            policy = (default_policy if run.retries is None and run.backoff_s is None and run.timeout_s is None
-                      else policy_for(run))
-            entry = table.add_keyed(name, kr, policy, packable=pack is not False, dirty=name in self.dirty_dirs,
-                                    after_groups=g, tolerated=frozenset(AfterGroup.tolerated(g)) if g else None)
-            counts["total"] += 1
-            for u in kr.upstream:
-                table.add_dependent(u, name)
-            record = records.get(name)
-            if record is not None and record.status == "done" and record.key == kr.key and (
-                    not kr.upstream or not needs_run(kr, record, (u for u in kr.upstream
-                                                                  if not table[u].resumed))):
-                # the same rule as plan_study (the dry run): done in the store with this key
-                table.move(name, S.DONE)
-                value = record.value
-                entry.value = value
-                entry.resumed = True
-                counts["done"] += 1
-                counts["resumed"] += 1
-                self.outcomes.append(name)  # its RunOutcome is made when it is yielded
-                continue
-            if not kr.upstream and not run.skip_reason:  # nothing to wait for (what _place decides)
-                table.move(name, S.READY)
-                ready_append(name)
-                continue
-            table.move(name, S.WAITING)
-            self._place(name)
+            keyer = PlainKeyer(fn_of, self.study.version, self.study.seed, src, check_calls=False)
+            plain: list[str] = []
+            for name in order:
+                run = batch[name]
+                upstream = deps[name]
+                if not upstream and not run.inputs and not run.skip_reason:  # is_plain, inline
+                    plain.append(name)
+                    if len(plain) >= PLAIN_CHUNK:
+                        self._add_plain(plain, batch, keyer)
+                        plain = []
+                    continue
+                if plain:
+                    self._add_plain(plain, batch, keyer)
+                    plain = []
+                self._add_keyed(key_run(run, upstream, fn_of(name), lambda u: table[u].kr.key, self.study.version,
+                                        self.study.seed, src, self.study.storage_options), groups)
+            if plain:
+                self._add_plain(plain, batch, keyer)
+        else:  # a small batch is keyed first, so a bad run leaves the fleet untouched
+            for kr in list(iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key, self.study.version,
+                                         self.study.seed, src, self.study.storage_options)):
+                self._add_keyed(kr, groups)
         self._study_dirty = True
         return order
+
+    def _add_keyed(self, kr: KeyedRun, groups: dict) -> None:
+        """Add one keyed run to the table and move it on: done (resumed), ready or waiting."""
+        table = self.runs
+        counts = self.counts
+        name = kr.name
+        run = kr.run
+        pack = run.pack if run.pack is not None else self.study.pack_default
+        g = groups.get(name)
+        policy = (self.study.policy if run.retries is None and run.backoff_s is None and run.timeout_s is None
+                  else self.study.policy_for(run))  # the default is shared by every run that sets none
+        entry = table.add_keyed(name, kr, policy, packable=pack is not False, dirty=name in self.dirty_dirs,
+                                after_groups=g, tolerated=frozenset(AfterGroup.tolerated(g)) if g else None)
+        counts["total"] += 1
+        for u in kr.upstream:
+            table.add_dependent(u, name)
+        record = self.records.get(name)
+        if record is not None and record.status == "done" and record.key == kr.key and (
+                not kr.upstream or not needs_run(kr, record, (u for u in kr.upstream
+                                                              if not table[u].resumed))):
+            # the same rule as plan_study (the dry run): done in the store with this key
+            table.move(name, S.DONE)
+            entry.value = record.value
+            entry.resumed = True
+            counts["done"] += 1
+            counts["resumed"] += 1
+            self.outcomes.append(name)  # its RunOutcome is made when it is yielded
+            return
+        if not kr.upstream and not run.skip_reason:  # nothing to wait for (what _place decides)
+            table.move(name, S.READY)
+            self.ready.append(name)
+            return
+        table.move(name, S.WAITING)
+        self._place(name)
+
+    def _add_plain(self, names: list[str], batch: dict, keyer: PlainKeyer) -> None:
+        """Add runs without upstreams, input files or skip reason (:func:`runfleet.plan.is_plain`)
+        in bulk: the same keys, states, counts and outcomes as :meth:`_add_keyed` run by run."""
+        table = self.runs
+        runs = [batch[n] for n in names]
+        keys, phashes, frames = keyer.key(names, runs)
+        single, positions, stored_keys, stored_values, _ = self.records.done_columns()
+        single_get, pos_get = single.get, positions.get
+        dirty = self.dirty_dirs
+        pack_default = self.study.pack_default
+        default_policy = table.shared_policy(self.study.policy)
+        policy_for = self.study.policy_for
+        infos: dict = {}
+        info_col, policies, values, resumed, ready = [], [], [], [], []
+        flags, states = bytearray(), bytearray()
+        done_code, ready_code = table.state_code(S.DONE), table.state_code(S.READY)
+        add_info, add_policy, add_value = info_col.append, policies.append, values.append
+        add_flag, add_state = flags.append, states.append
+        last_fr = info = None
+        plain_types = (dict, list)  # values decode_value changes; others are stored as they are
+        for name, run, key, fr in zip(names, runs, keys, frames):
+            if fr is not last_fr:
+                info = infos.get(id(fr))
+                if info is None:
+                    info = infos[id(fr)] = table.fn_info(fr[0], fr[1], fr[2], fr[3], isinstance(run.fn, str))
+                last_fr = fr
+            add_info(info)
+            add_policy(default_policy if run.retries is None and run.backoff_s is None
+                       and run.timeout_s is None else table.shared_policy(policy_for(run)))
+            pack = run.pack
+            flag = (0 if (pack if pack is not None else pack_default) is False else 1) | (2 if name in dirty else 0)
+            # the same rule as _add_keyed for a run without upstreams: done in the store with this key
+            rec = single_get(name)
+            if rec is None:
+                p = pos_get(name)
+                if p is not None and stored_keys[p] == key:
+                    value = stored_values[p]
+                    add_value(decode_value(value) if value.__class__ in plain_types else value)
+                    add_flag(flag | 4)
+                    add_state(done_code)
+                    resumed.append(name)
+                    continue
+            elif rec.status == "done" and rec.key == key:
+                add_value(rec.value)
+                add_flag(flag | 4)
+                add_state(done_code)
+                resumed.append(name)
+                continue
+            add_value(None)
+            add_flag(flag)
+            add_state(ready_code)
+            ready.append(name)
+        table.add_plain(names, runs, info_col, bytes.fromhex("".join(keys)), bytes.fromhex("".join(phashes)),
+                        policies, bytes(flags), bytes(states), values)
+        counts = self.counts
+        counts["total"] += len(names)
+        counts["done"] += len(resumed)
+        counts["resumed"] += len(resumed)
+        self.outcomes.extend(resumed)  # their RunOutcomes are made when yielded
+        self.ready.extend(ready)
 
     def _place(self, name: str, ended: str | None = None) -> None:
         """Move a waiting run on as its upstreams allow: ready (all done, or, for an aggregator
@@ -426,9 +510,21 @@ class Fleet:
 
     def _resumed_outcome(self, name: str) -> RunOutcome:
         """The outcome of a run found done in the store (made when yielded, not kept per run)."""
-        record = self.records.get(name)
-        return RunOutcome(name, "done", self.runs[name].value, attempts=0,
-                          duration_s=None if record is None else record.duration_s, resumed=True)
+        lookup = self._resume_lookup
+        if lookup is None:
+            single, positions, _, _, durations = self.records.done_columns()
+            lookup = self._resume_lookup = (single.get, positions.get, durations, *self.runs.value_lookup())
+        single_get, pos_get, durations, position, values = lookup
+        record = single_get(name)
+        if record is not None:
+            duration = record.duration_s
+        else:
+            p = pos_get(name)
+            duration = None if p is None else durations[p]
+        return RunOutcome(name, "done", values[position(name)], attempts=0, duration_s=duration, resumed=True)
+
+    #: (single.get, positions.get, durations, value_of) for :meth:`_resumed_outcome`, made once
+    _resume_lookup = None
 
     def wait(self) -> dict:
         """Drain everything submitted; return the counts."""
@@ -1100,9 +1196,45 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
 
     rows = []
     will_run: set[str] = set()
-    for kr in iter_key_runs(study.runs, deps, fn_of, {}.__getitem__, study.version, study.seed, study.source,
-                            study.storage_options):
-        name = kr.name
+    runs = study.runs
+    keys: dict[str, str] = {}  # of the runs others follow
+    followed = {u for ups in deps.values() for u in ups}
+    keyer = PlainKeyer(fn_of, study.version, study.seed, study.source, check_calls=False)  # validated above
+    single, positions, stored_keys, _, _ = records.done_columns()
+    plain: list[str] = []
+
+    def plain_rows() -> None:  # runs without upstreams, keyed in bulk (byte for byte the same keys)
+        chunk = [runs[n] for n in plain]
+        got, phashes, frames = keyer.key(plain, chunk)
+        for name, run, key, ph, fr in zip(plain, chunk, got, phashes, frames):
+            if name in followed:
+                keys[name] = key
+            rec = single.get(name)
+            if rec is None:
+                p = positions.get(name)
+                if p is not None and stored_keys[p] == key:  # needs_run: done in the store with this key
+                    rows.append({"name": name, "action": "done", "reason": "done, same key"})
+                    continue
+                rec = records.get(name)
+            reason = rerun_reason(keyer.keyed_run(run, key, ph, fr), rec)
+            if reason is not None:
+                will_run.add(name)
+            rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})
+        plain.clear()
+
+    for name, upstream in deps.items():
+        run = runs[name]
+        if is_plain(run, upstream):
+            plain.append(name)
+            if len(plain) >= PLAIN_CHUNK:
+                plain_rows()
+            continue
+        if plain:
+            plain_rows()
+        kr = key_run(run, upstream, fn_of(name), keys.__getitem__, study.version, study.seed, study.source,
+                     study.storage_options)
+        if name in followed:
+            keys[name] = kr.key
         executing = [u for u in kr.upstream if u in will_run] if kr.upstream else ()
         reason = rerun_reason(kr, records.get(name), executing)  # needs_run: the rule the engine follows
         if reason is not None and kr.run.skip_reason:
@@ -1111,6 +1243,8 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
         if reason is not None:
             will_run.add(name)
         rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})
+    if plain:
+        plain_rows()
     return rows
 
 

@@ -396,6 +396,7 @@ class RunRecords(Mapping):
         self._packs = packs
         self._offsets: list[int] = []
         self._pos: dict[str, int] = {}
+        self._flat = None  # done_columns(), built when first asked for
         off = 0
         for pack in packs:
             self._offsets.append(off)
@@ -447,6 +448,27 @@ class RunRecords(Mapping):
 
     def values(self) -> _Values:
         return _Values(self)
+
+    def done_columns(self) -> tuple[dict, dict, list, list, list]:
+        """The records laid out for a bulk comparison of keys (a resume of a million runs):
+        ``(single, positions, keys, values, durations)``. ``single`` is ``{name: RunRecord}`` of
+        the records in files of their own; ``positions`` ``{name: p}`` of the runs whose newest
+        record is a packed marker, and ``keys[p]``, ``values[p]`` (as stored: see
+        :func:`runfleet.values.decode_value`) and ``durations[p]`` its key, value and duration.
+        A name is in at most one of ``single`` and ``positions``. Built once, then shared:
+        treat as read-only."""
+        got = self._flat
+        if got is None:
+            keys: list = []
+            values: list = []
+            durations: list = []
+            for pack in self._packs:
+                n = len(pack.names)
+                for attr, out in (("keys", keys), ("values", values), ("durations", durations)):
+                    col = getattr(pack, attr)
+                    out.extend(col if isinstance(col, list) else [col] * n)
+            got = self._flat = (self._single, self._pos, keys, values, durations)
+        return got
 
     def packed_states(self) -> dict[str, tuple]:
         """``{name: (key, attempts, duration_s, finished)}`` of the runs whose newest record is a

@@ -2,11 +2,12 @@
 ``runfleet run --dry-run``."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .errors import InputError
-from .keys import code_token, inputs_hash, param_hashes, params_hash, run_key
+from .keys import KEY_LENGTH, _encode_checked, _ENCODER, _key_frame, code_token, inputs_hash, param_hashes, params_hash, run_key
 from .ledger import RunRecord
 from .study import Run, call_style
 
@@ -97,22 +98,171 @@ def iter_key_runs(runs: dict[str, Run], deps: dict[str, list[str]], fn_of: Calla
     function cannot be called with the run's params."""
     followed = {u for ups in deps.values() for u in ups}
     keys: dict[str, str] = {}
+
+    def key_of(u: str) -> str:
+        return keys[u] if u in keys else known_key(u)
+
     for name, upstream in deps.items():
-        run = runs[name]
-        fn = fn_of(name)
-        ctx = call_style(run, fn, source)
-        code = code_token(fn, run.version if run.version is not None else study_version)
-        up_keys = {u: (keys[u] if u in keys else known_key(u)) for u in upstream} if upstream else {}
-        try:
-            files = inputs_hash(run.inputs, storage_options) if run.inputs else None
-        except OSError as e:
-            raise InputError(f"{source}: run {name!r}: inputs: cannot read input file {getattr(e, 'filename', None) or e}"
-                             f" ({e.strerror or type(e).__name__})") from None
-        ph = params_hash(run.params, files)
-        key = run_key(run.fn_path, ph, up_keys, code, study_seed)
+        kr = key_run(runs[name], upstream, fn_of(name), key_of, study_version, study_seed, source, storage_options)
         if name in followed:
-            keys[name] = key
-        yield KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
+            keys[name] = kr.key
+        yield kr
+
+
+def key_run(run: Run, upstream, fn: Callable, known_key: Callable[[str], str], study_version: str | None,
+            study_seed: int, source: str = "study", storage_options: dict | None = None) -> KeyedRun:
+    """The :class:`KeyedRun` of one run (what :func:`iter_key_runs` yields for it).
+
+    Parameters
+    ----------
+    run : Run
+        The run.
+    upstream : list of str
+        Names of the runs it follows.
+    fn : callable
+        Its resolved function.
+    known_key : callable
+        ``known_key(name)``: the key of an upstream.
+    study_version : str or None
+        The study's code version token.
+    study_seed : int
+        The study seed.
+    source : str
+        Where the study comes from, for messages.
+    storage_options : dict, optional
+        fsspec options for object-store ``inputs``.
+
+    Returns
+    -------
+    KeyedRun
+
+    Raises
+    ------
+    InputError
+        When an input file cannot be read or ``fn`` cannot be called with the run's params.
+    """
+    name = run.name
+    ctx = call_style(run, fn, source)
+    code = code_token(fn, run.version if run.version is not None else study_version)
+    up_keys = {u: known_key(u) for u in upstream} if upstream else {}
+    try:
+        files = inputs_hash(run.inputs, storage_options) if run.inputs else None
+    except OSError as e:
+        raise InputError(f"{source}: run {name!r}: inputs: cannot read input file {getattr(e, 'filename', None) or e}"
+                         f" ({e.strerror or type(e).__name__})") from None
+    ph = params_hash(run.params, files)
+    key = run_key(run.fn_path, ph, up_keys, code, study_seed)
+    return KeyedRun(run, fn, upstream, run.fn_path, ph, code, up_keys, key, files, ctx)
+
+
+def is_plain(run: Run, upstream) -> bool:
+    """True for a run :class:`PlainKeyer` keys: no upstreams, no input files, not declared skipped
+    (the many runs of a big grid)."""
+    return not upstream and not run.inputs and not run.skip_reason
+
+
+class PlainKeyer:
+    """Content keys of plain runs (:func:`is_plain`) in bulk, byte for byte the keys
+    :func:`iter_key_runs` makes, with what runs of one function share computed once per
+    (function, version): the function's path, its code token, its call style and the canonical
+    JSON of the key around the params digest (:func:`runfleet.keys.run_key`). Per run: the
+    canonical JSON of its params and two sha256.
+
+    Parameters
+    ----------
+    fn_of : callable
+        ``fn_of(name)``: the run's resolved function.
+    study_version : str or None
+        The study's code version token.
+    study_seed : int
+        The study seed.
+    source : str
+        Where the study comes from, for messages.
+    check_calls : bool
+        Check every run's params against its function's signature (:func:`runfleet.study.call_style`);
+        False when the study was validated already.
+    """
+
+    def __init__(self, fn_of: Callable[[str], Callable], study_version: str | None, study_seed: int,
+                 source: str = "study", check_calls: bool = True):
+        self.fn_of, self.version, self.seed, self.source = fn_of, study_version, study_seed, source
+        self.check_calls = check_calls
+        self._frames: dict = {}
+
+    def frame(self, name: str, run: Run) -> tuple:
+        """``(fn, fn_path, code, takes_ctx, key prefix, key suffix)`` of run ``name``'s function
+        and version (cached per function and version)."""
+        fn = run.fn
+        try:
+            got = self._frames.get((fn, run.version))
+        except TypeError:  # an unhashable callable
+            return self._make_frame(name, run)
+        if got is None:
+            got = self._frames[(fn, run.version)] = self._make_frame(name, run)
+        return got
+
+    def _make_frame(self, name: str, run: Run) -> tuple:
+        fn = self.fn_of(name)
+        ctx = call_style(run, fn, self.source)
+        code = code_token(fn, run.version if run.version is not None else self.version)
+        path = run.fn_path
+        prefix, suffix = _key_frame(path, code, self.seed)
+        quote = _ENCODER.encode("")[0]  # a params digest (hex) is encoded as itself in quotes
+        return fn, path, code, ctx, prefix + quote, quote + suffix
+
+    def key(self, names: list[str], runs: list[Run]) -> tuple[list[str], list[str], list[tuple]]:
+        """Keys of plain runs.
+
+        Parameters
+        ----------
+        names : list of str
+            The runs' names.
+        runs : list of Run
+            The runs (each :func:`is_plain`).
+
+        Returns
+        -------
+        keys, params_hashes : list of str
+            Their content keys and params hashes (32 hex characters each).
+        frames : list of tuple
+            Each run's :meth:`frame` (shared by runs of one function and version).
+
+        Raises
+        ------
+        InputError
+            When ``check_calls`` and a run's params do not fit its function.
+        """
+        sha = hashlib.sha256
+        enc = _encode_checked  # params were checked JSON-able (Study.validate, Fleet.submit)
+        frames = self._frames
+        frame = self.frame
+        check = call_style if self.check_calls else None
+        src = self.source
+        n = KEY_LENGTH
+        keys, phs, parts = [], [], []
+        add_key, add_ph, add_part = keys.append, phs.append, parts.append
+        last_fn = last_version = fr = None
+        for name, run in zip(names, runs):
+            fn, version = run.fn, run.version
+            if fr is None or fn is not last_fn or version is not last_version:  # (runs of a grid share them)
+                try:
+                    fr = frames.get((fn, version)) or frame(name, run)
+                except TypeError:  # an unhashable callable
+                    fr = frame(name, run)
+                last_fn, last_version = fn, version
+            if check is not None:
+                check(run, fr[0], src)
+            ph = sha(enc(run.params).encode()).hexdigest()[:n]
+            add_key(sha((fr[4] + ph + fr[5]).encode()).hexdigest()[:n])
+            add_ph(ph)
+            add_part(fr)
+        return keys, phs, parts
+
+    def keyed_run(self, run: Run, key: str, params_hash: str, frame: tuple) -> KeyedRun:
+        """The :class:`KeyedRun` of a plain run keyed by :meth:`key` (for the few runs whose
+        reason to run is asked for)."""
+        fn, path, code, ctx = frame[:4]
+        return KeyedRun(run, fn, [], path, params_hash, code, {}, key, None, ctx)
 
 
 def needs_run(kr: KeyedRun, record: RunRecord | None, executing_upstreams=()) -> bool:

@@ -683,17 +683,21 @@ class RunTable:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at
         positions ``start`` to ``stop`` (default: the end): name, fn, params (JSON text), after,
         key, retries, timeout_s."""
-        from .studyrecord import _dumps
+        from .studyrecord import _dumps, _dumps_checked
 
         stop = len(self._names) if stop is None else min(stop, len(self._names))
         idx = range(start, stop)
         runs, fns, pols, ups = self._runs, self._fn, self._policy, self._upstream
+        keys: list[str] = []
+        for a in range(start, stop, 4096):  # hex a block at a time (no 8 MB string for a shard)
+            text = self._keys[16 * a:16 * min(stop, a + 4096)].hex()
+            keys.extend([text[j:j + 32] for j in range(0, len(text), 32)])
         return {
             "name": self._names[start:stop],
             "fn": [fns[i].fn_path for i in idx],
-            "params": [_dumps(runs[i].params) for i in idx],
-            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx],
-            "key": [self.key_of(i) for i in idx],
+            "params": [_dumps_checked(run.params) for run in runs[start:stop]],  # checked when added
+            "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx] if ups else ["[]"] * len(idx),
+            "key": keys,
             "retries": [pols[i].retries for i in idx],
             "timeout_s": [pols[i].timeout_s for i in idx],
         }
@@ -721,6 +725,77 @@ class RunTable:
         """The distinct function paths of the table's runs (``by_name``: only of runs whose fn was
         given as ``"module:attr"``)."""
         return {info.fn_path for info in self._fninfos.values() if info.by_name or not by_name}
+
+    # -- bulk adding (runs without upstreams, a resume of a million runs) --------------------------
+    def fn_info(self, fn, fn_path: str, code: str, takes_ctx: bool, by_name: bool) -> _FnInfo:
+        """The table's shared record of a function (and code token), made once per table."""
+        info_key = (id(fn), fn_path, code, takes_ctx, by_name)
+        info = self._fninfos.get(info_key)
+        if info is None:
+            info = self._fninfos[info_key] = _FnInfo(fn, fn_path, code, takes_ctx, by_name)
+        return info
+
+    def shared_policy(self, policy: RetryPolicy) -> RetryPolicy:
+        """The table's one instance of a policy with ``policy``'s fields."""
+        return self._policies.setdefault((policy.retries, policy.backoff_s, policy.timeout_s), policy)
+
+    def add_plain(self, names: list[str], runs: list, infos: list, keys: bytes, params_hashes: bytes,
+                  policies: list, flags: bytes, states: bytes, values: list) -> None:
+        """Register runs without upstreams in one go, each straight in its first state.
+
+        What :meth:`add_keyed` then :meth:`move` do run by run, column by column: nothing is made
+        per run but its entries in the columns.
+
+        Parameters
+        ----------
+        names : list of str
+            The runs' names, none of them in the table (the caller checked).
+        runs : list of Run
+            The runs.
+        infos : list
+            Each run's :meth:`fn_info`.
+        keys, params_hashes : bytes
+            16 bytes per run: the content keys and params hashes (the 32 hex characters as bytes).
+        policies : list of RetryPolicy
+            Each run's policy (instances from :meth:`shared_policy`).
+        flags : bytes
+            One byte per run: 1 packable, 2 dirty, 4 resumed.
+        states : bytes
+            One byte per run: its state's code (READY, or DONE for a resumed run); see
+            :meth:`state_code`.
+        values : list
+            Each run's value (a resumed run's returned value, else None).
+        """
+        i0 = len(self._names)
+        n = len(names)
+        self._index.update(zip(names, range(i0, i0 + n)))
+        self._names.extend(names)
+        self._runs.extend(runs)
+        self._fn.extend(infos)
+        self._keys += keys
+        self._phash += params_hashes
+        self._policy.extend(policies)
+        self._state += states
+        self._flags += flags
+        self._attempts.extend(array.array("I", bytes(self._attempts.itemsize * n)))
+        self._values.extend(values)
+        counts = self._counts
+        for code in set(states):
+            counts[code] += states.count(code)
+
+    def value_of(self, name: str):
+        """Run ``name``'s value (without a view)."""
+        return self._values[self._index[name]]
+
+    def value_lookup(self) -> tuple:
+        """``(position, values)``: ``values[position(name)]`` is run ``name``'s value (for a loop
+        over a million resumed runs; live, read-only)."""
+        return self._index.__getitem__, self._values
+
+    @staticmethod
+    def state_code(state: RunState) -> int:
+        """The byte a state is kept as (for :meth:`add_plain`)."""
+        return _CODE[state]
 
 
 __all__ = ["InvalidTransition", "KeyedView", "RunEntry", "RunState", "RunTable", "RunView", "TRANSITIONS"]

@@ -431,15 +431,18 @@ class Study:
             raise InputError(f"{src}: runs: duplicate run name {self._duplicates[0]!r}")
         if not self.runs:
             raise InputError(f"{src}: runs: the study has no runs")
-        for name, run in self.runs.items():
-            check_run_fields(run, src)
+        check_runs(self.runs.values(), src)
         deps = resolve_after(self.runs, src)
         order = topological_order(deps, src)
         if import_fns:
             resolved: dict = {}  # one import per distinct fn, not per run
+            runs = self.runs
+            last_fn = last_names = None  # whether a call binds depends on the fn and the param names only
             for name in order:
-                run = self.runs[name]
+                run = runs[name]
                 fn = run.fn
+                if fn is last_fn and run.params.keys() == last_names:
+                    continue  # the run before had the same fn and parameter names, and binds
                 try:
                     got = resolved.get(fn)
                 except TypeError:  # an unhashable callable
@@ -451,7 +454,46 @@ class Study:
                     except TypeError:
                         pass
                 call_style(run, got, src)
-        return {n: list(deps[n]) for n in order}
+                last_fn, last_names = fn, run.params.keys()
+        empty: list = []  # one list shared by the runs without upstreams (most of a big grid)
+        out = dict.fromkeys(order, empty)
+        for n, ups in deps.items():
+            if ups:
+                out[n] = list(ups)
+        return out
+
+
+#: runs whose params are checked JSON-able in one encoding by :func:`check_runs`
+_CHECK_CHUNK = 4096
+
+
+def check_runs(runs: Iterable[Run], src: str) -> None:
+    """:func:`check_run_fields` of every run, in order (the first bad run raises), with the
+    common case checked in bulk: the params of a chunk of runs encoded at once, and the fields
+    few runs set checked only on the runs that set them.
+
+    Raises
+    ------
+    InputError
+        The error :func:`check_run_fields` raises for the first bad run.
+    """
+    match = NAME_RE.match
+    runs = iter(runs)
+    while True:
+        chunk = list(itertools.islice(runs, _CHECK_CHUNK))
+        if not chunk:
+            return
+        try:
+            canonical_json([r.params for r in chunk])
+        except (TypeError, ValueError):
+            for run in chunk:  # the first bad run says what is wrong with it
+                check_run_fields(run, src)
+        for run in chunk:
+            name = run.name
+            if (not isinstance(name, str) or match(name) is None or type(run.params) is not dict
+                    or run.retries is not None or run.backoff_s is not None or run.timeout_s is not None
+                    or run.skip_reason is not None or run.inputs):
+                check_run_fields(run, src)
 
 
 def check_run_fields(run: Run, src: str) -> None:
@@ -514,12 +556,10 @@ def resolve_after_groups(runs: dict[str, Run], src: str, known: Iterable[str] = 
     upstreams each entry matched: ``(deps, {run name: [AfterGroup]})``. An upstream matched by
     a strict entry too is strict (its failure skips the run)."""
     universe = None  # names globs are matched against, built when the first glob needs it
-    deps: dict[str, list[str]] = {}
+    # runs without after share one empty tuple: no list per run for the many runs of a grid
+    deps: dict[str, list[str]] = dict.fromkeys(runs, _NO_UPSTREAM)
     groups: dict[str, list[AfterGroup]] = {}
-    for name, run in runs.items():
-        if not run.after:
-            deps[name] = _NO_UPSTREAM  # shared: no list per run for the many runs without after
-            continue
+    for name, run in [(n, r) for n, r in runs.items() if r.after]:
         upstream: list[str] = []
         for entry in run.after:
             pattern = entry

@@ -13,6 +13,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .keys import one_shot_encoder
 
 if TYPE_CHECKING:  # (the ledger imports this module)
     from .ledger import Ledger
@@ -98,7 +99,10 @@ def _write_shard(cols: dict) -> bytes:
     return buf.getvalue()
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+#: the record's JSON text of params and after (``JSONEncoder(...).encode``'s text, built faster)
+_dumps = one_shot_encoder(json.JSONEncoder(separators=(",", ":"), default=str))
+#: :data:`_dumps` of a validated run's params (checked JSON-able when the run was submitted)
+_dumps_checked = one_shot_encoder(json.JSONEncoder(separators=(",", ":"), default=str), checked=True)
 
 
 def _rows_to_columns(rows: list[dict]) -> dict:
