@@ -460,7 +460,14 @@ class Fleet:
         Submitting more runs while iterating is allowed. The backend is started (:meth:`start`)
         when the first task must be submitted.
         """
+        return self._loop(yield_outcomes=True)
+
+    def _loop(self, yield_outcomes: bool) -> Iterator[RunOutcome]:
+        """The engine's loop; ``yield_outcomes`` False: drain without making an outcome per run
+        (:meth:`wait`: a resume of 1,000,000 runs makes no million ``RunOutcome``)."""
         while True:
+            if not yield_outcomes:
+                self.outcomes.clear()
             while self.outcomes:
                 o = self.outcomes[0]
                 if isinstance(o, _DoneBatch):  # a pack's done runs: their outcomes made as yielded
@@ -527,8 +534,8 @@ class Fleet:
     _resume_lookup = None
 
     def wait(self) -> dict:
-        """Drain everything submitted; return the counts."""
-        for _ in self.as_completed():
+        """Drain everything submitted; return the counts (no outcome is made)."""
+        for _ in self._loop(yield_outcomes=False):
             pass
         return dict(self.counts)
 
@@ -932,7 +939,7 @@ class Fleet:
         stop = len(self.runs)
         start = self._recorded
         stored = start == 0 and stop > SHARD_ROWS and self._record.already_stored(
-            self.runs.record_columns(a, min(stop, a + SHARD_ROWS)) for a in range(0, stop, SHARD_ROWS))
+            self.runs.record_columns(a, min(stop, a + SHARD_ROWS), params=False) for a in range(0, stop, SHARD_ROWS))
         if stored:  # a resume of an unchanged record: nothing is written
             self._recorded = stop
         while not stored:
@@ -1144,9 +1151,11 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
         fleet.submit(study.runs, checked=True)
         if fleet.has_work():
             fleet.start()  # open, then write
-        for o in fleet.as_completed():
-            if keep_outcomes:
+        if keep_outcomes:
+            for o in fleet.as_completed():
                 outcomes[o.name] = o
+        else:
+            fleet.wait()
         counts = fleet.snapshot()
     return StudySummary(study_url=fleet.ledger.root, counts=counts, outcomes=outcomes, cost=fleet.cost)
 

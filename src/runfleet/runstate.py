@@ -679,10 +679,10 @@ class RunTable:
             k += 1
         return k
 
-    def record_columns(self, start: int = 0, stop: int | None = None) -> dict[str, list]:
+    def record_columns(self, start: int = 0, stop: int | None = None, params: bool = True) -> dict[str, list]:
         """The study-record columns (:data:`runfleet.ledger.STUDY_COLUMNS`) of the runs at
-        positions ``start`` to ``stop`` (default: the end): name, fn, params (JSON text), after,
-        key, retries, timeout_s."""
+        positions ``start`` to ``stop`` (default: the end): name, fn, params (JSON text; left out
+        when ``params`` is False, for the record's digest check), after, key, retries, timeout_s."""
         from .studyrecord import _dumps, _dumps_checked
 
         stop = len(self._names) if stop is None else min(stop, len(self._names))
@@ -692,15 +692,17 @@ class RunTable:
         for a in range(start, stop, 4096):  # hex a block at a time (no 8 MB string for a shard)
             text = self._keys[16 * a:16 * min(stop, a + 4096)].hex()
             keys.extend([text[j:j + 32] for j in range(0, len(text), 32)])
-        return {
+        out = {
             "name": self._names[start:stop],
             "fn": [fns[i].fn_path for i in idx],
-            "params": [_dumps_checked(run.params) for run in runs[start:stop]],  # checked when added
             "after": [_dumps(list(ups[i])) if i in ups else "[]" for i in idx] if ups else ["[]"] * len(idx),
             "key": keys,
             "retries": [pols[i].retries for i in idx],
             "timeout_s": [pols[i].timeout_s for i in idx],
         }
+        if params:
+            out["params"] = [_dumps_checked(run.params) for run in runs[start:stop]]  # checked when added
+        return out
 
     def index_of(self, name: str) -> int | None:
         """The position of run ``name`` in the table, or None."""

@@ -24,6 +24,9 @@ STUDY_SHARDS = "_study"
 SHARD_ROWS = 250_000
 #: columns of the study record, in order
 STUDY_COLUMNS = ("name", "fn", "params", "after", "key", "retries", "timeout_s")
+#: the columns the record's digest covers: all but ``params``, which each run's content key covers
+#: (its params hash), so a resume checks an unchanged record without encoding every run's params
+DIGEST_COLUMNS = tuple(c for c in STUDY_COLUMNS if c != "params")
 
 
 class StudyColumns:
@@ -201,12 +204,16 @@ class StudyRecordWriter:
     def _hash_columns(columns: dict, hashes: dict, pending: dict | None) -> int:
         n = 0
         for c in STUDY_COLUMNS:
+            if c == "params" and pending is None:
+                continue  # not in the digest (DIGEST_COLUMNS); a check may leave it out
             col = columns[c]
             if c in ("params", "after"):
                 col = [v if isinstance(v, str) else _dumps(list(v) if c == "after" else (v or {})) for v in col]
             if pending is not None:
                 pending[c].extend(col)
             n = len(col)
+            if c == "params":
+                continue
             # boundary-free: the digest of every value followed by a separator, whatever the batches
             # (names are plain, JSON text escapes control characters)
             text = "\x1f".join(col if c in ("params", "after", "name") else map(str, col))
@@ -215,7 +222,8 @@ class StudyRecordWriter:
 
     def already_stored(self, batches) -> bool:
         """True when the store already holds exactly the record of ``batches`` (an iterable of
-        column dicts as for :meth:`append_columns`, covering every run): the writer then goes on
+        column dicts as for :meth:`append_columns`, covering every run; ``params`` may be left out:
+        the digest does not cover it): the writer then goes on
         from the stored shards and nothing is written. Nothing is kept of the batches but their
         digest, so a record of 1,000,000 runs is checked without holding its columns.
 
@@ -241,8 +249,9 @@ class StudyRecordWriter:
         return False
 
     def digest(self) -> str:
-        """The digest of every row appended so far (sha256 hex of the per-column digests)."""
-        return hashlib.sha256("".join(self._hashes[c].hexdigest() for c in STUDY_COLUMNS).encode()).hexdigest()
+        """The digest of every row appended so far (sha256 hex of the per-column digests of
+        :data:`DIGEST_COLUMNS`)."""
+        return hashlib.sha256("".join(self._hashes[c].hexdigest() for c in DIGEST_COLUMNS).encode()).hexdigest()
 
     @property
     def pending(self) -> int:
@@ -299,4 +308,4 @@ class StudyRecordWriter:
         return all(old.get(k) == v for k, v in self.header.items())
 
 
-__all__ = ["SHARD_ROWS", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "read_shard"]
+__all__ = ["DIGEST_COLUMNS", "SHARD_ROWS", "STUDY_COLUMNS", "STUDY_SHARDS", "StudyColumns", "StudyRecordWriter", "read_shard"]
