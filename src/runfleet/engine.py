@@ -180,7 +180,6 @@ class Fleet:
         self._store_checked = False  # the writability probe: before the first write, only if one happens
         self._flush_interval_s = 5.0
         self.cost = None  # runfleet.accounting.CostSummary of this invocation, after close()
-        self._seed_durations()
 
     # -- compatibility views -----------------------------------------------------------------------
     @property
@@ -208,6 +207,7 @@ class Fleet:
         if self.backend.started:
             return
         self._check_writable()
+        self._seed_durations()  # only a fleet that executes something packs (not a resume with nothing to do)
         self.backend.start(self.runs.fn_paths())
         line = self.backend.describe()
         if self.progress is not None and line:
@@ -235,7 +235,7 @@ class Fleet:
         return self._max_in_flight or max(32, 4 * self.slots())
 
     # -- submission ------------------------------------------------------------------------------
-    def submit(self, runs: Iterable[Run], *, checked: bool = False) -> list[str]:
+    def submit(self, runs: Iterable[Run], *, checked: bool = False, resolved: tuple | None = None) -> list[str]:
         """Add runs; return their names in topological order.
 
         ``after`` may name runs of this call or earlier calls. Runs already done in the store
@@ -247,6 +247,9 @@ class Fleet:
             The runs, or ``{name: Run}`` (e.g. ``Study.runs``: used as is, not copied).
         checked : bool
             True when the runs were validated already (``run_study`` validates the whole study).
+        resolved : tuple, optional
+            ``(deps, groups, order)`` from :meth:`runfleet.study.Study.checked` of these runs, into
+            a fleet with no runs yet: their ``after`` is not resolved again.
 
         Raises
         ------
@@ -275,8 +278,11 @@ class Fleet:
                 if not checked:
                     check_run_fields(run, src)
                 batch[run.name] = run
-        deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
-        order = topological_order(deps, src)
+        if resolved is not None and not len(self.runs):
+            deps, groups, order = resolved
+        else:
+            deps, groups = resolve_after_groups(batch, src, known=self.runs.keys())
+            order = topological_order(deps, src)
         if len(order) != len(deps) or any(a is not b for a, b in zip(order, deps)):
             deps = {n: deps[n] for n in order}  # keyed in topological order
         fns: dict = {}
@@ -1136,7 +1142,7 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
     runfleet.errors.PreflightFailed
         With the table, if ``preflight`` and the workers cannot run it (nothing written).
     """
-    study.validate()
+    resolved = study.checked()
     st = resolve_store(study, store, storage_options)
     cluster = _check_cluster(cluster)
     prog = progress if isinstance(progress, Progress) else (Progress(study.name) if progress else None)
@@ -1148,7 +1154,8 @@ def run_study(study: Study, *, cluster=None, store: str | None = None, storage_o
                       preflight=preflight)
     outcomes: dict[str, RunOutcome] = {}
     with fleet:
-        fleet.submit(study.runs, checked=True)
+        fleet.submit(study.runs, checked=True, resolved=resolved)
+        del resolved
         if fleet.has_work():
             fleet.start()  # open, then write
         if keep_outcomes:

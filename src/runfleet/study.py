@@ -425,6 +425,24 @@ class Study:
         Raises InputError for: a bad study name, bad or duplicate run names, params that are not
         JSON-able, ``after`` naming no run, a cycle, an fn that cannot be imported.
         """
+        deps, _, order = self.checked(import_fns)
+        empty: list = []  # one list shared by the runs without upstreams (most of a big grid)
+        out = dict.fromkeys(order, empty)
+        for n, ups in deps.items():
+            if ups:
+                out[n] = list(ups)
+        return out
+
+    def checked(self, import_fns: bool = True) -> tuple[dict, dict, list[str]]:
+        """:meth:`validate`'s checks; returns what they resolved, for the engine to submit the
+        runs without resolving them again: ``(deps, groups, order)`` as
+        :func:`resolve_after_groups` and :func:`topological_order` return them.
+
+        Raises
+        ------
+        InputError
+            As :meth:`validate`.
+        """
         src = self.source
         self.validate_header()
         if self._duplicates:
@@ -432,7 +450,7 @@ class Study:
         if not self.runs:
             raise InputError(f"{src}: runs: the study has no runs")
         check_runs(self.runs.values(), src)
-        deps = resolve_after(self.runs, src)
+        deps, groups = resolve_after_groups(self.runs, src)
         order = topological_order(deps, src)
         if import_fns:
             resolved: dict = {}  # one import per distinct fn, not per run
@@ -455,12 +473,7 @@ class Study:
                         pass
                 call_style(run, got, src)
                 last_fn, last_names = fn, run.params.keys()
-        empty: list = []  # one list shared by the runs without upstreams (most of a big grid)
-        out = dict.fromkeys(order, empty)
-        for n, ups in deps.items():
-            if ups:
-                out[n] = list(ups)
-        return out
+        return deps, groups, order
 
 
 #: runs whose params are checked JSON-able in one encoding by :func:`check_runs`
