@@ -322,14 +322,16 @@ _SPARSE_FIELDS = ("history", "upstream_status", "attempt_id", "overlap_start")
 
 
 def _encode(obj) -> bytes:
-    import pickle
-
+    """Pickle a task's specs as Dask pickles a task: plain pickle, or cloudpickle when that fails
+    or refers to ``__main__`` (a run function defined in the user's script is sent by value; a
+    worker has no such ``__main__``)."""
     try:
-        return pickle.dumps(obj, protocol=5)
-    except (pickle.PicklingError, AttributeError, TypeError):  # e.g. a run function made in a closure
-        import cloudpickle
+        from distributed.protocol.pickle import dumps
+    except ImportError:  # no distributed: the serial backend
+        import pickle
 
-        return cloudpickle.dumps(obj, protocol=5)
+        return pickle.dumps(obj, protocol=5)
+    return dumps(obj, protocol=5)
 
 
 class Specs:
