@@ -136,3 +136,22 @@ def test_bulk_path_reports_a_bad_run_in_one_line(tmp_path, bulk):
     with pytest.raises(InputError, match=r"run 'r-0': retries"):  # the first bad run, in order
         study.validate()
     assert not (tmp_path / "store").exists()
+
+
+def test_canonical_json_is_the_json_modules_text_so_stored_keys_stay_valid():
+    """Keys hash canonical JSON; ``keys.one_shot_encoder`` builds it without ``JSONEncoder.encode``'s
+    per-call set-up. Its text must stay the standard library's, byte for byte, or every store
+    written before would re-run."""
+    import json
+    import math
+
+    from runfleet.keys import _encode_checked, canonical_json
+
+    values = [{"b": [1, 2.5, None, True], "a": {"z": "é€\n\"q\"", "y": -0.0}}, 10 ** 30, 1e-300, "plain",
+              [], {}, {"k": [{"n": 1}, {"m": [2, 3]}]}, 3.141592653589793, "tab\there", False]
+    for v in values:
+        want = json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        assert canonical_json(v) == want
+        assert _encode_checked(v) == want
+    with pytest.raises(ValueError):
+        canonical_json({"x": math.nan})
