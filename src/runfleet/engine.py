@@ -38,7 +38,7 @@ from .executor import PackRows, Specs
 from .failures import task_failure, timeout_failure
 from .ledger import Ledger, Record, RunRecord, attempt_entry
 from .packing import MAX_PACK, PackingPolicy
-from .plan import KeyedRun, PlainKeyer, is_plain, iter_key_runs, key_run, needs_run, rerun_reason
+from .plan import KeyedRun, PlainKeyer, iter_key_runs, key_run, needs_run, plain_chunks, rerun_reason
 from .progress import Progress
 from .values import decode_value
 from .studyrecord import SHARD_ROWS
@@ -69,8 +69,6 @@ _bound_low_level_logs()
 MAX_RUNS_IN_FLIGHT = 16_000
 #: a batch of more runs than this is keyed and added in bulk (:meth:`Fleet.submit`)
 PLAIN_BULK_MIN = 10_000
-#: runs keyed and added to the run table at once on the bulk path
-PLAIN_CHUNK = 65_536
 
 
 @dataclass(slots=True)
@@ -305,23 +303,12 @@ class Fleet:
                 for n in order:  # what keying checks, before anything is added
                     call_style(batch[n], fn_of(n), src)
             keyer = PlainKeyer(fn_of, self.study.version, self.study.seed, src, check_calls=False)
-            plain: list[str] = []
-            for name in order:
-                run = batch[name]
-                upstream = deps[name]
-                if not upstream and not run.inputs and not run.skip_reason:  # is_plain, inline
-                    plain.append(name)
-                    if len(plain) >= PLAIN_CHUNK:
-                        self._add_plain(plain, batch, keyer)
-                        plain = []
+            for chunk in plain_chunks(deps, batch):
+                if not isinstance(chunk, str):
+                    self._add_plain(chunk, batch, keyer)
                     continue
-                if plain:
-                    self._add_plain(plain, batch, keyer)
-                    plain = []
-                self._add_keyed(key_run(run, upstream, fn_of(name), lambda u: table[u].kr.key, self.study.version,
-                                        self.study.seed, src, self.study.storage_options), groups)
-            if plain:
-                self._add_plain(plain, batch, keyer)
+                self._add_keyed(key_run(batch[chunk], deps[chunk], fn_of(chunk), lambda u: table[u].kr.key,
+                                        self.study.version, self.study.seed, src, self.study.storage_options), groups)
         else:  # a small batch is keyed first, so a bad run leaves the fleet untouched
             for kr in list(iter_key_runs(batch, deps, fn_of, lambda u: table[u].kr.key, self.study.version,
                                          self.study.seed, src, self.study.storage_options)):
@@ -1217,9 +1204,8 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
     followed = {u for ups in deps.values() for u in ups}
     keyer = PlainKeyer(fn_of, study.version, study.seed, study.source, check_calls=False)  # validated above
     single, positions, stored_keys, _, _ = records.done_columns()
-    plain: list[str] = []
 
-    def plain_rows() -> None:  # runs without upstreams, keyed in bulk (byte for byte the same keys)
+    def plain_rows(plain: list[str]) -> None:  # runs without upstreams, keyed in bulk (byte for byte the same keys)
         chunk = [runs[n] for n in plain]
         got, phashes, frames = keyer.key(plain, chunk)
         for name, run, key, ph, fr in zip(plain, chunk, got, phashes, frames):
@@ -1236,18 +1222,12 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
             if reason is not None:
                 will_run.add(name)
             rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})
-        plain.clear()
 
-    for name, upstream in deps.items():
-        run = runs[name]
-        if is_plain(run, upstream):
-            plain.append(name)
-            if len(plain) >= PLAIN_CHUNK:
-                plain_rows()
+    for name in plain_chunks(deps, runs):
+        if not isinstance(name, str):
+            plain_rows(name)
             continue
-        if plain:
-            plain_rows()
-        kr = key_run(run, upstream, fn_of(name), keys.__getitem__, study.version, study.seed, study.source,
+        kr = key_run(runs[name], deps[name], fn_of(name), keys.__getitem__, study.version, study.seed, study.source,
                      study.storage_options)
         if name in followed:
             keys[name] = kr.key
@@ -1259,8 +1239,6 @@ def plan_study(study: Study, store: str | None = None, storage_options: dict | N
         if reason is not None:
             will_run.add(name)
         rows.append({"name": name, "action": "run" if reason else "done", "reason": reason or "done, same key"})
-    if plain:
-        plain_rows()
     return rows
 
 

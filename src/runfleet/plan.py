@@ -161,6 +161,31 @@ def is_plain(run: Run, upstream) -> bool:
     return not upstream and not run.inputs and not run.skip_reason
 
 
+#: plain runs keyed (and added to the run table) at once on the bulk path
+PLAIN_CHUNK = 65_536
+
+
+def plain_chunks(deps: dict[str, list[str]], runs: dict[str, Run], size: int = PLAIN_CHUNK):
+    """Walk the runs in ``deps``' order (topological) and yield, in that order, lists of at most
+    ``size`` consecutive plain runs' names (:func:`is_plain`: keyed in bulk by :class:`PlainKeyer`)
+    and, between them, the name (a ``str``) of each run that is not plain (keyed alone, after
+    the runs it follows)."""
+    plain: list[str] = []
+    for name, upstream in deps.items():
+        if is_plain(runs[name], upstream):
+            plain.append(name)
+            if len(plain) >= size:
+                yield plain
+                plain = []
+            continue
+        if plain:
+            yield plain
+            plain = []
+        yield name
+    if plain:
+        yield plain
+
+
 class PlainKeyer:
     """Content keys of plain runs (:func:`is_plain`) in bulk, byte for byte the keys
     :func:`iter_key_runs` makes, with what runs of one function share computed once per

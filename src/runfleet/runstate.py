@@ -371,24 +371,15 @@ class RunTable:
         i = len(self._names)
         index[name] = i
         self._names.append(name)
-        fn = kr.fn
-        by_name = isinstance(kr.run.fn, str)
-        info_key = (id(fn), kr.fn_path, kr.code, kr.takes_ctx, by_name)
-        info = self._fninfos.get(info_key)
-        if info is None:
-            info = self._fninfos[info_key] = _FnInfo(fn, kr.fn_path, kr.code, kr.takes_ctx, by_name)
         self._runs.append(kr.run)
-        self._fn.append(info)
+        self._fn.append(self.fn_info(kr.fn, kr.fn_path, kr.code, kr.takes_ctx, isinstance(kr.run.fn, str)))
         self._keys += bytes.fromhex(kr.key)
         self._phash += bytes.fromhex(kr.params_hash)
         if kr.upstream:
             self._upstream[i] = tuple(kr.upstream)
         if kr.files_hash:
             self._files[i] = kr.files_hash
-        pol = self._policies.get((policy.retries, policy.backoff_s, policy.timeout_s))
-        if pol is None:
-            pol = self._policies[(policy.retries, policy.backoff_s, policy.timeout_s)] = policy
-        self._policy.append(pol)
+        self._policy.append(self.shared_policy(policy))
         self._state.append(_NEW)
         self._flags.append((_PACKABLE if packable else 0) | (_DIRTY if dirty else 0))
         self._attempts.append(0)
@@ -409,13 +400,8 @@ class RunTable:
         self._index[name] = i
         self._names.append(name)
         if kr is not None:
-            by_name = isinstance(kr.run.fn, str)
-            info_key = (id(kr.fn), kr.fn_path, kr.code, kr.takes_ctx, by_name)
-            info = self._fninfos.get(info_key)
-            if info is None:
-                info = self._fninfos[info_key] = _FnInfo(kr.fn, kr.fn_path, kr.code, kr.takes_ctx, by_name)
             self._runs.append(kr.run)
-            self._fn.append(info)
+            self._fn.append(self.fn_info(kr.fn, kr.fn_path, kr.code, kr.takes_ctx, isinstance(kr.run.fn, str)))
             self._keys += bytes.fromhex(kr.key)
             self._phash += bytes.fromhex(kr.params_hash)
             if kr.upstream:
@@ -427,11 +413,7 @@ class RunTable:
             self._fn.append(None)
             self._keys += bytes(16)
             self._phash += bytes(16)
-        policy = entry.policy
-        if policy is not None:
-            pkey = (policy.retries, policy.backoff_s, policy.timeout_s)
-            policy = self._policies.setdefault(pkey, policy)
-        self._policy.append(policy)
+        self._policy.append(self.shared_policy(entry.policy) if entry.policy is not None else None)
         self._state.append(_CODE[RunState.NEW])
         self._flags.append((_PACKABLE if entry.packable else 0) | (_DIRTY if entry.dirty else 0)
                            | (_RESUMED if entry.resumed else 0))
@@ -784,10 +766,6 @@ class RunTable:
         counts = self._counts
         for code in set(states):
             counts[code] += states.count(code)
-
-    def value_of(self, name: str):
-        """Run ``name``'s value (without a view)."""
-        return self._values[self._index[name]]
 
     def value_lookup(self) -> tuple:
         """``(position, values)``: ``values[position(name)]`` is run ``name``'s value (for a loop
