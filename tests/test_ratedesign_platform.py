@@ -116,6 +116,17 @@ def test_hp_seasonal_rates_by_hand_from_a_seasonal_reference_tariff(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- demand flex
+def _two_season_tou():
+    """A TOU tariff with winter (Oct-Mar) and summer periods, peak in hours 2-3, and an 8-hour
+    calendar of 4 winter (January) then 4 summer (July) hours: ``(tariff, calendar)``."""
+    wk = [[(0 if m + 1 in (10, 11, 12, 1, 2, 3) else 2) + (1 if h in (2, 3) else 0) for h in range(24)]
+          for m in range(12)]
+    t = _tariff("tou", wk, wk, [0.10, 0.30, 0.10, 0.40])
+    cal = HourCalendar.custom(month=[0, 0, 0, 0, 6, 6, 6, 6], hour_of_day=[0, 1, 2, 3] * 2,
+                              is_weekday=[True] * 8, n_months=12)
+    return t, cal
+
+
 def test_flex_shift_by_hand_three_buildings():
     """Seasons (winter Oct-Mar, summer Apr-Sep), one class flat price per season, the season's cheapest
     period receives, building-periods under 1 kWh are left alone.
@@ -123,11 +134,7 @@ def test_flex_shift_by_hand_three_buildings():
     Tariff: winter off-peak 0.10 / peak 0.30, summer off-peak 0.10 / peak 0.40 $/kWh; peak = hours 2-3.
     Calendar: 4 hours of January (winter) and 4 of July (summer). Elasticity summer -0.2, winter -0.1.
     """
-    wk = [[(0 if m + 1 in (10, 11, 12, 1, 2, 3) else 2) + (1 if h in (2, 3) else 0) for h in range(24)]
-          for m in range(12)]
-    t = _tariff("tou", wk, wk, [0.10, 0.30, 0.10, 0.40])
-    cal = HourCalendar.custom(month=[0, 0, 0, 0, 6, 6, 6, 6], hour_of_day=[0, 1, 2, 3] * 2,
-                              is_weekday=[True] * 8, n_months=12)
+    t, cal = _two_season_tou()
     net = np.array([[1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 3.0, 3.0],     # B1
                     [2.0, 2.0, 1.0, 1.0, 0.2, 0.2, 0.3, 0.3],     # B2: July periods < 1 kWh
                     [0.5, 0.5, 0.2, 0.2, 1.0, 1.0, 1.0, 1.0]])    # B3: January peak 0.4 kWh < 1
@@ -160,11 +167,7 @@ def test_flex_shift_by_hand_three_buildings():
 
 
 def test_flex_rederives_tou_relative_rates_from_mc_and_shifted_load():
-    wk = [[(0 if m + 1 in (10, 11, 12, 1, 2, 3) else 2) + (1 if h in (2, 3) else 0) for h in range(24)]
-          for m in range(12)]
-    t = _tariff("tou", wk, wk, [0.10, 0.30, 0.10, 0.40])
-    cal = HourCalendar.custom(month=[0, 0, 0, 0, 6, 6, 6, 6], hour_of_day=[0, 1, 2, 3] * 2,
-                              is_weekday=[True] * 8, n_months=12)
+    t, cal = _two_season_tou()
     mc = np.array([0.02, 0.02, 0.06, 0.06, 0.03, 0.03, 0.12, 0.12])
     load = np.array([10.0, 10.0, 5.0, 5.0, 8.0, 8.0, 4.0, 4.0])
     rel, rec = flex.rederive_relative_rates(t, np.ones((4, 1)), cal, mc, load)
@@ -182,11 +185,7 @@ def test_flex_rederivation_fallback_is_recorded_for_the_run_not_logged_anonymous
     hours): the off-peak cost is 0, the peak/off-peak ratio undefined, the platform's fallback is
     ratio 1. The record says which season and why; flex itself logs nothing (the pipeline reports it
     once, in the run's log, with the run named)."""
-    wk = [[(0 if m + 1 in (10, 11, 12, 1, 2, 3) else 2) + (1 if h in (2, 3) else 0) for h in range(24)]
-          for m in range(12)]
-    t = _tariff("tou", wk, wk, [0.10, 0.30, 0.10, 0.40])
-    cal = HourCalendar.custom(month=[0, 0, 0, 0, 6, 6, 6, 6], hour_of_day=[0, 1, 2, 3] * 2,
-                              is_weekday=[True] * 8, n_months=12)
+    t, cal = _two_season_tou()
     mc = np.array([0.0, 0.0, 0.06, 0.06, 0.03, 0.03, 0.12, 0.12])
     load = np.array([10.0, 10.0, 5.0, 5.0, 8.0, 8.0, 4.0, 4.0])
     with caplog.at_level("WARNING"):
