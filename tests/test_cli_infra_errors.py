@@ -84,3 +84,15 @@ def test_run_on_an_unreachable_store_is_exit_4(tmp_path):
     line = _one_line(r, 4)
     assert "not reachable" in line and "s3://b/x" in line, line
     assert "s3cr3t-value" not in r.stderr + r.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "status"])
+def test_an_s3_endpoint_that_is_not_a_url_is_one_line_of_bad_input(tmp_path, command):
+    study = tmp_path / "s.yaml"
+    study.write_text("name: m\nstore: s3://some-bucket/runs\nruns:\n  - {name: a, fn: 'runfns:add', params: {x: 1.0}}\n")
+    target = study if command == "run" else "s3://some-bucket/runs/m"
+    env = {**worker_env(), "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    r = run_cli(command, target, "--storage-option", "client_kwargs.endpoint_url=notaurl", cwd=tmp_path, timeout=60,
+                env=env)
+    line = _one_line(r, 2)
+    assert "storage options" in line and "notaurl" in line

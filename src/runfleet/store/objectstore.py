@@ -104,7 +104,10 @@ class ObjectStore(Store):
             if getattr(fs, "retries", 0) > 2:
                 fs.retries = 2
             if not getattr(fs, "asynchronous", False):
-                _install_small_body_handler(fs)
+                try:
+                    _install_small_body_handler(fs)
+                except ValueError as e:  # botocore refuses the options (e.g. "Invalid endpoint: ...")
+                    raise InputError(f"store {self.url}: storage options: {' '.join(str(e).split())}") from None
         return fs
 
     def pandas_storage_options(self) -> dict | None:
